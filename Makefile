@@ -1,0 +1,54 @@
+# The verbs of the project. `make demo` and `make test` work on a fresh machine:
+# each creates .venv when there is none and installs what it needs.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= data/raw/demo
+DEMO_LEADS ?= 5000
+DEMO_SEED ?= 42
+
+.PHONY: demo test lint format data validate clean help
+
+help:
+	@echo "make demo      set up .venv, generate demo data and run the main job on it"
+	@echo "make test      set up .venv with the dev extra, run ruff and pytest"
+	@echo "make data      generate the demo data into $(DEMO_DIR)"
+	@echo "make format    format the code with ruff"
+	@echo "make clean     remove generated data, models and MLflow stores"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+data: $(VENV)/.installed
+	$(BIN)/intent-model generate --out $(DEMO_DIR) --leads $(DEMO_LEADS) --seed $(DEMO_SEED)
+
+validate: data
+	$(BIN)/intent-model validate --events $(DEMO_DIR)/events.parquet --leads $(DEMO_DIR)/leads.parquet
+
+demo: validate
+	@echo
+	@echo "Demo data is in $(DEMO_DIR) and passed validation. Training and scoring come next (see README)."
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf data/raw/demo data/processed/* data/quarantine models/* mlruns mlflow.db

@@ -1,0 +1,157 @@
+"""Command line: parse, call the Python API, print. Nothing here a notebook would need."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from intent_model import __version__
+from intent_model.config import Config, load_config
+from intent_model.dataset import event_mix, load_events, load_leads, write_quarantine
+from intent_model.errors import IntentModelError
+from intent_model.synthetic import simulate_funnel, write_demo_data
+from intent_model.taxonomy import load_taxonomy
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``intent-model`` command; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except IntentModelError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intent-model",
+        description="Predict hard vs soft purchase intent of sales leads.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser(
+        "generate", help="write realistic demo data (events, leads, truth) as Parquet"
+    )
+    generate.add_argument("--out", required=True, type=Path, help="directory to write into")
+    generate.add_argument("--leads", type=int, default=5000, help="number of leads (default 5000)")
+    generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    generate.add_argument("--start", default="2024-06-01", help="first day of the data")
+    generate.add_argument("--days", type=int, default=548, help="length in days (default 548)")
+    _add_debug(generate)
+    generate.set_defaults(handler=_generate)
+
+    validate = commands.add_parser(
+        "validate", help="check events (and leads) against the input contract and summarise them"
+    )
+    _add_data_arguments(validate)
+    validate.set_defaults(handler=_validate)
+    return parser
+
+
+def _add_debug(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--events", type=Path, required=True, help="events file (CSV or Parquet)")
+    parser.add_argument("--leads", type=Path, help="leads file (CSV or Parquet), optional")
+    parser.add_argument("--config", type=Path, help="TOML config file")
+    parser.add_argument("--taxonomy", type=Path, help="TOML taxonomy file extending the default")
+    parser.add_argument("--lead-id-col", help="name of the lead id column in your files")
+    parser.add_argument("--timestamp-col", help="name of the timestamp column in your events")
+    parser.add_argument("--event-type-col", help="name of the event type column in your events")
+    parser.add_argument("--channel-col", help="name of the channel column in your events")
+    parser.add_argument(
+        "--on-bad-rows",
+        choices=("error", "quarantine"),
+        help="stop on rows that break the contract (default), or set them aside and go on",
+    )
+    parser.add_argument(
+        "--quarantine-dir", type=Path, help="where rejected rows go (default data/quarantine)"
+    )
+    _add_debug(parser)
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The config file's settings with the command-line flags on top."""
+    config = load_config(args.config)
+    flags = {
+        "lead_id": args.lead_id_col,
+        "timestamp": args.timestamp_col,
+        "event_type": args.event_type_col,
+        "channel": args.channel_col,
+    }
+    columns = dataclasses.replace(
+        config.columns, **{k: v for k, v in flags.items() if v is not None}
+    )
+    input_config = config.input
+    if args.on_bad_rows:
+        input_config = dataclasses.replace(input_config, on_bad_rows=args.on_bad_rows)
+    if args.quarantine_dir:
+        input_config = dataclasses.replace(input_config, quarantine_dir=str(args.quarantine_dir))
+    return config.replace(columns=columns, input=input_config)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    demo = simulate_funnel(n_leads=args.leads, seed=args.seed, start=args.start, n_days=args.days)
+    paths = write_demo_data(demo, args.out)
+    elapsed = time.perf_counter() - started
+    print(
+        f"Simulated {len(demo.leads):,} leads and {len(demo.events):,} events "
+        f"from {demo.start.date()} to {demo.end.date()} in {elapsed:.1f} s (seed {args.seed})."
+    )
+    for name, path in paths.items():
+        print(f"  {name:<7} {path}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    taxonomy = load_taxonomy(config.taxonomy, args.taxonomy)
+    log = load_events(args.events, config, taxonomy)
+    tables = [log.checked]
+    if args.leads:
+        tables.append(load_leads(args.leads, config))
+    for table in tables:
+        print(table.accounting())
+        written = write_quarantine(table, config.input.quarantine_dir)
+        if written:
+            print(f"  rejected rows and reasons: {written}")
+    events = log.events
+    print(
+        f"\n{events['lead_id'].nunique():,} leads with events, from "
+        f"{events['timestamp'].min()} to {events['timestamp'].max()}"
+    )
+    print("\nEvent mix by taxonomy class:")
+    print(_indent(event_mix(events).to_string()))
+    if len(log.unknown_types):
+        print(
+            f"\n{len(log.unknown_types)} event type(s) not in the taxonomy, counted as engagement "
+            "(add them to a taxonomy file with --taxonomy to classify them):"
+        )
+        print(_indent(log.unknown_types.to_string(index=False)))
+    return 0
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    pd.set_option("display.width", 120)
+    raise SystemExit(main())

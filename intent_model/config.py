@@ -1,0 +1,206 @@
+"""Configuration: one typed, frozen object loaded from TOML and passed down explicitly.
+
+A config file may hold any of these sections; every key is optional::
+
+    [columns]            # map your column names onto ours
+    lead_id = "visitorid"
+    timestamp = "ts"
+    event_type = "event"
+    channel = "source"
+    created_at = "created"
+
+    [input]
+    on_bad_rows = "quarantine"       # or "error" (default)
+    quarantine_dir = "data/quarantine"
+
+    [taxonomy]                       # extends or overrides the built-in taxonomy
+    hard = ["book_meeting"]
+    soft = ["podcast_subscribe"]
+    engagement = []
+    replace_defaults = false
+    [taxonomy.aliases]
+    "Meeting Booked" = "book_meeting"
+
+Unknown sections or keys and values of the wrong type raise :class:`ConfigError`
+naming the file and the key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from intent_model.errors import ConfigError
+
+BadRowPolicy = Literal["error", "quarantine"]
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Names of the contract's columns in the user's files.
+
+    Each attribute is *our* name; its value is the column name in *their* file.
+    """
+
+    lead_id: str = "lead_id"
+    timestamp: str = "timestamp"
+    event_type: str = "event_type"
+    channel: str = "channel"
+    created_at: str = "created_at"
+
+    def renames(self) -> dict[str, str]:
+        """Their name -> our name, for the columns whose names differ."""
+        return {theirs: ours for ours, theirs in dataclasses.asdict(self).items() if theirs != ours}
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    """How inputs are read and what happens to rows that break the contract."""
+
+    on_bad_rows: BadRowPolicy = "error"
+    quarantine_dir: str = "data/quarantine"
+
+
+@dataclass(frozen=True)
+class TaxonomyConfig:
+    """User additions to (or a replacement of) the built-in event taxonomy."""
+
+    hard: tuple[str, ...] = ()
+    soft: tuple[str, ...] = ()
+    engagement: tuple[str, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    replace_defaults: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run needs to know besides the data itself."""
+
+    columns: ColumnMapping = field(default_factory=ColumnMapping)
+    input: InputConfig = field(default_factory=InputConfig)
+    taxonomy: TaxonomyConfig = field(default_factory=TaxonomyConfig)
+
+    def replace(self, **sections: Any) -> Config:
+        """Return a copy with whole sections replaced (``config.replace(input=...)``)."""
+        return dataclasses.replace(self, **sections)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load a :class:`Config` from a TOML file, or the defaults when ``path`` is None.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A TOML file with any of the sections ``[columns]``, ``[input]``,
+        ``[taxonomy]``.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, is not valid TOML, or has an unknown key or a
+        value of the wrong type.
+
+    Examples
+    --------
+    >>> load_config().columns.lead_id
+    'lead_id'
+    """
+    if path is None:
+        return Config()
+    table = read_toml(path)
+    return config_from_dict(table, source=str(path))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+
+
+def config_from_dict(table: Mapping[str, Any], source: str = "<config>") -> Config:
+    """Build a :class:`Config` from a parsed TOML table, checking every key and type."""
+    return build_section(Config, table, source, prefix="")
+
+
+def build_section(cls: type, table: Any, source: str, prefix: str) -> Any:
+    """Build the dataclass ``cls`` from a TOML table, rejecting unknown keys and wrong types."""
+    where = prefix.rstrip(".") or "top level"
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [{where}] must be a table, got {table!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key(s) {', '.join(prefix + k for k in unknown)} "
+            f"in [{where}]; known keys: {', '.join(sorted(known))}"
+        )
+    values = {
+        name: _convert(hints[name], value, source, prefix + name) for name, value in table.items()
+    }
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return build_section(hint, value, source, prefix=key + ".")
+    origin = get_origin(hint)
+    if origin is Literal:
+        allowed = get_args(hint)
+        if value not in allowed:
+            raise ConfigError(
+                f"{source}: {key} = {value!r} is not allowed; use one of "
+                + ", ".join(repr(a) for a in allowed)
+            )
+        return value
+    if origin is tuple:
+        (item_type,) = {a for a in get_args(hint) if a is not Ellipsis}
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{source}: {key} must be a list, got {value!r}")
+        return tuple(
+            _convert(item_type, item, source, f"{key}[{i}]") for i, item in enumerate(value)
+        )
+    if origin in (Mapping, dict) or hint is dict:
+        key_type, value_type = get_args(hint)
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{source}: {key} must be a table, got {value!r}")
+        return {
+            _convert(key_type, k, source, key): _convert(value_type, v, source, f"{key}.{k}")
+            for k, v in value.items()
+        }
+    if origin in (types.UnionType, typing.Union):
+        for option in get_args(hint):
+            if option is type(None) and value is None:
+                return None
+            try:
+                return _convert(option, value, source, key)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{source}: {key} has the wrong type: {value!r}")
+    expected = {str: str, bool: bool, int: int, float: (int, float)}.get(hint)
+    if expected is None:
+        raise TypeError(f"config field {key} has an unsupported type hint {hint!r}")
+    # bool is an int in Python; a TOML `true` where a number is expected is a typo.
+    if not isinstance(value, expected) or (hint is not bool and isinstance(value, bool)):
+        raise ConfigError(
+            f"{source}: {key} must be {hint.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return float(value) if hint is float else value

@@ -1,0 +1,416 @@
+"""The input contract: required columns, value parsing, and the bad-row policy.
+
+Rows that break the contract are never dropped silently. Under the ``error``
+policy the first look at them raises an :class:`InputError` naming the file,
+the column, how many rows and the first few rows with their values; under
+``quarantine`` they are set aside with a reason, and every table can account
+for itself: rows read = rows used + rows quarantined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from intent_model.config import BadRowPolicy, ColumnMapping
+from intent_model.errors import InputError
+
+EVENT_COLUMNS = ("lead_id", "timestamp", "event_type")
+LEAD_COLUMNS = ("lead_id",)
+PROVIDED_AT_SUFFIX = "_provided_at"
+
+# Timestamps outside this range are almost always a unit mix-up or a placeholder
+# (1900-01-01, 9999-12-31); accepting them would poison every recency feature.
+EARLIEST_TIMESTAMP = pd.Timestamp("1990-01-01", tz="UTC")
+LATEST_TIMESTAMP = pd.Timestamp("2100-01-01", tz="UTC")
+# Epoch values at or above this are milliseconds: as seconds they would be past
+# the year 5000, as milliseconds they are after March 1973.
+EPOCH_MILLISECONDS_FROM = 1e11
+SHOWN_ROWS = 5
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Rows of one column that break the contract for one reason."""
+
+    column: str
+    reason: str
+    rows: np.ndarray  # boolean mask over the table's rows
+
+
+@dataclass(frozen=True)
+class CheckedTable:
+    """A table after validation: the usable rows and the rows set aside.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The rows that passed, with contract columns parsed (``lead_id`` as str,
+        timestamps as UTC datetimes). Its index is the row position in the file.
+    rejected : pandas.DataFrame
+        The rows set aside, original values as text, with ``source_row``,
+        ``column`` and ``reason``.
+    source : str
+        Where the table came from (a path or ``"<DataFrame>"``).
+    n_read : int
+        Rows in the input.
+    """
+
+    frame: pd.DataFrame
+    rejected: pd.DataFrame
+    source: str
+    n_read: int
+
+    @property
+    def n_used(self) -> int:
+        return len(self.frame)
+
+    @property
+    def n_rejected(self) -> int:
+        return len(self.rejected)
+
+    def accounting(self) -> str:
+        """One line: rows read = rows used + rows quarantined."""
+        return (
+            f"{self.source}: {self.n_read:,} rows read = {self.n_used:,} used "
+            f"+ {self.n_rejected:,} quarantined"
+        )
+
+
+def check_events(
+    raw: pd.DataFrame,
+    source: str,
+    columns: ColumnMapping | None = None,
+    on_bad_rows: BadRowPolicy = "error",
+) -> CheckedTable:
+    """Validate an events table (DESIGN.md section 3).
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The table as read, with our column names.
+    source : str
+        The file it came from, for messages.
+    columns : ColumnMapping, optional
+        Used to name the user's own columns in messages.
+    on_bad_rows : {"error", "quarantine"}
+        Raise on the first bad rows, or set them aside with a reason.
+
+    Returns
+    -------
+    CheckedTable
+        ``frame`` has ``lead_id`` (str), ``timestamp`` (datetime64, UTC),
+        ``event_type`` (str, as written), ``channel`` (str, ``"unknown"`` when
+        missing) and every other column unchanged.
+    """
+    columns = columns or ColumnMapping()
+    _require_columns(raw, EVENT_COLUMNS, source, columns, "events")
+    _require_rows(raw, source)
+    lead_id, lead_id_problem = normalize_lead_ids(raw["lead_id"])
+    timestamp, timestamp_problems = parse_timestamps(raw["timestamp"], "timestamp")
+    event_type = raw["event_type"].astype("string").str.strip()
+    problems = [
+        lead_id_problem,
+        *timestamp_problems,
+        RowProblem("event_type", "is empty", _is_blank(event_type)),
+    ]
+    parsed = raw.assign(lead_id=lead_id, timestamp=timestamp, event_type=event_type.astype(object))
+    if "channel" in raw:
+        channel = raw["channel"].astype("string").str.strip()
+        parsed["channel"] = channel.mask(_is_blank(channel), "unknown").astype(object)
+    return _apply_policy(raw, parsed, problems, source, columns, on_bad_rows)
+
+
+def check_leads(
+    raw: pd.DataFrame,
+    source: str,
+    columns: ColumnMapping | None = None,
+    on_bad_rows: BadRowPolicy = "error",
+) -> CheckedTable:
+    """Validate a leads table: one row per ``lead_id`` plus profile columns.
+
+    ``created_at`` and every ``<field>_provided_at`` column (when present) are
+    parsed as timestamps. A ``lead_id`` that appears more than once is a bad
+    row everywhere it appears, since nothing says which copy is right.
+    """
+    columns = columns or ColumnMapping()
+    _require_columns(raw, LEAD_COLUMNS, source, columns, "leads")
+    _require_rows(raw, source)
+    lead_id, lead_id_problem = normalize_lead_ids(raw["lead_id"])
+    duplicated = lead_id.duplicated(keep=False).to_numpy() & ~lead_id_problem.rows
+    problems = [lead_id_problem, RowProblem("lead_id", "is duplicated", duplicated)]
+    parsed = raw.assign(lead_id=lead_id)
+    time_columns = [c for c in raw.columns if c == "created_at" or c.endswith(PROVIDED_AT_SUFFIX)]
+    for name in time_columns:
+        values, time_problems = parse_timestamps(raw[name], name, allow_missing=True)
+        parsed[name] = values
+        problems.extend(time_problems)
+    return _apply_policy(raw, parsed, problems, source, columns, on_bad_rows)
+
+
+def normalize_lead_ids(values: pd.Series) -> tuple[pd.Series, RowProblem]:
+    """Turn lead ids into strings (``12``, ``12.0`` and ``"12"`` all become ``"12"``).
+
+    Returns the ids (object dtype, ``None`` where missing) and the rows whose
+    id is missing or empty.
+    """
+    if pd.api.types.is_float_dtype(values):
+        whole = values.notna() & (values == np.floor(values))
+        as_text = values.astype(object).map(str)
+        as_text[whole] = values[whole].astype("int64").astype(str)
+        text = pd.Series(as_text, index=values.index, dtype="string").mask(values.isna())
+    else:
+        text = values.astype("string").str.strip()
+    missing = _is_blank(text)
+    ids = text.astype(object).where(~missing, None)
+    return ids, RowProblem("lead_id", "is empty", missing)
+
+
+def parse_timestamps(
+    values: pd.Series, column: str, allow_missing: bool = False
+) -> tuple[pd.Series, list[RowProblem]]:
+    """Parse timestamps in any of the contract's forms into UTC.
+
+    Accepted: ISO-8601 strings with or without an offset (naive means UTC),
+    datetimes (naive means UTC; aware ones are converted), and epoch seconds
+    or milliseconds as numbers or digit strings (values of 1e11 and above are
+    milliseconds).
+
+    Parameters
+    ----------
+    values : pandas.Series
+    column : str
+        Our name of the column, for the problems returned.
+    allow_missing : bool
+        When True an empty value is a valid "not known" (NaT), not a problem.
+
+    Returns
+    -------
+    parsed : pandas.Series
+        ``datetime64[ns, UTC]``, NaT where missing or bad.
+    problems : list of RowProblem
+        Rows that are empty (unless allowed), unparseable, or outside
+        1990-01-01 .. 2100-01-01.
+
+    Examples
+    --------
+    >>> s = pd.Series(["2024-05-01T12:00:00+02:00", "1714557600", "2024-05-01 10:00"])
+    >>> parse_timestamps(s, "timestamp")[0].dt.hour.tolist()
+    [10, 10, 10]
+    """
+    index = values.index
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        parsed = values.dt.tz_convert("UTC")
+        missing = parsed.isna().to_numpy()
+        unparseable = np.zeros(len(values), dtype=bool)
+        unrepresentable = unparseable
+    elif pd.api.types.is_datetime64_dtype(values):
+        parsed = values.dt.tz_localize("UTC")
+        missing = parsed.isna().to_numpy()
+        unparseable = np.zeros(len(values), dtype=bool)
+        unrepresentable = unparseable
+    elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        missing = values.isna().to_numpy()
+        parsed = _from_epoch(values)
+        # A finite number that is no representable moment is out of range.
+        unrepresentable = parsed.isna().to_numpy() & ~missing
+        unparseable = np.zeros(len(values), dtype=bool)
+    else:
+        text = values.astype("string").str.strip()
+        missing = _is_blank(text)
+        is_epoch = text.str.fullmatch(r"-?\d+(\.\d+)?").fillna(False).to_numpy(dtype=bool)
+        parsed = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+        if is_epoch.any():
+            parsed[is_epoch] = _from_epoch(pd.to_numeric(text[is_epoch], errors="coerce"))
+        iso = ~is_epoch & ~missing
+        if iso.any():
+            parsed[iso] = _from_iso(text[iso])
+        unparseable = parsed.isna().to_numpy() & ~missing
+        year = pd.to_numeric(text.str.extract(_LEADING_YEAR)[0], errors="coerce")
+        beyond = (year < EARLIEST_TIMESTAMP.year) | (year >= LATEST_TIMESTAMP.year)
+        unrepresentable = unparseable & (beyond.fillna(False).to_numpy(dtype=bool) | is_epoch)
+    parsed = pd.Series(parsed, index=index).astype("datetime64[ns, UTC]")
+    present = parsed.notna().to_numpy()
+    out_of_range = unrepresentable | (
+        present & ~((parsed >= EARLIEST_TIMESTAMP) & (parsed < LATEST_TIMESTAMP)).to_numpy()
+    )
+    unparseable = unparseable & ~unrepresentable
+    parsed = parsed.mask(out_of_range)
+    problems = [
+        RowProblem(column, "cannot be parsed as a timestamp", unparseable),
+        RowProblem(
+            column,
+            f"is out of range (before {EARLIEST_TIMESTAMP.date()} or from "
+            f"{LATEST_TIMESTAMP.date()})",
+            out_of_range,
+        ),
+    ]
+    if not allow_missing:
+        problems.insert(0, RowProblem(column, "is empty", missing))
+    return parsed, problems
+
+
+def _from_epoch(numbers: pd.Series) -> pd.Series:
+    values = pd.to_numeric(numbers, errors="coerce").astype("float64").to_numpy()
+    finite = np.isfinite(values)
+    in_milliseconds = finite & (np.abs(values) >= EPOCH_MILLISECONDS_FROM)
+    scale = np.where(in_milliseconds, 10**6, 10**9)
+    with np.errstate(invalid="ignore", over="ignore"):
+        approximate = values * scale
+    # Beyond int64 nanoseconds (year 2262) the value is out of range anyway.
+    representable = finite & (np.abs(approximate) < 9.2e18)
+    whole = representable & (values == np.round(values))
+    nanoseconds = np.full(len(values), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    # Whole seconds or milliseconds are scaled in integers, so no float rounding creeps in.
+    nanoseconds[whole] = values[whole].astype(np.int64) * scale[whole]
+    fractional = representable & ~whole
+    nanoseconds[fractional] = np.round(approximate[fractional]).astype(np.int64)
+    moments = pd.Series(nanoseconds.view("datetime64[ns]"), index=numbers.index)
+    return moments.dt.tz_localize("UTC")
+
+
+_HAS_OFFSET = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+_LEADING_YEAR = r"^\s*(\d{4,})-"
+
+
+def _from_iso(text: pd.Series) -> pd.Series:
+    # pandas reads naive values after an offset value in that offset, so
+    # values with and without an offset are parsed apart (naive means UTC).
+    has_offset = text.str.contains(_HAS_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    for group in (has_offset, ~has_offset):
+        if group.any():
+            parsed[group] = _iso_group(text[group])
+    return parsed
+
+
+def _iso_group(text: pd.Series) -> pd.Series:
+    try:
+        return pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    except (ValueError, OverflowError):
+        # One value pandas cannot even coerce must not hide the rest: parse
+        # each distinct value on its own.
+        distinct = pd.unique(text.to_numpy())
+        lookup = {value: _parse_one_iso(value) for value in distinct}
+        return pd.Series([lookup[v] for v in text], index=text.index, dtype="datetime64[ns, UTC]")
+
+
+def _parse_one_iso(value: str) -> pd.Timestamp:
+    try:
+        return pd.to_datetime(value, utc=True, format="ISO8601")
+    except (ValueError, OverflowError):
+        return pd.NaT
+
+
+def _is_blank(text: pd.Series) -> np.ndarray:
+    stripped = text.astype("string").str.strip()
+    return (stripped.isna() | (stripped == "")).to_numpy(dtype=bool)
+
+
+def _require_columns(
+    raw: pd.DataFrame, required: Sequence[str], source: str, columns: ColumnMapping, what: str
+) -> None:
+    missing = [name for name in required if name not in raw.columns]
+    if not missing:
+        return
+    theirs = {ours: theirs for theirs, ours in columns.renames().items()}
+    described = [
+        f"'{theirs[name]}' (our '{name}')" if name in theirs else f"'{name}'" for name in missing
+    ]
+    present = ", ".join(map(repr, map(str, raw.columns))) or "none"
+    flags = ", ".join(f"--{name.replace('_', '-')}-col" for name in missing)
+    raise InputError(
+        f"{source}: the {what} table has no column {', '.join(described)}; it has {present}. "
+        f"Map your column names with {flags} or a [columns] section in the config file."
+    )
+
+
+def _require_rows(raw: pd.DataFrame, source: str) -> None:
+    if raw.empty:
+        raise InputError(f"{source}: the table has a header but no rows")
+
+
+def row_label(source: str, position: int) -> str:
+    """Name a row the way the user will find it: a line for CSV, a row number for Parquet."""
+    if source.lower().endswith((".csv", ".tsv", ".csv.gz")):
+        return f"line {position + 2}"
+    return f"row {position}"
+
+
+def _apply_policy(
+    raw: pd.DataFrame,
+    parsed: pd.DataFrame,
+    problems: list[RowProblem],
+    source: str,
+    columns: ColumnMapping,
+    on_bad_rows: BadRowPolicy,
+) -> CheckedTable:
+    if on_bad_rows not in ("error", "quarantine"):
+        raise InputError(f"on_bad_rows must be 'error' or 'quarantine', got {on_bad_rows!r}")
+    positions = np.arange(len(raw))
+    problems = [p for p in problems if p.rows.any()]
+    if problems and on_bad_rows == "error":
+        raise InputError(_describe_problems(raw, problems, source, columns, positions))
+    reason = np.full(len(raw), None, dtype=object)
+    column = np.full(len(raw), None, dtype=object)
+    # The first problem found for a row is the one reported for it.
+    for problem in reversed(problems):
+        reason[problem.rows] = problem.reason
+        column[problem.rows] = problem.column
+    bad = reason != None  # noqa: E711 - elementwise comparison on an object array
+    rejected = raw.loc[bad].astype("string").astype(object)
+    rejected.insert(0, "reason", reason[bad])
+    rejected.insert(0, "column", column[bad])
+    rejected.insert(0, "source_row", positions[bad])
+    rejected.insert(0, "source", source)
+    frame = parsed.loc[~bad]
+    frame.index = positions[~bad]
+    return CheckedTable(
+        frame=frame, rejected=rejected.reset_index(drop=True), source=source, n_read=len(raw)
+    )
+
+
+def _describe_problems(
+    raw: pd.DataFrame,
+    problems: list[RowProblem],
+    source: str,
+    columns: ColumnMapping,
+    positions: np.ndarray,
+) -> str:
+    theirs = {ours: theirs for theirs, ours in columns.renames().items()}
+    lines = [f"{source}: rows that break the input contract"]
+    for problem in problems:
+        bad_positions = positions[problem.rows]
+        shown = ", ".join(
+            f"{row_label(source, int(p))} ({_show(raw[problem.column].iloc[p])})"
+            for p in bad_positions[:SHOWN_ROWS]
+        )
+        more = (
+            f" and {len(bad_positions) - SHOWN_ROWS:,} more"
+            if len(bad_positions) > SHOWN_ROWS
+            else ""
+        )
+        name = (
+            f"'{theirs[problem.column]}' (our '{problem.column}')"
+            if problem.column in theirs
+            else f"'{problem.column}'"
+        )
+        lines.append(
+            f"  column {name} {problem.reason} in {len(bad_positions):,} row(s): {shown}{more}"
+        )
+    lines.append(
+        "Fix these rows, or pass --on-bad-rows quarantine (config: [input] on_bad_rows) to set "
+        "them aside in a side file and go on. Timestamps may be ISO-8601 "
+        "('2024-05-01T13:45:00Z'), datetimes, or epoch seconds/milliseconds."
+    )
+    return "\n".join(lines)
+
+
+def _show(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "empty"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

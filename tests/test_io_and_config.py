@@ -1,0 +1,114 @@
+"""Reading real files: formats, column mapping, atomic writes, config checks."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from intent_model.config import ColumnMapping, load_config
+from intent_model.dataset import load_events, load_leads
+from intent_model.errors import ConfigError, InputError
+from intent_model.io import atomic_path, read_table, write_table
+
+
+def test_csv_and_parquet_read_the_same_events(tmp_path, events_frame):
+    events_frame.to_csv(tmp_path / "e.csv", index=False)
+    events_frame.to_parquet(tmp_path / "e.parquet")
+    from_csv = load_events(tmp_path / "e.csv").events
+    from_parquet = load_events(tmp_path / "e.parquet").events
+    pd.testing.assert_frame_equal(from_csv, from_parquet, check_categorical=False)
+    assert from_csv["timestamp"].iloc[1] == pd.Timestamp("2024-03-02T07:00:00Z")
+
+
+def test_csv_lead_ids_keep_leading_zeros(tmp_path):
+    (tmp_path / "e.csv").write_text("lead_id,timestamp,event_type\n007,2024-01-01,page_view\n")
+    assert load_events(tmp_path / "e.csv").events["lead_id"].tolist() == ["007"]
+
+
+def test_integer_lead_ids_in_parquet_become_strings(tmp_path):
+    frame = pd.DataFrame(
+        {"lead_id": [5, 6], "timestamp": [1714564800, 1714564801], "event_type": "x"}
+    )
+    frame.to_parquet(tmp_path / "e.parquet")
+    assert load_events(tmp_path / "e.parquet").events["lead_id"].tolist() == ["5", "6"]
+
+
+def test_column_mapping_from_a_config_file(tmp_path, events_frame):
+    events_frame.rename(columns={"lead_id": "visitorid", "timestamp": "ts"}).to_csv(
+        tmp_path / "e.csv", index=False
+    )
+    (tmp_path / "c.toml").write_text('[columns]\nlead_id = "visitorid"\ntimestamp = "ts"\n')
+    config = load_config(tmp_path / "c.toml")
+    events = load_events(tmp_path / "e.csv", config).events
+    assert events["lead_id"].tolist() == ["a", "a", "a", "b", "b", "b"]
+
+
+def test_mapping_onto_a_name_the_file_already_has_is_refused(tmp_path):
+    frame = pd.DataFrame(
+        {"visitorid": [1], "lead_id": [2], "timestamp": ["2024-01-01"], "event_type": ["x"]}
+    )
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    with pytest.raises(InputError, match="lead_id exist in the file and are also mapped"):
+        read_table(tmp_path / "e.csv", ColumnMapping(lead_id="visitorid"))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("e.xlsx", b"x", "unknown file type"),
+        ("e.csv", b"", "the file is empty"),
+        ("e.parquet", b"", "the file is empty"),
+        ("e.parquet", b"not parquet at all", "cannot read as parquet"),
+        ("e.csv", b"lead_id,timestamp,event_type\n", "header but no rows"),
+        ("e.csv", b'lead_id,timestamp,event_type\na,"2024-01-01,page_view\n', "cannot read as csv"),
+    ],
+)
+def test_unreadable_files_give_one_clear_error_naming_the_file(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as error:
+        load_events(path)
+    assert str(path) in str(error.value)
+
+
+def test_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        load_leads(tmp_path / "nope.csv")
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "scores.csv"
+    write_table(pd.DataFrame({"a": [1]}), target)
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half a fi")
+        raise RuntimeError("crash mid-write")
+    assert pd.read_csv(target)["a"].tolist() == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]
+
+
+def test_config_rejects_unknown_keys_and_wrong_types(tmp_path):
+    (tmp_path / "a.toml").write_text('[columns]\nlead_idd = "x"\n')
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) columns.lead_idd in \[columns\]"):
+        load_config(tmp_path / "a.toml")
+    (tmp_path / "b.toml").write_text('[input]\non_bad_rows = "skip"\n')
+    with pytest.raises(ConfigError, match="on_bad_rows = 'skip' is not allowed"):
+        load_config(tmp_path / "b.toml")
+    (tmp_path / "c.toml").write_text('[taxonomy]\nhard = "demo"\n')
+    with pytest.raises(ConfigError, match="taxonomy.hard must be a list"):
+        load_config(tmp_path / "c.toml")
+    (tmp_path / "d.toml").write_text("[columns\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path / "d.toml")
+
+
+def test_config_loads_every_section(tmp_path):
+    (tmp_path / "c.toml").write_text(
+        '[columns]\nevent_type = "event"\n[input]\non_bad_rows = "quarantine"\n'
+        '[taxonomy]\nhard = ["book_meeting"]\n'
+        '[taxonomy.aliases]\n"Meeting Booked" = "book_meeting"\n'
+    )
+    config = load_config(tmp_path / "c.toml")
+    assert config.columns.event_type == "event" and config.columns.lead_id == "lead_id"
+    assert config.input.on_bad_rows == "quarantine"
+    assert config.taxonomy.hard == ("book_meeting",)
+    assert config.taxonomy.aliases == {"Meeting Booked": "book_meeting"}

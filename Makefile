@@ -8,12 +8,13 @@ DEMO_DIR ?= data/raw/demo
 DEMO_LEADS ?= 5000
 DEMO_SEED ?= 42
 
-.PHONY: demo test lint format data validate clean help
+.PHONY: demo test lint format data validate bench clean help
 
 help:
 	@echo "make demo      set up .venv, generate demo data and run the main job on it"
 	@echo "make test      set up .venv with the dev extra, run ruff and pytest"
 	@echo "make data      generate the demo data into $(DEMO_DIR)"
+	@echo "make bench     run the speed, memory and quality benchmarks (prints tables)"
 	@echo "make format    format the code with ruff"
 	@echo "make clean     remove generated data, models and MLflow stores"
 
@@ -45,6 +46,14 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/python -m pytest
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $@ $(VENV)/.installed $(VENV)/.installed-dev
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/generator.py
+	$(BIN)/python benchmarks/features.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

@@ -78,6 +78,90 @@ class TaxonomyConfig:
     replace_defaults: bool = False
 
 
+DEFAULT_PROFILE_FIELDS = (
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "company_size",
+    "industry",
+    "country",
+    "website",
+    "budget",
+    "timeline",
+    "message",
+)
+DEFAULT_FREE_EMAIL_DOMAINS = (
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "live.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.com",
+    "gmx.de",
+    "web.de",
+    "mail.com",
+    "yandex.ru",
+    "qq.com",
+    "163.com",
+)
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """Training snapshots: which (lead, cutoff) pairs, and what counts as positive.
+
+    A lead is in the population at a cutoff once it exists: its first event
+    or its ``created_at`` is before the cutoff. The label is 1 when the lead
+    makes a hard conversion in ``[cutoff, cutoff + horizon_days)``.
+    """
+
+    horizon_days: int = 30
+    # Cutoffs: every `step_days` days, or at each month start when 0.
+    step_days: int = 0
+    first_cutoff: str = ""
+    last_cutoff: str = ""
+    # The first cutoff comes at least this long after the first event.
+    min_history_days: int = 60
+    # Leave out a lead at a cutoff when it made a hard conversion in the N days
+    # before it (0 keeps everyone): "about to act again" is a different question.
+    exclude_recent_hard_days: int = 0
+    # Drop a lead's snapshots after its first positive one.
+    stop_after_first_positive: bool = False
+    # CRM label mode: a label column in the leads table (hard/soft, 1/0, ...).
+    label_col: str = ""
+    labeled_at_col: str = "labeled_at"
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Feature families of DESIGN.md section 5."""
+
+    windows_days: tuple[int, ...] = (7, 30, 90)
+    decay_half_life_days: float = 14.0
+    profile_fields: tuple[str, ...] = DEFAULT_PROFILE_FIELDS
+    free_email_domains: tuple[str, ...] = DEFAULT_FREE_EMAIL_DOMAINS
+    # Events per chunk (about): the log is split by lead into chunks of this
+    # size, so peak memory is set by the chunk, not by the size of the log.
+    chunk_events: int = 2_000_000
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    """Minimums before training, and the leakage alarm."""
+
+    min_positives: int = 50
+    min_negatives: int = 200
+    min_cutoffs: int = 3
+    leakage_auc: float = 0.95
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything a run needs to know besides the data itself."""
@@ -85,6 +169,9 @@ class Config:
     columns: ColumnMapping = field(default_factory=ColumnMapping)
     input: InputConfig = field(default_factory=InputConfig)
     taxonomy: TaxonomyConfig = field(default_factory=TaxonomyConfig)
+    labels: LabelConfig = field(default_factory=LabelConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    guards: GuardConfig = field(default_factory=GuardConfig)
 
     def replace(self, **sections: Any) -> Config:
         """Return a copy with whole sections replaced (``config.replace(input=...)``)."""

@@ -37,7 +37,10 @@ def table_format(path: str | Path) -> str:
 
 
 def read_table(
-    path: str | Path, columns: ColumnMapping | None = None, string_columns: tuple[str, ...] = ()
+    path: str | Path,
+    columns: ColumnMapping | None = None,
+    string_columns: tuple[str, ...] = (),
+    categorical_columns: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Read a CSV or Parquet file and rename the user's columns to ours.
 
@@ -50,6 +53,10 @@ def read_table(
     string_columns : tuple of str
         Our names of columns read as text from CSV, so that ids like ``007``
         keep their leading zeros.
+    categorical_columns : tuple of str
+        Our names of text columns read as categoricals (dictionary-encoded):
+        a 10-million-row event log repeats a few thousand lead ids and a few
+        dozen event types, so this saves most of the memory and the time.
 
     Returns
     -------
@@ -71,15 +78,24 @@ def read_table(
     ours_to_theirs = {ours: theirs for theirs, ours in columns.renames().items()}
     try:
         if kind == "csv":
-            text_columns = {ours_to_theirs.get(name, name) for name in string_columns}
+            dtypes = {ours_to_theirs.get(name, name): "string" for name in string_columns}
+            dtypes |= {ours_to_theirs.get(name, name): "category" for name in categorical_columns}
             frame = pd.read_csv(
                 path,
                 sep="\t" if str(path).lower().endswith(".tsv") else ",",
-                dtype={name: "string" for name in text_columns},
+                dtype=dtypes,
                 low_memory=False,
             )
         else:
-            frame = pd.read_parquet(path)
+            schema = pq.read_schema(path)
+            wanted = {ours_to_theirs.get(name, name) for name in categorical_columns}
+            dictionary = [
+                f.name
+                for f in schema
+                if f.name in wanted
+                and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+            ]
+            frame = pq.read_table(path, read_dictionary=dictionary).to_pandas()
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file has no header and no rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:

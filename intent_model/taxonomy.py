@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from intent_model.config import TaxonomyConfig, build_section, read_toml
@@ -76,17 +77,24 @@ class Taxonomy:
         """
         codes, distinct = pd.factorize(event_types, sort=False)
         canonical = [self.canonical(v) for v in distinct]
-        per_distinct = pd.DataFrame(
-            {
-                "event_type": canonical,
-                "event_class": [self.classes.get(c, UNKNOWN_CLASS) for c in canonical],
-                "is_known": [c in self.classes for c in canonical],
-            }
+        type_code, type_names = pd.factorize(pd.Index(canonical, dtype=object))
+        class_code = np.array(
+            [EVENT_CLASSES.index(self.classes.get(c, UNKNOWN_CLASS)) for c in canonical],
+            dtype=np.int8,
         )
-        rows = per_distinct.iloc[codes].set_axis(event_types.index)
-        return rows.assign(
-            event_type=rows["event_type"].astype("category"),
-            event_class=pd.Categorical(rows["event_class"], categories=EVENT_CLASSES),
+        known = np.array([c in self.classes for c in canonical], dtype=bool)
+        # Build the per-row columns from codes: no per-row strings are made.
+        return pd.DataFrame(
+            {
+                "event_type": pd.Categorical.from_codes(
+                    _take(type_code, codes), categories=pd.Index(type_names, dtype=object)
+                ),
+                "event_class": pd.Categorical.from_codes(
+                    _take(class_code, codes), categories=EVENT_CLASSES
+                ),
+                "is_known": known[np.maximum(codes, 0)] & (codes >= 0),
+            },
+            index=event_types.index,
         )
 
     def unknown_report(self, event_types: pd.Series, shown_rows: int = 3) -> pd.DataFrame:
@@ -112,6 +120,11 @@ class Taxonomy:
                 "first_rows": [first_rows[v] for v in unknown],
             }
         )
+
+
+def _take(per_distinct: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per-row values from per-distinct ones; -1 (missing) stays -1."""
+    return np.where(codes >= 0, per_distinct[np.maximum(codes, 0)], -1)
 
 
 def default_taxonomy_config() -> TaxonomyConfig:

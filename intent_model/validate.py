@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from intent_model.config import BadRowPolicy, ColumnMapping
 from intent_model.errors import InputError
@@ -66,7 +68,7 @@ class CheckedTable:
 
     @property
     def n_used(self) -> int:
-        return len(self.frame)
+        return self.n_read - self.n_rejected
 
     @property
     def n_rejected(self) -> int:
@@ -85,6 +87,7 @@ def check_events(
     source: str,
     columns: ColumnMapping | None = None,
     on_bad_rows: BadRowPolicy = "error",
+    row_numbers: np.ndarray | None = None,
 ) -> CheckedTable:
     """Validate an events table (DESIGN.md section 3).
 
@@ -98,30 +101,38 @@ def check_events(
         Used to name the user's own columns in messages.
     on_bad_rows : {"error", "quarantine"}
         Raise on the first bad rows, or set them aside with a reason.
+    row_numbers : numpy.ndarray, optional
+        Position of each row in the file, when ``raw`` is a part of it.
 
     Returns
     -------
     CheckedTable
         ``frame`` has ``lead_id`` (str), ``timestamp`` (datetime64, UTC),
         ``event_type`` (str, as written), ``channel`` (str, ``"unknown"`` when
-        missing) and every other column unchanged.
+        missing) and every other column unchanged. Text columns read as
+        categoricals stay categoricals (same values, far less memory).
     """
     columns = columns or ColumnMapping()
     _require_columns(raw, EVENT_COLUMNS, source, columns, "events")
     _require_rows(raw, source)
     lead_id, lead_id_problem = normalize_lead_ids(raw["lead_id"])
     timestamp, timestamp_problems = parse_timestamps(raw["timestamp"], "timestamp")
-    event_type = raw["event_type"].astype("string").str.strip()
+    event_type = _clean_text(raw["event_type"])
     problems = [
         lead_id_problem,
         *timestamp_problems,
-        RowProblem("event_type", "is empty", _is_blank(event_type)),
+        RowProblem("event_type", "is empty", event_type.isna().to_numpy()),
     ]
-    parsed = raw.assign(lead_id=lead_id, timestamp=timestamp, event_type=event_type.astype(object))
+    parsed = raw.assign(lead_id=lead_id, timestamp=timestamp, event_type=event_type)
     if "channel" in raw:
-        channel = raw["channel"].astype("string").str.strip()
-        parsed["channel"] = channel.mask(_is_blank(channel), "unknown").astype(object)
-    return _apply_policy(raw, parsed, problems, source, columns, on_bad_rows)
+        channel = _clean_text(raw["channel"])
+        if isinstance(channel.dtype, pd.CategoricalDtype):
+            if channel.isna().any():
+                channel = channel.cat.add_categories(["unknown"]).fillna("unknown")
+        else:
+            channel = channel.fillna("unknown")
+        parsed["channel"] = channel
+    return _apply_policy(raw, parsed, problems, source, columns, on_bad_rows, row_numbers)
 
 
 def check_leads(
@@ -154,17 +165,21 @@ def check_leads(
 def normalize_lead_ids(values: pd.Series) -> tuple[pd.Series, RowProblem]:
     """Turn lead ids into strings (``12``, ``12.0`` and ``"12"`` all become ``"12"``).
 
-    Returns the ids (object dtype, ``None`` where missing) and the rows whose
-    id is missing or empty.
+    Returns the ids (object dtype, ``None`` where missing; a categorical
+    stays categorical) and the rows whose id is missing or empty.
     """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        category_ids, _ = normalize_lead_ids(pd.Series(values.cat.categories))
+        ids = _recode(values, category_ids)
+        return ids, RowProblem("lead_id", "is empty", ids.isna().to_numpy())
     if pd.api.types.is_float_dtype(values):
         whole = values.notna() & (values == np.floor(values))
         as_text = values.astype(object).map(str)
         as_text[whole] = values[whole].astype("int64").astype(str)
         text = pd.Series(as_text, index=values.index, dtype="string").mask(values.isna())
     else:
-        text = values.astype("string").str.strip()
-    missing = _is_blank(text)
+        text = _strip(values)
+    missing = (text.isna() | (text == "")).to_numpy(dtype=bool)
     ids = text.astype(object).where(~missing, None)
     return ids, RowProblem("lead_id", "is empty", missing)
 
@@ -305,6 +320,33 @@ def _parse_one_iso(value: str) -> pd.Timestamp:
         return pd.NaT
 
 
+def _clean_text(values: pd.Series) -> pd.Series:
+    """Strip text; empty becomes missing. Categoricals are cleaned per category."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return _recode(values, _clean_text(pd.Series(values.cat.categories)))
+    text = _strip(values)
+    return text.astype(object).where(text.notna() & (text != ""), None)
+
+
+def _strip(values: pd.Series) -> pd.Series:
+    """Strip surrounding white space; Arrow's kernel when the values are all text."""
+    try:
+        array = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return values.astype("string").str.strip()
+    stripped = pc.utf8_trim_whitespace(array)
+    return pd.Series(stripped.to_pandas(), index=values.index, dtype="string")
+
+
+def _recode(values: pd.Series, new_categories: pd.Series) -> pd.Series:
+    """Replace each category of ``values`` by a new value, merging categories that become equal."""
+    inverse, distinct = pd.factorize(new_categories.to_numpy(dtype=object))
+    codes = values.cat.codes.to_numpy()
+    new_codes = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1)
+    recoded = pd.Categorical.from_codes(new_codes, categories=pd.Index(distinct, dtype=object))
+    return pd.Series(recoded, index=values.index, name=values.name)
+
+
 def _is_blank(text: pd.Series) -> np.ndarray:
     stripped = text.astype("string").str.strip()
     return (stripped.isna() | (stripped == "")).to_numpy(dtype=bool)
@@ -347,10 +389,11 @@ def _apply_policy(
     source: str,
     columns: ColumnMapping,
     on_bad_rows: BadRowPolicy,
+    row_numbers: np.ndarray | None = None,
 ) -> CheckedTable:
     if on_bad_rows not in ("error", "quarantine"):
         raise InputError(f"on_bad_rows must be 'error' or 'quarantine', got {on_bad_rows!r}")
-    positions = np.arange(len(raw))
+    positions = np.arange(len(raw)) if row_numbers is None else np.asarray(row_numbers)
     problems = [p for p in problems if p.rows.any()]
     if problems and on_bad_rows == "error":
         raise InputError(_describe_problems(raw, problems, source, columns, positions))
@@ -366,7 +409,7 @@ def _apply_policy(
     rejected.insert(0, "column", column[bad])
     rejected.insert(0, "source_row", positions[bad])
     rejected.insert(0, "source", source)
-    frame = parsed.loc[~bad]
+    frame = parsed.loc[~bad] if bad.any() else parsed
     frame.index = positions[~bad]
     return CheckedTable(
         frame=frame, rejected=rejected.reset_index(drop=True), source=source, n_read=len(raw)
@@ -385,8 +428,8 @@ def _describe_problems(
     for problem in problems:
         bad_positions = positions[problem.rows]
         shown = ", ".join(
-            f"{row_label(source, int(p))} ({_show(raw[problem.column].iloc[p])})"
-            for p in bad_positions[:SHOWN_ROWS]
+            f"{row_label(source, int(positions[i]))} ({_show(raw[problem.column].iloc[i])})"
+            for i in np.flatnonzero(problem.rows)[:SHOWN_ROWS]
         )
         more = (
             f" and {len(bad_positions) - SHOWN_ROWS:,} more"

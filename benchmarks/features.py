@@ -1,0 +1,248 @@
+"""Feature building for one cutoff: intent_model against a reference DuckDB SQL query.
+
+Run: .venv/bin/python benchmarks/features.py [--leads 6500 65000] [--repeat 1]
+(needs the bench extra: pip install -e '.[bench]'; `make bench` does it)
+
+For each size it writes demo data to Parquet, then times, each in a fresh
+subprocess so that peak memory (max RSS) is the engine's own:
+
+* intent_model: ``build_features(events.parquet, leads.parquet, as_of=...)``,
+  reading, validating, classifying and streaming the log by lead;
+* DuckDB: one SQL query over the same Parquet files computing the same
+  features (given the taxonomy's mapping of raw event types, a tiny table).
+
+It cross-checks every feature of every lead between the two, and prints
+events per second, peak memory and the time ratio (intent_model / DuckDB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+AS_OF = "2025-06-01"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, nargs="+", default=[6500, 65000])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--worker", choices=["intent_model", "duckdb"], help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(args.worker, args.data, args.out)
+        return
+    from intent_model.synthetic import simulate_funnel, write_demo_data
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-features-") as tmp:
+        for n_leads in args.leads:
+            data = Path(tmp) / f"leads-{n_leads}"
+            demo = simulate_funnel(n_leads=n_leads, seed=args.seed)
+            write_demo_data(demo, data)
+            n_events = len(demo.events)
+            del demo
+            results = {}
+            for engine in ("intent_model", "duckdb"):
+                out = data / f"{engine}.parquet"
+                command = [sys.executable, __file__, "--worker", engine, "--data", str(data)]
+                finished = subprocess.run(
+                    [*command, "--out", str(out)], check=True, capture_output=True, text=True
+                )
+                results[engine] = json.loads(finished.stdout.strip().splitlines()[-1])
+                results[engine]["features"] = pd.read_parquet(out)
+            mismatches = _compare(
+                results["intent_model"]["features"], results["duckdb"]["features"]
+            )
+            for engine in ("intent_model", "duckdb"):
+                seconds = results[engine]["seconds"]
+                rows.append(
+                    {
+                        "events": f"{n_events:,}",
+                        "engine": engine,
+                        "seconds": round(seconds, 2),
+                        "events_per_s": f"{n_events / seconds:,.0f}",
+                        "peak_rss_MB": round(results[engine]["peak_rss_mb"]),
+                        "ratio_to_duckdb": round(seconds / results["duckdb"]["seconds"], 2),
+                        "features_match": "yes" if not mismatches else f"NO: {mismatches[:3]}",
+                    }
+                )
+    print(f"Features for one cutoff ({AS_OF}), 2-core machine; ratio < 1 means faster than DuckDB")
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+def _worker(engine: str, data: Path, out: Path) -> None:
+    started = time.perf_counter()
+    features = _intent_model(data) if engine == "intent_model" else _duckdb(data)
+    seconds = time.perf_counter() - started
+    features.reset_index().to_parquet(out)
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not
+    inherited from the parent that forked it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _intent_model(data: Path) -> pd.DataFrame:
+    from intent_model.training_set import build_features
+
+    with tempfile.TemporaryDirectory(prefix="bench-work-") as work:
+        return build_features(
+            data / "events.parquet", data / "leads.parquet", as_of=AS_OF, workdir=work
+        )
+
+
+def _duckdb(data: Path) -> pd.DataFrame:
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from intent_model.config import Config
+    from intent_model.features import FeatureSpec
+    from intent_model.taxonomy import EVENT_CLASSES, load_taxonomy
+
+    config = Config()
+    taxonomy = load_taxonomy()
+    lead_columns = pq.read_schema(data / "leads.parquet").names
+    spec = FeatureSpec.from_config(config.features, taxonomy, lead_columns)
+    connection = duckdb.connect()
+    connection.execute("SET threads = 2")
+    events_path, leads_path = str(data / "events.parquet"), str(data / "leads.parquet")
+    raw_types = connection.execute(
+        f"SELECT DISTINCT event_type FROM read_parquet('{events_path}')"
+    ).fetchall()
+    type_map = pd.DataFrame(
+        {
+            "raw": [t for (t,) in raw_types],
+            "canonical": [taxonomy.canonical(t) for (t,) in raw_types],
+            "event_class": [taxonomy.class_of(t) for (t,) in raw_types],
+            "is_known": [taxonomy.is_known(t) for (t,) in raw_types],
+        }
+    )
+    connection.register("type_map", type_map)
+    day = 86_400 * 10**9
+    windows = [(f"{w}d", f"age_ns <= {w * day}") for w in spec.windows_days] + [("all", "TRUE")]
+    aggregates = []
+    for event_type in spec.event_types:
+        for suffix, condition in windows:
+            aggregates.append(
+                f"count(*) FILTER (WHERE event_type = '{event_type}' AND {condition})"
+                f" AS n_{event_type}_{suffix}"
+            )
+    for event_class in EVENT_CLASSES:
+        for suffix, condition in windows:
+            aggregates.append(
+                f"count(*) FILTER (WHERE event_class = '{event_class}' AND {condition})"
+                f" AS n_{event_class}_{suffix}"
+            )
+    for suffix, condition in windows:
+        aggregates.append(f"count(*) FILTER (WHERE {condition}) AS n_events_{suffix}")
+        aggregates.append(
+            f"count(DISTINCT day) FILTER (WHERE {condition}) AS n_active_days_{suffix}"
+        )
+    aggregates += [
+        "count(*) FILTER (WHERE NOT is_known) AS n_unknown_type_events_all",
+        "max(age_ns) / 86400e9 AS days_since_first_event",
+        "min(age_ns) / 86400e9 AS days_since_last_event",
+        *[
+            f"min(age_ns) FILTER (WHERE event_class = '{c}') / 86400e9 AS days_since_last_{c}"
+            for c in EVENT_CLASSES
+        ],
+        f"count(*) FILTER (WHERE age_ns <= {7 * day}) AS recent_7d",
+        f"count(*) FILTER (WHERE age_ns > {7 * day} AND age_ns <= {37 * day}) AS prior_30d",
+        "count(DISTINCT event_type) AS n_distinct_event_types",
+        "count(DISTINCT channel) AS n_distinct_channels",
+        *[
+            f"coalesce(sum(pow(2, -age_ns / 86400e9 / {spec.decay_half_life_days})) "
+            f"FILTER (WHERE event_class = '{c}'), 0) AS decayed_{c}_events"
+            for c in EVENT_CLASSES
+        ],
+        f"sum(pow(2, -age_ns / 86400e9 / {spec.decay_half_life_days})) AS decayed_events_total",
+        "max(age_ns) AS first_age_ns",
+    ]
+    fields = spec.profile_fields
+    cutoff_ns = pd.Timestamp(AS_OF, tz="UTC").value
+    given = {
+        f: f"({f} IS NOT NULL AND trim({f}) <> '' "
+        f"AND epoch_ns(coalesce({f}_provided_at, created_at)) < {cutoff_ns})"
+        for f in fields
+    }
+    free = ", ".join(f"'{d}'" for d in spec.free_email_domains)
+    information = [f"CAST({given[f]} AS DOUBLE) AS has_{f}" for f in fields]
+    n_given = " + ".join(f"CAST({given[f]} AS INTEGER)" for f in fields)
+    information += [
+        f"CAST({n_given} AS DOUBLE) AS n_fields_provided",
+        f"({n_given}) / {len(fields)}.0 AS share_fields_provided",
+        f"CASE WHEN {given['email']} THEN CAST(lower(regexp_extract(email, '@([^@]*)$', 1)) "
+        f"NOT IN ({free}) AS DOUBLE) END AS email_is_corporate",
+    ]
+    query = f"""
+    WITH ev AS (
+        SELECT e.lead_id, m.canonical AS event_type, m.event_class, m.is_known,
+               coalesce(nullif(trim(e.channel), ''), 'unknown') AS channel,
+               {cutoff_ns} - epoch_ns(e.timestamp) AS age_ns,
+               epoch_ns(e.timestamp) // {day} AS day
+        FROM read_parquet('{events_path}') e
+        JOIN type_map m ON e.event_type = m.raw
+        WHERE epoch_ns(e.timestamp) < {cutoff_ns}
+    ),
+    agg AS (SELECT lead_id, {", ".join(aggregates)} FROM ev GROUP BY lead_id),
+    leads AS (SELECT * FROM read_parquet('{leads_path}')),
+    everyone AS (
+        SELECT lead_id FROM leads UNION SELECT DISTINCT lead_id FROM read_parquet('{events_path}')
+    )
+    SELECT w.lead_id, {", ".join(information)}, agg.*,
+        CASE WHEN epoch_ns(leads.created_at) < {cutoff_ns} THEN
+            greatest({cutoff_ns} - epoch_ns(leads.created_at),
+                     coalesce(agg.first_age_ns, 0)) END AS created_age_ns
+    FROM everyone w LEFT JOIN leads USING (lead_id) LEFT JOIN agg USING (lead_id)
+    """
+    frame = connection.execute(query).df().set_index("lead_id").sort_index()
+    counts = [n for n in spec.names_of("counts")] + [
+        f"n_active_days_{s}" for s in spec.window_suffixes
+    ]
+    frame[counts] = frame[counts].fillna(0.0)
+    frame["n_distinct_event_types"] = frame["n_distinct_event_types"].fillna(0.0)
+    frame["n_distinct_channels"] = frame["n_distinct_channels"].fillna(0.0)
+    for name in spec.names_of("decay"):
+        frame[name] = frame[name].fillna(0.0)
+    frame["events_per_active_day"] = frame["n_events_all"] / frame["n_active_days_all"]
+    frame["trend_7d_vs_prior_30d"] = ((frame["recent_7d"].fillna(0) + 1) / 7) / (
+        (frame["prior_30d"].fillna(0) + 1) / 30
+    )
+    created = frame["created_age_ns"].where(frame["created_age_ns"].notna(), frame["first_age_ns"])
+    frame["days_since_created"] = created / 86400e9
+    return frame[spec.feature_names].astype(float)
+
+
+def _compare(ours: pd.DataFrame, reference: pd.DataFrame) -> list[str]:
+    ours = ours.set_index("lead_id").sort_index()
+    reference = reference.set_index("lead_id").sort_index()
+    if not ours.index.equals(reference.index):
+        return ["different leads"]
+    mismatched = []
+    for name in ours.columns:
+        a = ours[name].to_numpy(dtype=float)
+        b = reference[name].to_numpy(dtype=float)
+        if not np.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True):
+            mismatched.append(name)
+    return mismatched
+
+
+if __name__ == "__main__":
+    main()

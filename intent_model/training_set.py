@@ -1,0 +1,338 @@
+"""The feature-table API notebooks and the CLI use: inputs in, (X, y, keys) out, chunk by chunk.
+
+:func:`build_training_set` turns an event log (and optionally a leads table)
+into point-in-time training snapshots; :func:`build_features` computes the
+same features for every lead as of one moment, for scoring. Both accept
+DataFrames or file paths, stream a large Parquet log by lead (see
+:func:`intent_model.dataset.open_events`), and call the pure functions of
+:mod:`intent_model.labels` and :mod:`intent_model.features` on each chunk.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from intent_model.config import Config
+from intent_model.dataset import EventLog, lead_chunk, load_leads, open_events
+from intent_model.errors import ConfigError
+from intent_model.features import FeatureSpec, compute_features
+from intent_model.guards import check_sufficiency, leakage_alarm, outcome_like_columns
+from intent_model.labels import (
+    crm_labels,
+    keep_by_population_rules,
+    label_rate_per_cutoff,
+    label_snapshots,
+    make_cutoffs,
+    population,
+)
+from intent_model.taxonomy import Taxonomy, load_taxonomy
+from intent_model.validate import PROVIDED_AT_SUFFIX, CheckedTable
+
+Progress = Callable[[str], None]
+EventsInput = str | Path | pd.DataFrame | EventLog
+LeadsInput = str | Path | pd.DataFrame | CheckedTable | None
+
+
+@dataclass
+class TrainingReport:
+    """What went into a training set, and what to worry about."""
+
+    events_accounting: str
+    leads_accounting: str | None
+    unknown_types: pd.DataFrame
+    label_rates: pd.DataFrame
+    leakage: pd.DataFrame
+    outcome_like_columns: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """A few lines for a terminal or a model card."""
+        lines = [self.events_accounting]
+        if self.leads_accounting:
+            lines.append(self.leads_accounting)
+        rates = self.label_rates
+        if len(rates):
+            lines.append(
+                f"{int(rates['n_snapshots'].sum()):,} snapshots at {len(rates)} cutoffs, "
+                f"{int(rates['n_positive'].sum()):,} positive "
+                f"({rates['n_positive'].sum() / rates['n_snapshots'].sum():.1%}); "
+                f"label rate per cutoff {rates['label_rate'].min():.1%}"
+                f"-{rates['label_rate'].max():.1%}"
+            )
+        if len(self.unknown_types):
+            lines.append(
+                "event types not in the taxonomy (counted as engagement): "
+                + ", ".join(
+                    f"{t} ({n:,} rows)"
+                    for t, n in zip(
+                        self.unknown_types["event_type"], self.unknown_types["n_rows"], strict=True
+                    )
+                )
+            )
+        if self.outcome_like_columns:
+            lines.append(
+                "never used as features (look like CRM outcomes): "
+                + ", ".join(self.outcome_like_columns)
+            )
+        for _, row in self.leakage.iterrows():
+            lines.append(
+                f"LEAKAGE ALARM: feature {row['feature']} alone has an out-of-time AUC of "
+                f"{row['auc_out_of_time']:.3f}; check that it cannot see the outcome"
+            )
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+
+@dataclass
+class TrainingSet:
+    """Training snapshots: features ``X``, labels ``y``, and ``keys`` (lead_id, cutoff).
+
+    Unpacks as ``X, y, keys = build_training_set(...)``.
+    """
+
+    X: pd.DataFrame
+    y: pd.Series
+    keys: pd.DataFrame
+    spec: FeatureSpec
+    report: TrainingReport
+
+    def __iter__(self) -> Iterator:
+        return iter((self.X, self.y, self.keys))
+
+
+def build_training_set(
+    events: EventsInput,
+    leads: LeadsInput = None,
+    config: Config | None = None,
+    taxonomy: Taxonomy | None = None,
+    *,
+    check: bool = True,
+    workdir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> TrainingSet:
+    """Point-in-time training snapshots from an event log.
+
+    Parameters
+    ----------
+    events : path, DataFrame or EventLog
+        The event log (DESIGN.md section 3).
+    leads : path, DataFrame or CheckedTable, optional
+        Profile table; with ``config.labels.label_col`` set, labels come from
+        it (CRM label mode) instead of from hard events.
+    config : Config, optional
+    taxonomy : Taxonomy, optional
+    check : bool
+        Run the data-sufficiency guard (raises :class:`InputError`).
+    workdir : path, optional
+        Where to spill chunks of a large Parquet log (default: a temp dir).
+    progress : callable, optional
+        Called with a short message as each chunk is done.
+
+    Returns
+    -------
+    TrainingSet
+        Rows sorted by cutoff, then lead id; ``X`` is float32.
+
+    Examples
+    --------
+    >>> from intent_model.synthetic import simulate_funnel
+    >>> from intent_model.config import Config, GuardConfig
+    >>> demo = simulate_funnel(n_leads=300, seed=1, n_days=200)
+    >>> X, y, keys = build_training_set(demo.events, demo.leads,
+    ...     Config(guards=GuardConfig(min_positives=1, min_negatives=1)))
+    >>> len(X) == len(y) == len(keys)
+    True
+    """
+    config = config or Config()
+    taxonomy = taxonomy or load_taxonomy(config.taxonomy)
+    report_warnings: list[str] = []
+    with tempfile.TemporaryDirectory(dir=workdir, prefix="intent-model-") as tmp:
+        chunks = open_events(events, config, taxonomy, tmp)
+        lead_table = _lead_table(leads, config)
+        spec = _spec(config, taxonomy, lead_table, report_warnings)
+        crm_mode = bool(config.labels.label_col)
+        if crm_mode:
+            if lead_table is None:
+                raise ConfigError("labels.label_col is set but no leads table was given")
+            all_keys, all_labels = crm_labels(
+                lead_table.frame, config.labels, chunks.last_timestamp, lead_table.source
+            )
+            key_chunk = lead_chunk(all_keys["lead_id"], chunks.n_chunks)
+        else:
+            cutoffs = make_cutoffs(chunks.first_timestamp, chunks.last_timestamp, config.labels)
+        leads_frame = lead_table.frame if lead_table is not None else None
+        leads_chunk = (
+            lead_chunk(leads_frame["lead_id"], chunks.n_chunks) if leads_frame is not None else None
+        )
+        parts = []
+        for i in range(chunks.n_chunks):
+            chunk_events = chunks.chunk(i)
+            chunk_leads = leads_frame.loc[leads_chunk == i] if leads_frame is not None else None
+            if crm_mode:
+                in_chunk = key_chunk == i
+                keys = all_keys.loc[in_chunk].reset_index(drop=True)
+                labels = all_labels.loc[in_chunk].reset_index(drop=True)
+            else:
+                keys, labels = _event_snapshots(chunk_events, chunk_leads, cutoffs, config)
+            features = compute_features(chunk_events, keys, spec, chunk_leads)
+            parts.append((features.astype(np.float32), labels, keys))
+            if progress:
+                progress(f"features: chunk {i + 1}/{chunks.n_chunks}, {len(keys):,} snapshots")
+    X, y, keys = _concat_sorted(parts, spec)
+    if check:
+        check_sufficiency(y, keys, chunks.first_timestamp, chunks.last_timestamp, config)
+    leakage = (
+        leakage_alarm(X, y, keys, config.guards.leakage_auc)
+        if len(X)
+        else pd.DataFrame(columns=["feature", "auc_out_of_time"])
+    )
+    report = TrainingReport(
+        events_accounting=chunks.checked.accounting(),
+        leads_accounting=lead_table.accounting() if lead_table is not None else None,
+        unknown_types=chunks.unknown_types,
+        label_rates=label_rate_per_cutoff(keys, y),
+        leakage=leakage,
+        outcome_like_columns=outcome_like_columns(leads_frame.columns)
+        if leads_frame is not None
+        else [],
+        warnings=report_warnings,
+    )
+    return TrainingSet(X=X, y=y, keys=keys, spec=spec, report=report)
+
+
+def build_features(
+    events: EventsInput,
+    leads: LeadsInput = None,
+    as_of: str | pd.Timestamp | None = None,
+    config: Config | None = None,
+    spec: FeatureSpec | None = None,
+    taxonomy: Taxonomy | None = None,
+    *,
+    workdir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Features of every lead as of one moment, from events strictly before it.
+
+    Parameters
+    ----------
+    events, leads, config, taxonomy, workdir, progress
+        As for :func:`build_training_set`.
+    as_of : str or Timestamp, optional
+        The cutoff; defaults to one second after the latest event (so every
+        event counts). Naive times are UTC.
+    spec : FeatureSpec, optional
+        The features to build (a trained model's spec); by default the one
+        the config and taxonomy give.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per lead in the events or the leads table, indexed by
+        ``lead_id`` (sorted), float32 columns ``spec.feature_names``.
+    """
+    config = config or Config()
+    taxonomy = taxonomy or load_taxonomy(config.taxonomy)
+    with tempfile.TemporaryDirectory(dir=workdir, prefix="intent-model-") as tmp:
+        chunks = open_events(events, config, taxonomy, tmp)
+        lead_table = _lead_table(leads, config)
+        spec = spec or _spec(config, taxonomy, lead_table, [])
+        cutoff = (
+            _utc(as_of)
+            if as_of is not None
+            else chunks.last_timestamp.floor("s") + pd.Timedelta(seconds=1)
+        )
+        leads_frame = lead_table.frame if lead_table is not None else None
+        leads_chunk = (
+            lead_chunk(leads_frame["lead_id"], chunks.n_chunks) if leads_frame is not None else None
+        )
+        parts = []
+        for i in range(chunks.n_chunks):
+            chunk_events = chunks.chunk(i)
+            chunk_leads = leads_frame.loc[leads_chunk == i] if leads_frame is not None else None
+            lead_ids = pd.unique(chunk_events["lead_id"].astype(object))
+            if chunk_leads is not None:
+                lead_ids = pd.unique(np.concatenate([lead_ids, chunk_leads["lead_id"].to_numpy()]))
+            keys = pd.DataFrame({"lead_id": lead_ids, "cutoff": cutoff})
+            features = compute_features(chunk_events, keys, spec, chunk_leads)
+            parts.append(features.set_axis(pd.Index(lead_ids, name="lead_id")).astype(np.float32))
+            if progress:
+                progress(f"features: chunk {i + 1}/{chunks.n_chunks}, {len(keys):,} leads")
+    return pd.concat(parts).sort_index()
+
+
+def _lead_table(leads: LeadsInput, config: Config) -> CheckedTable | None:
+    if leads is None:
+        return None
+    if isinstance(leads, CheckedTable):
+        return leads
+    return load_leads(leads, config)
+
+
+def _spec(
+    config: Config, taxonomy: Taxonomy, lead_table: CheckedTable | None, notes: list[str]
+) -> FeatureSpec:
+    columns = list(lead_table.frame.columns) if lead_table is not None else []
+    refused = outcome_like_columns(config.features.profile_fields)
+    if refused:
+        raise ConfigError(
+            f"features.profile_fields names column(s) that look like CRM outcomes: "
+            f"{', '.join(refused)}; an outcome must never be a feature"
+        )
+    spec = FeatureSpec.from_config(config.features, taxonomy, columns)
+    undated = [f for f in spec.profile_fields if f"{f}{PROVIDED_AT_SUFFIX}" not in columns]
+    if undated:
+        since = "created_at" if "created_at" in columns else "the start of time"
+        message = (
+            f"profile field(s) {', '.join(undated)} have no <field>{PROVIDED_AT_SUFFIX} column, "
+            f"so they count as given since {since}: the features may see information given "
+            "after a cutoff"
+        )
+        notes.append(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
+    return spec
+
+
+def _event_snapshots(
+    events: pd.DataFrame, leads: pd.DataFrame | None, cutoffs: pd.DatetimeIndex, config: Config
+) -> tuple[pd.DataFrame, pd.Series]:
+    first_event = events.groupby(events["lead_id"].astype(object))["timestamp"].min()
+    first_seen = first_event
+    if leads is not None and "created_at" in leads:
+        created = leads.set_index(leads["lead_id"].astype(object))["created_at"].dropna()
+        first_seen = pd.concat([first_event, created]).groupby(level=0).min()
+    keys = population(first_seen, cutoffs)
+    hard = events.loc[events["event_class"] == "hard", ["lead_id", "timestamp"]]
+    labels = label_snapshots(keys, hard, config.labels.horizon_days)
+    keep = keep_by_population_rules(keys, labels, hard, config.labels)
+    return keys.loc[keep].reset_index(drop=True), labels.loc[keep].reset_index(drop=True)
+
+
+def _concat_sorted(parts: list, spec: FeatureSpec) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    if not parts:
+        empty_keys = pd.DataFrame({"lead_id": [], "cutoff": pd.DatetimeIndex([], tz="UTC")})
+        return (
+            pd.DataFrame(columns=spec.feature_names, dtype=np.float32),
+            pd.Series([], dtype=np.int8, name="label"),
+            empty_keys,
+        )
+    X = pd.concat([p[0] for p in parts], ignore_index=True)
+    y = pd.concat([p[1] for p in parts], ignore_index=True)
+    keys = pd.concat([p[2] for p in parts], ignore_index=True)
+    order = np.lexsort((keys["lead_id"].astype(str).to_numpy(), keys["cutoff"].array.asi8))
+    return (
+        X.iloc[order].reset_index(drop=True),
+        y.iloc[order].reset_index(drop=True).astype(np.int8).rename("label"),
+        keys.iloc[order].reset_index(drop=True),
+    )
+
+
+def _utc(moment: str | pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

@@ -8,12 +8,13 @@ DEMO_DIR ?= data/raw/demo
 DEMO_LEADS ?= 5000
 DEMO_SEED ?= 42
 
-.PHONY: demo test lint format data validate bench clean help
+.PHONY: demo test lint format data validate train bench clean help
 
 help:
 	@echo "make demo      set up .venv, generate demo data and run the main job on it"
 	@echo "make test      set up .venv with the dev extra, run ruff and pytest"
 	@echo "make data      generate the demo data into $(DEMO_DIR)"
+	@echo "make train     train on the demo data, log to MLflow, save models/demo"
 	@echo "make bench     run the speed, memory and quality benchmarks (prints tables)"
 	@echo "make format    format the code with ruff"
 	@echo "make clean     remove generated data, models and MLflow stores"
@@ -36,9 +37,14 @@ data: $(VENV)/.installed
 validate: data
 	$(BIN)/intent-model validate --events $(DEMO_DIR)/events.parquet --leads $(DEMO_DIR)/leads.parquet
 
-demo: validate
+train: data
+	$(BIN)/intent-model train --events $(DEMO_DIR)/events.parquet --leads $(DEMO_DIR)/leads.parquet \
+		--out models/demo --promote
+
+demo: validate train
 	@echo
-	@echo "Demo data is in $(DEMO_DIR) and passed validation. Training and scoring come next (see README)."
+	@echo "Done. Model bundle: models/demo (model_card.md, plots/); models/latest points at it."
+	@echo "Runs and registered versions: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -2,17 +2,30 @@
 
 The public API, for scripts and notebooks::
 
-    from intent_model import load_events, load_leads, simulate_funnel
+    from intent_model import load_events, build_training_set, train
+
+``train`` and ``promote`` load MLflow on first use, so a plain import stays fast.
 """
+
+from typing import Any
 
 from intent_model.config import Config, load_config
 from intent_model.dataset import EventLog, event_mix, load_events, load_leads, write_quarantine
 from intent_model.errors import ConfigError, InputError, IntentModelError, ModelError
+from intent_model.features import FeatureSpec
 from intent_model.synthetic import DemoData, simulate_funnel, write_demo_data
 from intent_model.taxonomy import Taxonomy, load_taxonomy, normalize_event_type
+from intent_model.training_set import TrainingSet, build_features, build_training_set
 from intent_model.validate import CheckedTable, parse_timestamps
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "train": "intent_model.modeling.train",
+    "TrainResult": "intent_model.modeling.train",
+    "promote": "intent_model.modeling.promote",
+    "PromotionResult": "intent_model.modeling.promote",
+}
 
 __all__ = [
     "CheckedTable",
@@ -20,11 +33,17 @@ __all__ = [
     "ConfigError",
     "DemoData",
     "EventLog",
+    "FeatureSpec",
     "InputError",
     "IntentModelError",
     "ModelError",
+    "PromotionResult",
     "Taxonomy",
+    "TrainResult",
+    "TrainingSet",
     "__version__",
+    "build_features",
+    "build_training_set",
     "event_mix",
     "load_config",
     "load_events",
@@ -32,7 +51,17 @@ __all__ = [
     "load_taxonomy",
     "normalize_event_type",
     "parse_timestamps",
+    "promote",
     "simulate_funnel",
+    "train",
     "write_demo_data",
     "write_quarantine",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'intent_model' has no attribute {name!r}")

@@ -59,7 +59,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_data_arguments(validate)
     validate.set_defaults(handler=_validate)
+
+    train = commands.add_parser(
+        "train", help="train, evaluate out of time, log to MLflow, register and save a bundle"
+    )
+    _add_data_arguments(train)
+    train.add_argument("--out", type=Path, required=True, help="model bundle directory to write")
+    _add_tracking_arguments(train)
+    train.add_argument("--no-track", action="store_true", help="write the bundle only, no MLflow")
+    train.add_argument(
+        "--promote",
+        action="store_true",
+        help="make the new version champion if it beats the current one out of time",
+    )
+    train.set_defaults(handler=_train)
+
+    promote = commands.add_parser(
+        "promote",
+        help="move the champion alias to a version that beats the champion out of time",
+    )
+    _add_data_arguments(promote)
+    _add_tracking_arguments(promote)
+    promote.add_argument("--version", help="registered version to promote (default: challenger)")
+    promote.set_defaults(handler=_promote)
     return parser
+
+
+def _add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tracking-uri", help="MLflow tracking store (default: sqlite:///mlflow.db)"
+    )
 
 
 def _add_debug(parser: argparse.ArgumentParser) -> None:
@@ -146,6 +175,43 @@ def _validate(args: argparse.Namespace) -> int:
         )
         print(_indent(log.unknown_types.to_string(index=False)))
     return 0
+
+
+# Training and promotion import MLflow, which takes seconds: only those commands pay for it.
+def _train(args: argparse.Namespace) -> int:
+    from intent_model.modeling.train import train
+
+    config = config_from_args(args)
+    taxonomy = load_taxonomy(config.taxonomy, args.taxonomy)
+    result = train(
+        args.events,
+        args.leads,
+        args.out,
+        config,
+        taxonomy,
+        tracking_uri=args.tracking_uri,
+        track=not args.no_track,
+        promote=args.promote,
+        progress=_progress,
+    )
+    print()
+    print(result.summary())
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from intent_model.modeling.promote import promote
+
+    config = config_from_args(args)
+    result = promote(
+        args.events, args.leads, config, version=args.version, tracking_uri=args.tracking_uri
+    )
+    print(result.message)
+    return 0
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _indent(text: str) -> str:

@@ -163,6 +163,30 @@ class GuardConfig:
 
 
 @dataclass(frozen=True)
+class TrainingConfig:
+    """Model training, evaluation, tracking and promotion."""
+
+    # The latest cutoffs are held out for out-of-time evaluation.
+    holdout_cutoffs: int = 3
+    # Folds (grouped by lead) over the earlier cutoffs, for calibration,
+    # the decision threshold and the tiers.
+    cv_folds: int = 3
+    calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
+    class_weight: Literal["none", "balanced"] = "none"
+    random_state: int = 0
+    # Leads sales can contact per scoring run ("we can call 200 leads a week").
+    sales_capacity: int = 200
+    # Share of leads in tiers A, B and C (the rest is D), by validation score.
+    tier_shares: tuple[float, ...] = (0.05, 0.15, 0.30)
+    promotion_metric: Literal["average_precision", "roc_auc", "log_loss", "brier"] = (
+        "average_precision"
+    )
+    experiment: str = "lead-intent"
+    registered_model: str = "lead-intent"
+    tracking_uri: str = "sqlite:///mlflow.db"
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs to know besides the data itself."""
 
@@ -172,6 +196,7 @@ class Config:
     labels: LabelConfig = field(default_factory=LabelConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     guards: GuardConfig = field(default_factory=GuardConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
 
     def replace(self, **sections: Any) -> Config:
         """Return a copy with whole sections replaced (``config.replace(input=...)``)."""

@@ -62,6 +62,17 @@ class FeatureSpec:
             free_email_domains=tuple(d.lower() for d in features.free_email_domains),
         )
 
+    @classmethod
+    def from_dict(cls, table: dict) -> FeatureSpec:
+        """Rebuild a spec stored in a model's metadata."""
+        return cls(
+            event_types=tuple(table["event_types"]),
+            windows_days=tuple(table["windows_days"]),
+            decay_half_life_days=float(table["decay_half_life_days"]),
+            profile_fields=tuple(table["profile_fields"]),
+            free_email_domains=tuple(table["free_email_domains"]),
+        )
+
     @property
     def window_suffixes(self) -> list[str]:
         return [f"{w}d" for w in self.windows_days] + ["all"]

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from intent_model.config import Config
-from intent_model.dataset import EventLog, lead_chunk, load_leads, open_events
+from intent_model.dataset import EventLog, lead_chunk, load_leads, open_events, write_quarantine
 from intent_model.errors import ConfigError
 from intent_model.features import FeatureSpec, compute_features
 from intent_model.guards import check_sufficiency, leakage_alarm, outcome_like_columns
@@ -46,6 +46,9 @@ class TrainingReport:
 
     events_accounting: str
     leads_accounting: str | None
+    first_event: pd.Timestamp
+    last_event: pd.Timestamp
+    quarantine_files: list[Path]
     unknown_types: pd.DataFrame
     label_rates: pd.DataFrame
     leakage: pd.DataFrame
@@ -57,6 +60,7 @@ class TrainingReport:
         lines = [self.events_accounting]
         if self.leads_accounting:
             lines.append(self.leads_accounting)
+        lines.extend(f"rejected rows and their reasons: {path}" for path in self.quarantine_files)
         rates = self.label_rates
         if len(rates):
             lines.append(
@@ -113,6 +117,7 @@ def build_training_set(
     config: Config | None = None,
     taxonomy: Taxonomy | None = None,
     *,
+    spec: FeatureSpec | None = None,
     check: bool = True,
     workdir: str | Path | None = None,
     progress: Progress | None = None,
@@ -128,6 +133,9 @@ def build_training_set(
         it (CRM label mode) instead of from hard events.
     config : Config, optional
     taxonomy : Taxonomy, optional
+    spec : FeatureSpec, optional
+        The features to build (e.g. a registered model's); by default the
+        config, taxonomy and leads columns decide.
     check : bool
         Run the data-sufficiency guard (raises :class:`InputError`).
     workdir : path, optional
@@ -156,7 +164,7 @@ def build_training_set(
     with tempfile.TemporaryDirectory(dir=workdir, prefix="intent-model-") as tmp:
         chunks = open_events(events, config, taxonomy, tmp)
         lead_table = _lead_table(leads, config)
-        spec = _spec(config, taxonomy, lead_table, report_warnings)
+        spec = spec or _spec(config, taxonomy, lead_table, report_warnings)
         crm_mode = bool(config.labels.label_col)
         if crm_mode:
             if lead_table is None:
@@ -196,6 +204,9 @@ def build_training_set(
     report = TrainingReport(
         events_accounting=chunks.checked.accounting(),
         leads_accounting=lead_table.accounting() if lead_table is not None else None,
+        first_event=chunks.first_timestamp,
+        last_event=chunks.last_timestamp,
+        quarantine_files=_quarantine([chunks.checked, lead_table], config),
         unknown_types=chunks.unknown_types,
         label_rates=label_rate_per_cutoff(keys, y),
         leakage=leakage,
@@ -242,6 +253,7 @@ def build_features(
     with tempfile.TemporaryDirectory(dir=workdir, prefix="intent-model-") as tmp:
         chunks = open_events(events, config, taxonomy, tmp)
         lead_table = _lead_table(leads, config)
+        _quarantine([chunks.checked, lead_table], config)
         spec = spec or _spec(config, taxonomy, lead_table, [])
         cutoff = (
             _utc(as_of)
@@ -265,6 +277,12 @@ def build_features(
             if progress:
                 progress(f"features: chunk {i + 1}/{chunks.n_chunks}, {len(keys):,} leads")
     return pd.concat(parts).sort_index()
+
+
+def _quarantine(tables: list[CheckedTable | None], config: Config) -> list[Path]:
+    """Write the rejected rows of each table to the quarantine directory."""
+    written = [write_quarantine(t, config.input.quarantine_dir) for t in tables if t is not None]
+    return [path for path in written if path is not None]
 
 
 def _lead_table(leads: LeadsInput, config: Config) -> CheckedTable | None:

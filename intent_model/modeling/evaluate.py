@@ -1,0 +1,178 @@
+"""Metrics, the decision threshold and the tiers.
+
+Every metric is computed on out-of-time snapshots. The threshold and the
+tiers are chosen on the development set's out-of-fold predictions, never on
+the evaluation set:
+
+* threshold: the calibrated probability that maximises F1 (hard intent is
+  rare; F1 balances missing buyers against wasting sales time);
+* tiers: A holds the top ``tier_shares[0]`` of validation scores, B the next
+  ``tier_shares[1]``, C the next ``tier_shares[2]``, D the rest; the cut
+  points are stored as probabilities, so a tier means the same in every run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    log_loss,
+    precision_recall_curve,
+    roc_auc_score,
+)
+
+TOP_SHARES = (0.05, 0.10, 0.20)
+TIER_NAMES = ("A", "B", "C", "D")
+CALIBRATION_BINS = 10
+
+
+def expected_calibration_error(
+    y: np.ndarray, p: np.ndarray, n_bins: int = CALIBRATION_BINS
+) -> float:
+    """Mean |observed rate - mean probability| over equal-count bins, weighted by bin size.
+
+    Equal-count bins suit rare positives: equal-width bins would leave the
+    upper bins nearly empty.
+
+    Examples
+    --------
+    >>> round(expected_calibration_error(np.array([0, 0, 1, 1]), np.array([0., 0., 1., 1.]), 2), 3)
+    0.0
+    """
+    order = np.argsort(p, kind="stable")
+    error = 0.0
+    for part in np.array_split(order, n_bins):
+        if len(part):
+            error += len(part) * abs(y[part].mean() - p[part].mean())
+    return float(error / len(y))
+
+
+def top_share_metrics(y: np.ndarray, p: np.ndarray, share: float) -> dict[str, float]:
+    """Precision, recall and lift among the ``share`` highest-scored rows."""
+    k = max(1, int(round(share * len(y))))
+    return top_k_metrics(y, p, k)
+
+
+def top_k_metrics(y: np.ndarray, p: np.ndarray, k: int) -> dict[str, float]:
+    """Precision, recall and lift among the ``k`` highest-scored rows (ties broken by order)."""
+    k = min(max(1, k), len(y))
+    top = np.argsort(-p, kind="stable")[:k]
+    base_rate = y.mean()
+    precision = y[top].mean()
+    return {
+        "precision": float(precision),
+        "recall": float(y[top].sum() / max(y.sum(), 1)),
+        "lift": float(precision / base_rate) if base_rate > 0 else float("nan"),
+    }
+
+
+def classification_metrics(
+    y: np.ndarray | pd.Series, p: np.ndarray, capacity: int | None = None
+) -> dict[str, float]:
+    """Every metric of DESIGN.md section 6 for one set of predictions."""
+    y = np.asarray(y).astype(int)
+    p = np.asarray(p, dtype=float)
+    both = len(np.unique(y)) == 2
+    metrics = {
+        "n": float(len(y)),
+        "positive_rate": float(y.mean()),
+        "roc_auc": float(roc_auc_score(y, p)) if both else float("nan"),
+        "average_precision": float(average_precision_score(y, p)) if both else float("nan"),
+        "log_loss": float(log_loss(y, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1])),
+        "brier": float(brier_score_loss(y, p)),
+        "ece": expected_calibration_error(y, p),
+    }
+    for share in TOP_SHARES:
+        for name, value in top_share_metrics(y, p, share).items():
+            metrics[f"{name}_top{int(share * 100)}pct"] = value
+    if capacity:
+        for name, value in top_k_metrics(y, p, capacity).items():
+            metrics[f"{name}_at_capacity"] = value
+    return metrics
+
+
+def metrics_per_cutoff(
+    y: np.ndarray | pd.Series, p: np.ndarray, cutoffs: pd.Series, capacity: int | None = None
+) -> pd.DataFrame:
+    """The metrics at each cutoff, so a user sees whether quality holds over time."""
+    y = np.asarray(y)
+    rows = []
+    for cutoff in np.sort(pd.unique(cutoffs)):
+        at = (cutoffs == cutoff).to_numpy()
+        rows.append({"cutoff": cutoff, **classification_metrics(y[at], p[at], capacity)})
+    return pd.DataFrame(rows)
+
+
+def choose_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    """The probability that maximises F1 on validation predictions."""
+    precision, recall, thresholds = precision_recall_curve(np.asarray(y).astype(int), p)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    best = int(np.argmax(f1[:-1])) if len(thresholds) else 0
+    return float(thresholds[best]) if len(thresholds) else 0.5
+
+
+def choose_tier_bounds(p: np.ndarray, shares: tuple[float, ...]) -> dict[str, float]:
+    """Lower probability bound of tiers A, B, C from validation predictions (D is the rest)."""
+    if len(shares) != len(TIER_NAMES) - 1 or sum(shares) >= 1 or min(shares) <= 0:
+        raise ValueError(f"tier_shares must be three positive shares summing below 1, got {shares}")
+    cumulative = np.cumsum(shares)
+    bounds = np.quantile(p, 1.0 - cumulative)
+    return {name: float(bound) for name, bound in zip(TIER_NAMES[:-1], bounds, strict=True)}
+
+
+def assign_tiers(p: np.ndarray, bounds: dict[str, float]) -> np.ndarray:
+    """The tier of each probability (A highest)."""
+    tiers = np.full(len(p), TIER_NAMES[-1], dtype=object)
+    for name in reversed(TIER_NAMES[:-1]):
+        tiers[p >= bounds[name]] = name
+    return tiers
+
+
+def lift_curve(y: np.ndarray, p: np.ndarray, points: int = 50) -> pd.DataFrame:
+    """Share of leads contacted (best first) vs share of positives found, and lift."""
+    order = np.argsort(-p, kind="stable")
+    found = np.cumsum(np.asarray(y)[order])
+    shares = np.linspace(1 / points, 1.0, points)
+    k = np.maximum(1, np.round(shares * len(p)).astype(int))
+    gain = found[k - 1] / max(found[-1], 1)
+    return pd.DataFrame({"share_contacted": shares, "gain": gain, "lift": gain / shares})
+
+
+def family_importance(
+    predict_proba,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    families: dict[str, list[str]],
+    n_repeats: int = 3,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Permutation importance of each feature family: the drop in average precision
+    when all of the family's columns are shuffled together (rows kept intact).
+
+    Shuffling a family as one block keeps its columns consistent with each
+    other, so correlated features (``n_x_7d``, ``n_x_30d``) are judged together.
+    """
+    rng = np.random.default_rng(random_state)
+    y = np.asarray(y)
+    baseline = average_precision_score(y, predict_proba(X))
+    rows = []
+    for family, columns in families.items():
+        columns = [c for c in columns if c in X.columns]
+        if not columns:
+            continue
+        drops = []
+        for _ in range(n_repeats):
+            shuffled = X.copy()
+            shuffled[columns] = X[columns].to_numpy()[rng.permutation(len(X))]
+            drops.append(baseline - average_precision_score(y, predict_proba(shuffled)))
+        rows.append(
+            {
+                "family": family,
+                "n_features": len(columns),
+                "importance_mean": float(np.mean(drops)),
+                "importance_std": float(np.std(drops)),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("importance_mean", ascending=False, ignore_index=True)

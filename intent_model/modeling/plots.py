@@ -1,0 +1,144 @@
+"""Plots: functions that take data and return a matplotlib Figure; the caller decides where it goes.
+
+Figures are built without pyplot, so nothing here touches a global backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+from intent_model.modeling.evaluate import lift_curve
+
+COLORS = {
+    "gradient_boosting": "#1f77b4",
+    "logistic_regression": "#ff7f0e",
+    "points_rule": "#2ca02c",
+}
+LABELS = {
+    "gradient_boosting": "gradient boosting (model)",
+    "logistic_regression": "logistic regression",
+    "points_rule": "points rule",
+    "oracle": "oracle (simulation truth)",
+}
+
+
+def _style(name: str) -> dict:
+    return {"color": COLORS.get(name, "#7f7f7f"), "label": LABELS.get(name, name)}
+
+
+def roc_pr_curves(y: np.ndarray, predictions: Mapping[str, np.ndarray]) -> Figure:
+    """ROC and precision-recall curves of the model and the baselines, out of time."""
+    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    roc_axis, pr_axis = figure.subplots(1, 2)
+    for name, p in predictions.items():
+        fpr, tpr, _ = roc_curve(y, p)
+        roc_axis.plot(fpr, tpr, **_style(name))
+        precision, recall, _ = precision_recall_curve(y, p)
+        pr_axis.plot(recall, precision, **_style(name))
+    roc_axis.plot([0, 1], [0, 1], ls=":", color="grey", label="chance")
+    pr_axis.axhline(np.mean(y), ls=":", color="grey", label="base rate")
+    roc_axis.set(
+        xlabel="false positive rate", ylabel="true positive rate", title="ROC (out of time)"
+    )
+    pr_axis.set(xlabel="recall", ylabel="precision", title="Precision-recall (out of time)")
+    roc_axis.legend(loc="lower right", fontsize=8)
+    pr_axis.legend(loc="upper right", fontsize=8)
+    return figure
+
+
+def reliability_diagram(
+    y: np.ndarray, predictions: Mapping[str, np.ndarray], n_bins: int = 10
+) -> Figure:
+    """Observed hard-conversion rate against predicted probability, in equal-count bins."""
+    figure = Figure(figsize=(5.5, 5), layout="constrained")
+    axis = figure.subplots()
+    top = 0.0
+    for name, p in predictions.items():
+        order = np.argsort(p, kind="stable")
+        parts = [part for part in np.array_split(order, n_bins) if len(part)]
+        predicted = [p[part].mean() for part in parts]
+        observed = [np.asarray(y)[part].mean() for part in parts]
+        axis.plot(predicted, observed, marker="o", **_style(name))
+        top = max(top, *predicted, *observed)
+    axis.plot([0, top], [0, top], ls=":", color="grey", label="perfect calibration")
+    axis.set(
+        xlabel="predicted p_hard",
+        ylabel="observed hard-conversion rate",
+        title="Reliability (out of time)",
+    )
+    axis.legend(fontsize=8)
+    return figure
+
+
+def lift_gain_chart(y: np.ndarray, predictions: Mapping[str, np.ndarray]) -> Figure:
+    """Share of hard converters found against share of leads contacted, and the lift."""
+    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    gain_axis, lift_axis = figure.subplots(1, 2)
+    for name, p in predictions.items():
+        curve = lift_curve(np.asarray(y), np.asarray(p))
+        gain_axis.plot(curve["share_contacted"], curve["gain"], **_style(name))
+        lift_axis.plot(curve["share_contacted"], curve["lift"], **_style(name))
+    gain_axis.plot([0, 1], [0, 1], ls=":", color="grey", label="random")
+    lift_axis.axhline(1.0, ls=":", color="grey", label="random")
+    gain_axis.set(
+        xlabel="share of leads contacted (best first)",
+        ylabel="share of converters found",
+        title="Cumulative gain",
+    )
+    lift_axis.set(xlabel="share of leads contacted (best first)", ylabel="lift", title="Lift")
+    gain_axis.legend(fontsize=8)
+    lift_axis.legend(fontsize=8)
+    return figure
+
+
+def family_importance_chart(importance: pd.DataFrame) -> Figure:
+    """Permutation importance by feature family (drop in average precision)."""
+    figure = Figure(figsize=(6.5, 4), layout="constrained")
+    axis = figure.subplots()
+    ordered = importance.sort_values("importance_mean")
+    axis.barh(
+        ordered["family"],
+        ordered["importance_mean"],
+        xerr=ordered["importance_std"],
+        color="#1f77b4",
+    )
+    axis.set(
+        xlabel="drop in average precision when the family is shuffled",
+        title="Feature importance by family (out of time)",
+    )
+    return figure
+
+
+def label_rate_chart(label_rates: pd.DataFrame, holdout_cutoffs: pd.DatetimeIndex) -> Figure:
+    """Label rate and snapshots per cutoff; held-out cutoffs shaded."""
+    figure = Figure(figsize=(9, 4), layout="constrained")
+    axis = figure.subplots()
+    dates = pd.to_datetime(label_rates["cutoff"])
+    held = dates.isin(holdout_cutoffs)
+    axis.bar(dates, label_rates["label_rate"], width=20, color=np.where(held, "#ff7f0e", "#1f77b4"))
+    axis.set(
+        ylabel="share with a hard conversion in the horizon",
+        title="Label rate per cutoff (orange: held out for evaluation)",
+    )
+    twin = axis.twinx()
+    twin.plot(dates, label_rates["n_snapshots"], color="black", marker=".", lw=1)
+    twin.set_ylabel("snapshots")
+    return figure
+
+
+def metrics_over_time_chart(per_cutoff: Mapping[str, pd.DataFrame], metric: str) -> Figure:
+    """One metric per held-out cutoff for each model: is quality stable over time?"""
+    figure = Figure(figsize=(7, 4), layout="constrained")
+    axis = figure.subplots()
+    for name, table in per_cutoff.items():
+        axis.plot(pd.to_datetime(table["cutoff"]), table[metric], marker="o", **_style(name))
+    axis.set(
+        ylabel=metric.replace("_", " "), title=f"{metric.replace('_', ' ')} per held-out cutoff"
+    )
+    axis.legend(fontsize=8)
+    return figure

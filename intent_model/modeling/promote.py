@@ -1,0 +1,186 @@
+"""The promotion gate: the ``champion`` alias moves only to a model that beats it
+on the same out-of-time data, by the metric named in ``[training] promotion_metric``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from intent_model.config import Config, LabelConfig
+from intent_model.errors import ModelError
+from intent_model.features import FeatureSpec
+from intent_model.modeling import tracking
+from intent_model.modeling.evaluate import classification_metrics
+from intent_model.modeling.model import IntentModel
+from intent_model.training_set import EventsInput, LeadsInput, build_training_set
+
+LOWER_IS_BETTER = {"log_loss", "brier", "ece"}
+
+
+@dataclass(frozen=True)
+class PromotionResult:
+    """Whether the challenger became champion, with both scores and a sentence for people."""
+
+    promoted: bool
+    metric: str
+    challenger_version: str
+    challenger_score: float
+    champion_version: str | None
+    champion_score: float | None
+    message: str
+
+
+def beats(metric: str, challenger: float, champion: float) -> bool:
+    """True when ``challenger`` is strictly better than ``champion`` on ``metric``."""
+    return challenger < champion if metric in LOWER_IS_BETTER else challenger > champion
+
+
+def compare_with_champion(
+    tracking_uri: str,
+    registered_model: str,
+    challenger_version: str,
+    challenger: IntentModel,
+    X_holdout: pd.DataFrame,
+    y_holdout: pd.Series | np.ndarray,
+    metric: str,
+    champion_features: pd.DataFrame | None = None,
+) -> PromotionResult:
+    """Score challenger and champion on the same held-out snapshots; move the alias if earned.
+
+    ``champion_features`` are the same snapshots built with the champion's own
+    feature spec, when it differs from the challenger's.
+    """
+    score = classification_metrics(y_holdout, challenger.predict_proba(X_holdout))[metric]
+    champion_version = tracking.alias_version(tracking_uri, registered_model, tracking.CHAMPION)
+    if champion_version == challenger_version:
+        return PromotionResult(
+            False,
+            metric,
+            challenger_version,
+            score,
+            champion_version,
+            score,
+            f"version {challenger_version} is already the champion ({metric} {score:.4f})",
+        )
+    if champion_version is None:
+        tracking.set_alias(tracking_uri, registered_model, tracking.CHAMPION, challenger_version)
+        return PromotionResult(
+            True,
+            metric,
+            challenger_version,
+            score,
+            champion_version,
+            None,
+            f"version {challenger_version} is now the champion (there was none to beat; "
+            f"{metric} {score:.4f})",
+        )
+    loaded = tracking.load_registered(
+        tracking_uri, f"models:/{registered_model}@{tracking.CHAMPION}"
+    )
+    champion, _ = tracking.bundle_of(loaded)
+    features = champion_features if champion_features is not None else X_holdout
+    missing = [name for name in champion.feature_names if name not in features.columns]
+    if missing:
+        return PromotionResult(
+            False,
+            metric,
+            challenger_version,
+            score,
+            champion_version,
+            None,
+            f"not promoted: champion version {champion_version} needs features this data lacks "
+            f"({', '.join(missing[:5])}); run `intent-model promote` with the raw data",
+        )
+    champion_score = classification_metrics(y_holdout, champion.predict_proba(features))[metric]
+    gap = score - champion_score
+    if beats(metric, score, champion_score):
+        tracking.set_alias(tracking_uri, registered_model, tracking.CHAMPION, challenger_version)
+        message = (
+            f"promoted: version {challenger_version} {metric} {score:.4f} beats champion "
+            f"version {champion_version} {champion_score:.4f} ({gap:+.4f}); it is now the champion"
+        )
+        return PromotionResult(
+            True, metric, challenger_version, score, champion_version, champion_score, message
+        )
+    message = (
+        f"not promoted: version {challenger_version} {metric} {score:.4f} against champion "
+        f"version {champion_version} {champion_score:.4f}: short by {abs(gap):.4f}"
+    )
+    return PromotionResult(
+        False, metric, challenger_version, score, champion_version, champion_score, message
+    )
+
+
+def promote(
+    events: EventsInput,
+    leads: LeadsInput = None,
+    config: Config | None = None,
+    *,
+    version: str | None = None,
+    tracking_uri: str | None = None,
+) -> PromotionResult:
+    """Compare a registered version (default: the ``challenger``) with the ``champion``
+    on the challenger's held-out cutoffs of the given data, and promote it if it wins.
+
+    Each model scores features built with its own feature spec, so models
+    trained with different taxonomies or windows are still compared fairly.
+
+    Raises
+    ------
+    ModelError
+        When there is no such version, or no challenger.
+    """
+    config = config or Config()
+    training = config.training
+    uri = tracking_uri or training.tracking_uri
+    name = training.registered_model
+    version = version or tracking.alias_version(uri, name, tracking.CHALLENGER)
+    if version is None:
+        raise ModelError(f"no version of {name} has the alias challenger in {uri}; train first")
+    challenger, metadata = tracking.bundle_of(
+        tracking.load_registered(uri, f"models:/{name}/{version}")
+    )
+    labels = LabelConfig(
+        **{
+            k: v
+            for k, v in metadata["config"]["labels"].items()
+            if k in LabelConfig.__dataclass_fields__
+        }
+    )
+    data_config = config.replace(labels=labels)
+    held_out = pd.to_datetime(metadata["training_data"]["holdout_cutoffs"], utc=True)
+
+    def holdout_of(spec_table: dict) -> tuple[pd.DataFrame, pd.Series]:
+        snapshots = build_training_set(
+            events, leads, data_config, spec=FeatureSpec.from_dict(spec_table), check=False
+        )
+        rows = snapshots.keys["cutoff"].isin(held_out).to_numpy()
+        if not rows.any():
+            raise ModelError(
+                f"the data has none of version {version}'s held-out cutoffs "
+                f"({', '.join(metadata['training_data']['holdout_cutoffs'])})"
+            )
+        return snapshots.X[rows], snapshots.y[rows]
+
+    X_holdout, y_holdout = holdout_of(metadata["feature_spec"])
+    champion_features = None
+    champion_version = tracking.alias_version(uri, name, tracking.CHAMPION)
+    if champion_version not in (None, version):
+        _, champion_metadata = tracking.bundle_of(
+            tracking.load_registered(uri, f"models:/{name}/{champion_version}")
+        )
+        if champion_metadata["feature_spec"] != metadata["feature_spec"]:
+            champion_features, _ = holdout_of(champion_metadata["feature_spec"])
+    return compare_with_champion(
+        uri,
+        name,
+        version,
+        challenger,
+        X_holdout,
+        y_holdout,
+        training.promotion_metric,
+        champion_features,
+    )

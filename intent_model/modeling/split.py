@@ -1,0 +1,79 @@
+"""The out-of-time split: the latest cutoffs for evaluation, earlier ones for everything else.
+
+Development cutoffs end a whole horizon before the first held-out cutoff (the
+gap of scikit-lego's ``TimeGapSplit``): a development label window
+``[cutoff, cutoff + horizon)`` then closes before the evaluation period
+starts, so nothing learned from it has seen the held-out future. Inside the
+development set, folds are grouped by lead, so one lead's snapshots never sit
+on both sides of a fold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupKFold
+
+from intent_model.errors import InputError
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """Boolean masks over the snapshots, and the cutoffs on each side."""
+
+    development: np.ndarray
+    holdout: np.ndarray
+    development_cutoffs: pd.DatetimeIndex
+    holdout_cutoffs: pd.DatetimeIndex
+
+
+def out_of_time_split(keys: pd.DataFrame, holdout_cutoffs: int, horizon_days: int) -> TimeSplit:
+    """Hold out the latest ``holdout_cutoffs`` cutoffs; develop on those a horizon before.
+
+    Raises
+    ------
+    InputError
+        When fewer than one development cutoff would remain.
+
+    Examples
+    --------
+    >>> keys = pd.DataFrame({"lead_id": ["a"] * 5, "cutoff": pd.date_range(
+    ...     "2024-01-01", periods=5, freq="MS", tz="UTC")})
+    >>> split = out_of_time_split(keys, holdout_cutoffs=2, horizon_days=30)
+    >>> split.development.tolist(), split.holdout.tolist()
+    ([True, True, True, False, False], [False, False, False, True, True])
+    """
+    cutoffs = pd.DatetimeIndex(np.sort(keys["cutoff"].unique()))
+    if holdout_cutoffs < 1:
+        raise ValueError(f"holdout_cutoffs must be at least 1, got {holdout_cutoffs}")
+    held = cutoffs[-holdout_cutoffs:]
+    latest_development = held[0] - pd.Timedelta(days=horizon_days)
+    development_cutoffs = cutoffs[cutoffs <= latest_development]
+    if len(development_cutoffs) == 0:
+        raise InputError(
+            f"{len(cutoffs)} cutoff(s) leave no development cutoff a horizon ({horizon_days} d) "
+            f"before the {holdout_cutoffs} held-out one(s); add history or hold out fewer"
+        )
+    cutoff = keys["cutoff"]
+    return TimeSplit(
+        development=cutoff.isin(development_cutoffs).to_numpy(),
+        holdout=cutoff.isin(held).to_numpy(),
+        development_cutoffs=development_cutoffs,
+        holdout_cutoffs=held,
+    )
+
+
+def grouped_folds(
+    groups: pd.Series | np.ndarray, n_folds: int, labels: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds grouped by lead, each with both classes in its validation part when possible."""
+    n_groups = len(pd.unique(np.asarray(groups)))
+    folds = list(GroupKFold(n_splits=min(n_folds, n_groups)).split(labels, labels, groups))
+    for train, valid in folds:
+        if len(np.unique(labels[train])) < 2:
+            raise InputError("a training fold has one class only; add data or use fewer folds")
+        if len(valid) == 0:
+            raise InputError("a validation fold is empty; add data or use fewer folds")
+    return folds

@@ -1,0 +1,389 @@
+"""Training, end to end: snapshots -> out-of-time split -> three calibrated models ->
+metrics and plots -> one MLflow run -> a registered version -> a saved bundle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import matplotlib
+import mlflow
+import numpy as np
+import pandas as pd
+import pyarrow
+import sklearn
+
+from intent_model import __version__
+from intent_model.config import Config
+from intent_model.features import FEATURE_FAMILIES
+from intent_model.modeling import tracking
+from intent_model.modeling.bundle import (
+    CARD_FILE,
+    PLOTS_DIR,
+    point_latest_at,
+    staged_bundle,
+    write_metadata,
+    write_model,
+)
+from intent_model.modeling.card import metrics_table, render_model_card
+from intent_model.modeling.evaluate import (
+    choose_threshold,
+    choose_tier_bounds,
+    classification_metrics,
+    family_importance,
+    metrics_per_cutoff,
+)
+from intent_model.modeling.model import IntentModel
+from intent_model.modeling.pipeline import MODEL_KINDS, make_calibrated
+from intent_model.modeling.plots import (
+    family_importance_chart,
+    label_rate_chart,
+    lift_gain_chart,
+    metrics_over_time_chart,
+    reliability_diagram,
+    roc_pr_curves,
+)
+from intent_model.modeling.promote import PromotionResult, compare_with_champion
+from intent_model.modeling.split import out_of_time_split
+from intent_model.taxonomy import Taxonomy, load_taxonomy
+from intent_model.training_set import EventsInput, LeadsInput, Progress, build_training_set
+
+MAIN_MODEL = "gradient_boosting"
+IMPORTANCE_ROWS = 50_000
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced. ``summary()`` prints the essentials."""
+
+    bundle_dir: Path
+    metrics: pd.DataFrame
+    per_cutoff: dict[str, pd.DataFrame]
+    importance: pd.DataFrame
+    threshold: float
+    tier_bounds: dict[str, float]
+    holdout: pd.DataFrame
+    metadata: dict[str, Any]
+    run_id: str | None
+    model_version: str | None
+    promotion: PromotionResult | None
+
+    def summary(self) -> str:
+        shown = self.metrics[["roc_auc", "average_precision", "brier", "ece", "lift_top10pct"]]
+        lines = [
+            "Out-of-time metrics (held-out cutoffs "
+            + ", ".join(self.metadata["training_data"]["holdout_cutoffs"])
+            + "):",
+            shown.to_string(float_format=lambda v: f"{v:.4f}"),
+            f"threshold p_hard >= {self.threshold:.4f}; tiers "
+            + ", ".join(f"{k} >= {v:.4f}" for k, v in self.tier_bounds.items()),
+            f"bundle: {self.bundle_dir} (model card: {self.bundle_dir / CARD_FILE}, "
+            f"plots: {self.bundle_dir / PLOTS_DIR})",
+        ]
+        if self.run_id:
+            lines.append(
+                f"MLflow run {self.run_id}, registered "
+                f"{self.metadata['mlflow']['registered_model']} version {self.model_version} "
+                "(alias challenger); see it with "
+                f"`mlflow ui --backend-store-uri {self.metadata['mlflow']['tracking_uri']}`"
+            )
+        if self.promotion:
+            lines.append(self.promotion.message)
+        return "\n".join(lines)
+
+
+def train(
+    events: EventsInput,
+    leads: LeadsInput = None,
+    out: str | Path = "models/intent",
+    config: Config | None = None,
+    taxonomy: Taxonomy | None = None,
+    *,
+    tracking_uri: str | None = None,
+    track: bool = True,
+    promote: bool = False,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train the lead-intent model and its baselines, evaluate out of time, save and register.
+
+    Parameters
+    ----------
+    events, leads
+        As for :func:`intent_model.build_training_set`.
+    out : path
+        The bundle directory to write (replaced atomically); ``<parent>/latest``
+        then points at it.
+    config : Config, optional
+    taxonomy : Taxonomy, optional
+    tracking_uri : str, optional
+        MLflow tracking store; defaults to ``config.training.tracking_uri``.
+    track : bool
+        Log an MLflow run and register the model (default). False writes the
+        bundle only.
+    promote : bool
+        After registering, move the ``champion`` alias to the new version if it
+        beats the current champion on this run's out-of-time data.
+    progress : callable, optional
+        Called with a line per stage.
+
+    Returns
+    -------
+    TrainResult
+    """
+    config = config or Config()
+    taxonomy = taxonomy or load_taxonomy(config.taxonomy)
+    training = config.training
+    tracking_uri = tracking_uri or training.tracking_uri
+    say = _timed(progress)
+
+    say("building point-in-time training snapshots")
+    training_set = build_training_set(events, leads, config, taxonomy, progress=progress)
+    X, y, keys = training_set
+    split = out_of_time_split(keys, training.holdout_cutoffs, config.labels.horizon_days)
+    X_dev, y_dev, X_out, y_out = (
+        X[split.development],
+        y[split.development],
+        X[split.holdout],
+        y[split.holdout],
+    )
+    say(
+        f"{len(X):,} snapshots x {X.shape[1]} features; development {len(X_dev):,} "
+        f"({int(y_dev.sum()):,} positive), out-of-time {len(X_out):,} "
+        f"({int(y_out.sum()):,} positive)"
+    )
+
+    fitted, holdout_p = {}, {}
+    groups = keys.loc[split.development, "lead_id"].astype(str).to_numpy()
+    monotone = hard_count_features(training_set.spec, taxonomy)
+    for kind in MODEL_KINDS:
+        say(
+            f"fitting {kind}: selection and {training.calibration} calibration on "
+            f"{training.cv_folds} lead-grouped folds"
+        )
+        fitted[kind] = make_calibrated(kind, training, monotone).fit(X_dev, y_dev, groups)
+        holdout_p[kind] = fitted[kind].predict_proba(X_out)[:, 1]
+
+    main = fitted[MAIN_MODEL]
+    threshold = choose_threshold(y_dev.to_numpy(), main.oof_proba_)
+    tier_bounds = choose_tier_bounds(main.oof_proba_, training.tier_shares)
+    model = IntentModel(
+        classifier=main, feature_names=list(X.columns), threshold=threshold, tier_bounds=tier_bounds
+    )
+
+    say("evaluating out of time")
+    capacity = training.sales_capacity
+    metrics = {kind: classification_metrics(y_out, p, None) for kind, p in holdout_p.items()}
+    cutoffs_out = keys.loc[split.holdout, "cutoff"].reset_index(drop=True)
+    per_cutoff = {
+        kind: metrics_per_cutoff(y_out.to_numpy(), p, cutoffs_out, capacity)
+        for kind, p in holdout_p.items()
+    }
+    for kind in MODEL_KINDS:
+        metrics[kind].update(_mean_at_capacity(per_cutoff[kind]))
+    sample = _sample(len(X_out), IMPORTANCE_ROWS, training.random_state)
+    families = {f: training_set.spec.names_of(f) for f in FEATURE_FAMILIES}
+    importance = family_importance(
+        lambda frame: main.predict_proba(frame)[:, 1],
+        X_out.iloc[sample],
+        y_out.to_numpy()[sample],
+        families,
+        random_state=training.random_state,
+    )
+    figures = {
+        "roc_pr.png": roc_pr_curves(y_out.to_numpy(), holdout_p),
+        "reliability.png": reliability_diagram(y_out.to_numpy(), holdout_p),
+        "lift_gain.png": lift_gain_chart(y_out.to_numpy(), holdout_p),
+        "importance_by_family.png": family_importance_chart(importance),
+        "label_rate.png": label_rate_chart(training_set.report.label_rates, split.holdout_cutoffs),
+        "average_precision_per_cutoff.png": metrics_over_time_chart(
+            per_cutoff, "average_precision"
+        ),
+    }
+    holdout = (
+        keys.loc[split.holdout]
+        .reset_index(drop=True)
+        .assign(label=y_out.to_numpy(), **{f"p_{k}": p for k, p in holdout_p.items()})
+    )
+    metadata = _metadata(config, taxonomy, training_set, split, model, metrics)
+
+    out = Path(out)
+    run_id = version = None
+    promotion = None
+    with staged_bundle(out) as stage:
+        metadata["model_sha256"] = write_model(stage, model)
+        _write_figures(stage / PLOTS_DIR, figures)
+        per_cutoff[MAIN_MODEL].to_csv(stage / "metrics_per_cutoff.csv", index=False)
+        training_set.report.label_rates.to_csv(stage / "label_rate_per_cutoff.csv", index=False)
+        card = lambda: render_model_card(  # noqa: E731 - rendered twice, before and after tracking
+            metadata, metrics, per_cutoff[MAIN_MODEL], importance, training_set.report.summary()
+        )
+        if track:
+            say(f"logging the MLflow run to {tracking_uri}")
+            with tracking.training_run(tracking_uri, training.experiment, out.name) as run_id:
+                metadata["mlflow"] = {
+                    "run_id": run_id,
+                    "tracking_uri": tracking_uri,
+                    "experiment": training.experiment,
+                    "registered_model": training.registered_model,
+                }
+                write_metadata(stage, metadata)
+                (stage / CARD_FILE).write_text(card())
+                tracking.log_params(_flatten(dataclasses.asdict(config)))
+                for kind in MODEL_KINDS:
+                    tracking.log_metrics({f"{kind}.{k}": v for k, v in metrics[kind].items()})
+                for step, row in per_cutoff[MAIN_MODEL].iterrows():
+                    tracking.log_metrics(
+                        {
+                            f"{MAIN_MODEL}.per_cutoff.{k}": row[k]
+                            for k in ("roc_auc", "average_precision")
+                        },
+                        step=int(step),
+                    )
+                tracking.log_artifacts(stage)
+                _, version = tracking.log_and_register_model(
+                    stage,
+                    input_example=X_out.head(5),
+                    output_example=model.score(X_out.head(5)),
+                    registered_model=training.registered_model,
+                    pip_requirements=_requirements(),
+                )
+            metadata["mlflow"]["version"] = version
+            if promote:
+                promotion = compare_with_champion(
+                    tracking_uri,
+                    training.registered_model,
+                    version,
+                    model,
+                    X_out,
+                    y_out,
+                    training.promotion_metric,
+                )
+                say(promotion.message)
+        write_metadata(stage, metadata)
+        (stage / CARD_FILE).write_text(card())
+    point_latest_at(out)
+    say(f"saved the bundle to {out}")
+    return TrainResult(
+        bundle_dir=out,
+        metrics=metrics_table(metrics).join(pd.DataFrame(metrics).T[["n", "positive_rate"]]),
+        per_cutoff=per_cutoff,
+        importance=importance,
+        threshold=threshold,
+        tier_bounds=tier_bounds,
+        holdout=holdout,
+        metadata=metadata,
+        run_id=run_id,
+        model_version=version,
+        promotion=promotion,
+    )
+
+
+def hard_count_features(spec, taxonomy: Taxonomy) -> tuple[str, ...]:
+    """Counts of hard conversions: the model may only reward them (monotone constraint)."""
+    hard_types = set(taxonomy.types_of("hard")) | {"hard"}
+    return tuple(
+        f"n_{event_type}_{suffix}"
+        for event_type in [*spec.event_types, "hard"]
+        if event_type in hard_types
+        for suffix in spec.window_suffixes
+    )
+
+
+def _mean_at_capacity(per_cutoff: pd.DataFrame) -> dict[str, float]:
+    columns = [c for c in per_cutoff.columns if c.endswith("_at_capacity")]
+    return {c: float(per_cutoff[c].mean()) for c in columns}
+
+
+def _sample(n: int, at_most: int, seed: int) -> np.ndarray:
+    if n <= at_most:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, at_most, replace=False))
+
+
+def _write_figures(directory: Path, figures: dict) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, figure in figures.items():
+        figure.savefig(directory / name, dpi=110)
+
+
+def _metadata(config, taxonomy, training_set, split, model, metrics) -> dict[str, Any]:
+    X, y, keys = training_set
+    spec = training_set.spec
+    return {
+        "intent_model_version": __version__,
+        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "feature_names": list(X.columns),
+        "feature_dtypes": {name: str(dtype) for name, dtype in X.dtypes.items()},
+        "feature_spec": dataclasses.asdict(spec),
+        "taxonomy": {"classes": dict(taxonomy.classes), "aliases": dict(taxonomy.aliases)},
+        "config": dataclasses.asdict(config),
+        "horizon_days": config.labels.horizon_days,
+        "windows_days": list(spec.windows_days),
+        "calibration": config.training.calibration,
+        "threshold": model.threshold,
+        "threshold_rule": "maximises F1 on out-of-fold development predictions",
+        "tier_bounds": model.tier_bounds,
+        "tier_rule": "validation-score quantiles for shares " + str(config.training.tier_shares),
+        "training_data": {
+            "first_event": str(training_set.report.first_event),
+            "last_event": str(training_set.report.last_event),
+            "n_snapshots": int(len(y)),
+            "n_positive": int(y.sum()),
+            "n_development": int(split.development.sum()),
+            "n_holdout": int(split.holdout.sum()),
+            "development_cutoffs": [str(c.date()) for c in split.development_cutoffs],
+            "holdout_cutoffs": [str(c.date()) for c in split.holdout_cutoffs],
+            "events_accounting": training_set.report.events_accounting,
+            "leads_accounting": training_set.report.leads_accounting,
+        },
+        "metrics": metrics,
+        "versions": {
+            "python": platform.python_version(),
+            "scikit-learn": sklearn.__version__,
+            "pandas": pd.__version__,
+            "numpy": np.__version__,
+            "pyarrow": pyarrow.__version__,
+            "joblib": joblib.__version__,
+            "mlflow": mlflow.__version__,
+            "matplotlib": matplotlib.__version__,
+        },
+    }
+
+
+def _requirements() -> list[str]:
+    return [
+        f"scikit-learn=={sklearn.__version__}",
+        f"pandas=={pd.__version__}",
+        f"numpy=={np.__version__}",
+        f"joblib=={joblib.__version__}",
+        f"pyarrow=={pyarrow.__version__}",
+        f"mlflow=={mlflow.__version__}",
+        "intent_model",
+    ]
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and key != "aliases":
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _timed(progress: Progress | None) -> Progress:
+    started = time.perf_counter()
+
+    def say(message: str) -> None:
+        if progress:
+            progress(f"[{time.perf_counter() - started:6.1f} s] {message}")
+
+    return say

@@ -1,0 +1,102 @@
+"""Metrics, threshold, tiers, the time split and the points rule, by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from intent_model.errors import InputError
+from intent_model.modeling.baselines import PointsRule
+from intent_model.modeling.evaluate import (
+    assign_tiers,
+    choose_threshold,
+    choose_tier_bounds,
+    classification_metrics,
+    expected_calibration_error,
+    top_k_metrics,
+)
+from intent_model.modeling.promote import beats
+from intent_model.modeling.split import grouped_folds, out_of_time_split
+
+
+def test_top_k_precision_recall_and_lift_by_hand():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+    p = np.array([0.9, 0.8, 0.7, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.05])
+    metrics = top_k_metrics(y, p, 2)
+    assert metrics == {"precision": 0.5, "recall": 0.5, "lift": 2.5}
+
+
+def test_calibration_error_is_zero_for_calibrated_bins_and_large_when_off():
+    y = np.array([0] * 90 + [1] * 10)
+    assert expected_calibration_error(y, np.full(100, 0.1), n_bins=1) == pytest.approx(0.0)
+    assert expected_calibration_error(y, np.full(100, 0.6), n_bins=1) == pytest.approx(0.5)
+
+
+def test_metrics_include_every_design_metric():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    metrics = classification_metrics(y, np.clip(y * 0.6 + rng.random(500) * 0.4, 0, 1), 50)
+    for name in (
+        "roc_auc",
+        "average_precision",
+        "log_loss",
+        "brier",
+        "ece",
+        "precision_top5pct",
+        "recall_top10pct",
+        "lift_top20pct",
+        "precision_at_capacity",
+    ):
+        assert name in metrics
+
+
+def test_threshold_maximises_f1_and_tiers_follow_the_shares():
+    y = np.array([0, 0, 0, 1, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.8, 0.9])
+    assert choose_threshold(y, p) == pytest.approx(0.8)
+    scores = np.linspace(0, 1, 1001)
+    bounds = choose_tier_bounds(scores, (0.05, 0.15, 0.30))
+    tiers = pd.Series(assign_tiers(scores, bounds)).value_counts(normalize=True)
+    assert tiers["A"] == pytest.approx(0.05, abs=0.002) and tiers["D"] == pytest.approx(
+        0.5, abs=0.002
+    )
+    with pytest.raises(ValueError, match="tier_shares"):
+        choose_tier_bounds(scores, (0.5, 0.5, 0.1))
+
+
+def test_split_leaves_a_horizon_between_development_and_holdout():
+    cutoffs = pd.date_range("2024-01-01", periods=6, freq="14D", tz="UTC")
+    keys = pd.DataFrame({"lead_id": "a", "cutoff": cutoffs})
+    split = out_of_time_split(keys, holdout_cutoffs=2, horizon_days=30)
+    assert list(split.holdout_cutoffs) == list(cutoffs[-2:])
+    assert split.development_cutoffs.max() + pd.Timedelta(days=30) <= cutoffs[-2]
+    assert not (split.development & split.holdout).any()
+    with pytest.raises(InputError, match="no development cutoff"):
+        out_of_time_split(keys, holdout_cutoffs=5, horizon_days=30)
+
+
+def test_folds_never_split_a_lead():
+    groups = np.repeat(np.arange(30), 4)
+    labels = np.tile([0, 1, 0, 0], 30)
+    for train, valid in grouped_folds(groups, 3, labels):
+        assert not set(groups[train]) & set(groups[valid])
+
+
+def test_points_rule_rewards_recent_events_more_and_never_drops_with_more():
+    X = pd.DataFrame(
+        {
+            "n_demo_request_7d": [1, 0, 1],
+            "n_demo_request_30d": [1, 1, 2],
+            "n_demo_request_90d": [1, 1, 2],
+            "has_phone": [0, 0, 0],
+        }
+    )
+    points = PointsRule().fit(X).points(X).tolist()
+    assert points[0] > points[1]
+    assert points[2] >= points[0]
+
+
+def test_promotion_metric_direction():
+    assert beats("average_precision", 0.31, 0.30) and not beats("average_precision", 0.3, 0.3)
+    assert beats("log_loss", 0.20, 0.21) and not beats("brier", 0.07, 0.06)

@@ -1,0 +1,177 @@
+"""Training end to end: bundle, MLflow run and registry, pyfunc parity, determinism, promotion."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from intent_model.config import Config, GuardConfig, TrainingConfig
+from intent_model.errors import ModelError
+from intent_model.modeling.bundle import load_bundle, sha256_of, staged_bundle
+from intent_model.modeling.promote import promote
+from intent_model.modeling.train import train
+from intent_model.synthetic import simulate_funnel
+from intent_model.training_set import build_training_set
+
+warnings.filterwarnings("ignore", message=".*provided_at.*")
+
+
+def _config(tracking_uri: str) -> Config:
+    return Config(
+        guards=GuardConfig(min_positives=20, min_negatives=50),
+        training=TrainingConfig(holdout_cutoffs=2, tracking_uri=tracking_uri),
+    )
+
+
+@pytest.fixture(scope="module")
+def small_demo():
+    return simulate_funnel(n_leads=1200, seed=11, n_days=300)
+
+
+@pytest.fixture(scope="module")
+def trained(small_demo, tmp_path_factory):
+    root = tmp_path_factory.mktemp("training")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    result = train(
+        small_demo.events, small_demo.leads, root / "models" / "first", _config(uri), promote=True
+    )
+    return result, root, uri
+
+
+def test_training_writes_a_complete_bundle_with_a_matching_checksum(trained):
+    result, root, _ = trained
+    bundle = root / "models" / "first"
+    names = {p.name for p in bundle.iterdir()}
+    assert {"model.joblib", "metadata.json", "model_card.md", "plots"} <= names
+    assert {p.name for p in (bundle / "plots").iterdir()} >= {
+        "roc_pr.png",
+        "reliability.png",
+        "lift_gain.png",
+        "importance_by_family.png",
+        "label_rate.png",
+    }
+    metadata = json.loads((bundle / "metadata.json").read_text())
+    assert metadata["model_sha256"] == sha256_of(bundle / "model.joblib")
+    assert len(metadata["feature_names"]) == len(metadata["feature_dtypes"]) > 100
+    assert metadata["threshold"] == result.threshold and set(metadata["tier_bounds"]) == set("ABC")
+    assert metadata["mlflow"]["version"] == "1"
+    assert os.readlink(root / "models" / "latest") == "first"
+    assert not [p for p in (root / "models").iterdir() if p.name.startswith(".")]
+
+
+def test_the_model_card_shows_the_model_beside_both_baselines(trained):
+    card = (trained[1] / "models" / "first" / "model_card.md").read_text()
+    for name in ("gradient boosting (model)", "logistic regression", "points rule"):
+        assert name in card
+    assert "held-out (out-of-time) cutoffs" in card
+
+
+def test_metrics_are_out_of_time_and_reported_for_all_three_models(trained):
+    result, _, _ = trained
+    assert list(result.metrics.index) == ["gradient_boosting", "logistic_regression", "points_rule"]
+    holdout_cutoffs = set(result.holdout["cutoff"].dt.strftime("%Y-%m-%d"))
+    assert holdout_cutoffs == set(result.metadata["training_data"]["holdout_cutoffs"])
+    development = pd.to_datetime(result.metadata["training_data"]["development_cutoffs"], utc=True)
+    assert development.max() + pd.Timedelta(days=30) <= result.holdout["cutoff"].min()
+    for column in ("roc_auc", "average_precision", "log_loss", "brier", "ece", "lift_top10pct"):
+        assert result.metrics[column].notna().all()
+    assert result.metrics.loc["gradient_boosting", "roc_auc"] > 0.7
+    assert len(result.per_cutoff["gradient_boosting"]) == 2
+
+
+def test_mlflow_run_has_params_metrics_and_a_registered_challenger(trained):
+    result, _, uri = trained
+    client = MlflowClient(tracking_uri=uri)
+    run = client.get_run(result.run_id)
+    assert run.data.params["labels.horizon_days"] == "30"
+    assert run.data.metrics["gradient_boosting.roc_auc"] == pytest.approx(
+        result.metrics.loc["gradient_boosting", "roc_auc"]
+    )
+    assert "points_rule.average_precision" in run.data.metrics
+    version = client.get_model_version_by_alias("lead-intent", "challenger")
+    assert str(version.version) == "1" and version.run_id == result.run_id
+    assert str(client.get_model_version_by_alias("lead-intent", "champion").version) == "1"
+    artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    assert {"model_card.md", "metadata.json", "plots"} <= artifacts
+
+
+def test_pyfunc_from_the_registry_gives_the_bundles_probabilities(trained, small_demo):
+    result, root, uri = trained
+    model, metadata = load_bundle(root / "models" / "first")
+    X = build_training_set(small_demo.events, small_demo.leads, _config(uri)).X.head(300)
+    mlflow.set_tracking_uri(uri)
+    scored = mlflow.pyfunc.load_model("models:/lead-intent/1").predict(X)
+    assert list(scored.columns) == ["p_hard", "intent", "score", "tier"]
+    np.testing.assert_allclose(
+        scored["p_hard"].to_numpy(), model.predict_proba(X), rtol=0, atol=1e-12
+    )
+    assert set(scored["intent"]) <= {"hard", "soft"} and set(scored["tier"]) <= set("ABCD")
+    assert scored["score"].between(0, 100).all()
+
+
+def test_same_data_and_seed_give_the_same_model_and_metrics(small_demo, tmp_path):
+    config = _config("unused")
+    first = train(small_demo.events, small_demo.leads, tmp_path / "a", config, track=False)
+    second = train(small_demo.events, small_demo.leads, tmp_path / "b", config, track=False)
+    pd.testing.assert_frame_equal(first.metrics, second.metrics)
+    pd.testing.assert_frame_equal(first.holdout, second.holdout)
+    assert first.threshold == second.threshold and first.tier_bounds == second.tier_bounds
+
+
+def test_a_challenger_that_does_not_beat_the_champion_is_not_promoted(trained, small_demo):
+    _, root, uri = trained
+    second = train(
+        small_demo.events, small_demo.leads, root / "models" / "second", _config(uri), promote=True
+    )
+    assert second.model_version == "2"
+    # Same data, same seed: equal, so not better.
+    assert second.promotion is not None and not second.promotion.promoted
+    assert "short by 0.0000" in second.promotion.message
+    client = MlflowClient(tracking_uri=uri)
+    assert str(client.get_model_version_by_alias("lead-intent", "champion").version) == "1"
+    again = promote(small_demo.events, small_demo.leads, _config(uri), version="2")
+    assert not again.promoted and again.champion_version == "1"
+    assert again.challenger_score == pytest.approx(again.champion_score)
+
+
+def test_one_more_hard_conversion_never_lowers_p_hard(trained, small_demo):
+    model, _ = load_bundle(trained[1] / "models" / "first")
+    X = build_training_set(small_demo.events, small_demo.leads, _config(trained[2])).X.tail(200)
+    more = X.copy()
+    for column in [c for c in X.columns if c.startswith(("n_demo_request_", "n_hard_"))]:
+        more[column] = more[column] + 1
+    assert (model.predict_proba(more) >= model.predict_proba(X) - 1e-12).all()
+
+
+def test_a_tampered_model_file_is_refused(trained, tmp_path):
+    import shutil
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(trained[1] / "models" / "first", copy)
+    with (copy / "model.joblib").open("ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ModelError, match="does not match"):
+        load_bundle(copy)
+    (copy / "model.joblib").unlink()
+    with pytest.raises(ModelError, match="no model.joblib"):
+        load_bundle(copy)
+    with pytest.raises(ModelError, match="no such model directory"):
+        load_bundle(tmp_path / "missing")
+
+
+def test_a_crash_while_writing_a_bundle_leaves_the_old_one_whole(tmp_path):
+    target = tmp_path / "model"
+    with staged_bundle(target) as stage:
+        (stage / "model.joblib").write_text("old")
+    with pytest.raises(RuntimeError), staged_bundle(target) as stage:
+        (stage / "model.joblib").write_text("new, half")
+        raise RuntimeError("killed")
+    assert (target / "model.joblib").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``intent-model`` command; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    warnings.showwarning = _show_warning
     try:
         return args.handler(args)
     except IntentModelError as exc:
@@ -33,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,6 +88,25 @@ def _parser() -> argparse.ArgumentParser:
     _add_tracking_arguments(promote)
     promote.add_argument("--version", help="registered version to promote (default: challenger)")
     promote.set_defaults(handler=_promote)
+
+    predict = commands.add_parser(
+        "predict", help="score every lead: p_hard, intent, score, tier, rank, reasons, next action"
+    )
+    predict.add_argument(
+        "--model",
+        required=True,
+        help="bundle directory (models/latest) or MLflow URI (models:/lead-intent@champion)",
+    )
+    _add_data_arguments(predict)
+    predict.add_argument("--out", type=Path, required=True, help="scores file, .parquet or .csv")
+    predict.add_argument(
+        "--as-of", help="score as of this time (default: one second after the latest event)"
+    )
+    predict.add_argument(
+        "--previous", type=Path, help="last run's scores: adds trend (rising/steady/falling/new)"
+    )
+    _add_tracking_arguments(predict)
+    predict.set_defaults(handler=_predict)
     return parser
 
 
@@ -207,6 +232,28 @@ def _promote(args: argparse.Namespace) -> int:
         args.events, args.leads, config, version=args.version, tracking_uri=args.tracking_uri
     )
     print(result.message)
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from intent_model.predict import predict
+
+    config = config_from_args(args)
+    result = predict(
+        args.model,
+        args.events,
+        args.leads,
+        args.out,
+        args.as_of,
+        config,
+        previous=args.previous,
+        tracking_uri=args.tracking_uri,
+        progress=_progress,
+    )
+    print(result.summary())
+    top = result.scores.head(5)[["rank", "lead_id", "p_hard", "tier", "intent", "top_reasons"]]
+    print("\nTop leads:")
+    print(_indent(top.to_string(index=False, max_colwidth=90)))
     return 0
 
 

@@ -187,6 +187,36 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class PlaybookConfig:
+    """What sales does next (DESIGN.md section 1); a team edits the words, not the code."""
+
+    # Hard intent in tier A: the hottest leads.
+    hard_urgent: str = (
+        "Call today: personal outreach from sales with a clear next step "
+        "(book a demo, send a quote)."
+    )
+    hard: str = (
+        "Sales follow-up within 2 business days: a personal e-mail or call offering a demo "
+        "or a trial, with one clear call to action."
+    )
+    soft: str = (
+        "Nurture: useful content and targeted e-mail (case studies, guides, webinars); "
+        "build the relationship, don't push."
+    )
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """Batch scoring."""
+
+    positive_reasons: int = 3
+    negative_reasons: int = 2
+    # A score change of at least this many points (0-100) against the previous
+    # run is "rising" or "falling"; smaller changes are "steady".
+    trend_points: int = 5
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs to know besides the data itself."""
 
@@ -197,6 +227,8 @@ class Config:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     guards: GuardConfig = field(default_factory=GuardConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    playbook: PlaybookConfig = field(default_factory=PlaybookConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
 
     def replace(self, **sections: Any) -> Config:
         """Return a copy with whole sections replaced (``config.replace(input=...)``)."""

@@ -248,35 +248,85 @@ def build_features(
         One row per lead in the events or the leads table, indexed by
         ``lead_id`` (sorted), float32 columns ``spec.feature_names``.
     """
-    config = config or Config()
-    taxonomy = taxonomy or load_taxonomy(config.taxonomy)
-    with tempfile.TemporaryDirectory(dir=workdir, prefix="intent-model-") as tmp:
-        chunks = open_events(events, config, taxonomy, tmp)
-        lead_table = _lead_table(leads, config)
-        _quarantine([chunks.checked, lead_table], config)
-        spec = spec or _spec(config, taxonomy, lead_table, [])
-        cutoff = (
-            _utc(as_of)
-            if as_of is not None
-            else chunks.last_timestamp.floor("s") + pd.Timedelta(seconds=1)
-        )
-        leads_frame = lead_table.frame if lead_table is not None else None
+    with FeatureStream(events, leads, as_of, config, spec, taxonomy, workdir=workdir) as stream:
+        parts = list(stream.chunks(progress))
+    return pd.concat(parts).sort_index()
+
+
+class FeatureStream:
+    """Features of every lead as of one moment, one chunk of leads at a time.
+
+    Use as a context manager (it may spill a large log to a temporary
+    directory); :meth:`chunks` yields one DataFrame per chunk, indexed by
+    ``lead_id``. Scoring uses it to keep memory bounded by the chunk.
+
+    Attributes (after entering)
+    ---------------------------
+    as_of : pandas.Timestamp
+    spec : FeatureSpec
+    events : EventChunks
+        The account of the events input and its unknown types.
+    lead_table : CheckedTable or None
+    quarantine_files : list of Path
+    """
+
+    def __init__(
+        self,
+        events: EventsInput,
+        leads: LeadsInput = None,
+        as_of: str | pd.Timestamp | None = None,
+        config: Config | None = None,
+        spec: FeatureSpec | None = None,
+        taxonomy: Taxonomy | None = None,
+        *,
+        workdir: str | Path | None = None,
+    ) -> None:
+        self._inputs = (events, leads)
+        self._as_of = as_of
+        self.config = config or Config()
+        self.taxonomy = taxonomy or load_taxonomy(self.config.taxonomy)
+        self.spec = spec
+        self._workdir = workdir
+
+    def __enter__(self) -> FeatureStream:
+        self._tmp = tempfile.TemporaryDirectory(dir=self._workdir, prefix="intent-model-")
+        try:
+            events, leads = self._inputs
+            self.events = open_events(events, self.config, self.taxonomy, self._tmp.name)
+            self.lead_table = _lead_table(leads, self.config)
+            self.quarantine_files = _quarantine([self.events.checked, self.lead_table], self.config)
+            self.spec = self.spec or _spec(self.config, self.taxonomy, self.lead_table, [])
+            self.as_of = (
+                _utc(self._as_of)
+                if self._as_of is not None
+                else self.events.last_timestamp.floor("s") + pd.Timedelta(seconds=1)
+            )
+        except BaseException:
+            self._tmp.cleanup()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._tmp.cleanup()
+
+    def chunks(self, progress: Progress | None = None) -> Iterator[pd.DataFrame]:
+        """Yield the features of each chunk of leads (float32, indexed by ``lead_id``)."""
+        leads_frame = self.lead_table.frame if self.lead_table is not None else None
+        n_chunks = self.events.n_chunks
         leads_chunk = (
-            lead_chunk(leads_frame["lead_id"], chunks.n_chunks) if leads_frame is not None else None
+            lead_chunk(leads_frame["lead_id"], n_chunks) if leads_frame is not None else None
         )
-        parts = []
-        for i in range(chunks.n_chunks):
-            chunk_events = chunks.chunk(i)
+        for i in range(n_chunks):
+            chunk_events = self.events.chunk(i)
             chunk_leads = leads_frame.loc[leads_chunk == i] if leads_frame is not None else None
             lead_ids = pd.unique(chunk_events["lead_id"].astype(object))
             if chunk_leads is not None:
                 lead_ids = pd.unique(np.concatenate([lead_ids, chunk_leads["lead_id"].to_numpy()]))
-            keys = pd.DataFrame({"lead_id": lead_ids, "cutoff": cutoff})
-            features = compute_features(chunk_events, keys, spec, chunk_leads)
-            parts.append(features.set_axis(pd.Index(lead_ids, name="lead_id")).astype(np.float32))
+            keys = pd.DataFrame({"lead_id": lead_ids, "cutoff": self.as_of})
+            features = compute_features(chunk_events, keys, self.spec, chunk_leads)
             if progress:
-                progress(f"features: chunk {i + 1}/{chunks.n_chunks}, {len(keys):,} leads")
-    return pd.concat(parts).sort_index()
+                progress(f"features: chunk {i + 1}/{n_chunks}, {len(keys):,} leads")
+            yield features.set_axis(pd.Index(lead_ids, name="lead_id")).astype(np.float32)
 
 
 def _quarantine(tables: list[CheckedTable | None], config: Config) -> list[Path]:

@@ -7,6 +7,7 @@ import copy
 import pandas as pd
 import pytest
 
+from intent_model.config import Config, GuardConfig, TrainingConfig
 from intent_model.synthetic import DemoData, simulate_funnel
 
 
@@ -46,3 +47,33 @@ def events_frame() -> pd.DataFrame:
             "channel": ["web", "web", "web", "email", "web", None],
         }
     )
+
+
+def training_config(tracking_uri: str) -> Config:
+    """Small-data guards and two held-out cutoffs, tracking into ``tracking_uri``."""
+    return Config(
+        guards=GuardConfig(min_positives=20, min_negatives=50),
+        training=TrainingConfig(holdout_cutoffs=2, tracking_uri=tracking_uri),
+    )
+
+
+@pytest.fixture(scope="session")
+def small_demo() -> DemoData:
+    return simulate_funnel(n_leads=1200, seed=11, n_days=300)
+
+
+@pytest.fixture(scope="session")
+def trained(small_demo, tmp_path_factory):
+    """One real training (MLflow in a temporary store), shared by the tests that read it."""
+    from intent_model.modeling.train import train
+
+    root = tmp_path_factory.mktemp("training")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    result = train(
+        small_demo.events,
+        small_demo.leads,
+        root / "models" / "first",
+        training_config(uri),
+        promote=True,
+    )
+    return result, root, uri

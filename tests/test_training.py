@@ -12,37 +12,14 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from intent_model.config import Config, GuardConfig, TrainingConfig
 from intent_model.errors import ModelError
 from intent_model.modeling.bundle import load_bundle, sha256_of, staged_bundle
 from intent_model.modeling.promote import promote
 from intent_model.modeling.train import train
-from intent_model.synthetic import simulate_funnel
 from intent_model.training_set import build_training_set
+from tests.conftest import training_config as _config
 
 warnings.filterwarnings("ignore", message=".*provided_at.*")
-
-
-def _config(tracking_uri: str) -> Config:
-    return Config(
-        guards=GuardConfig(min_positives=20, min_negatives=50),
-        training=TrainingConfig(holdout_cutoffs=2, tracking_uri=tracking_uri),
-    )
-
-
-@pytest.fixture(scope="module")
-def small_demo():
-    return simulate_funnel(n_leads=1200, seed=11, n_days=300)
-
-
-@pytest.fixture(scope="module")
-def trained(small_demo, tmp_path_factory):
-    root = tmp_path_factory.mktemp("training")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    result = train(
-        small_demo.events, small_demo.leads, root / "models" / "first", _config(uri), promote=True
-    )
-    return result, root, uri
 
 
 def test_training_writes_a_complete_bundle_with_a_matching_checksum(trained):
@@ -108,7 +85,16 @@ def test_pyfunc_from_the_registry_gives_the_bundles_probabilities(trained, small
     X = build_training_set(small_demo.events, small_demo.leads, _config(uri)).X.head(300)
     mlflow.set_tracking_uri(uri)
     scored = mlflow.pyfunc.load_model("models:/lead-intent/1").predict(X)
-    assert list(scored.columns) == ["p_hard", "intent", "score", "tier"]
+    assert list(scored.columns) == [
+        "p_hard",
+        "intent",
+        "score",
+        "tier",
+        "top_reasons",
+        "next_action",
+        "rank",
+        "model_version",
+    ]
     np.testing.assert_allclose(
         scored["p_hard"].to_numpy(), model.predict_proba(X), rtol=0, atol=1e-12
     )

@@ -3,6 +3,11 @@
 MLflow loads it from ``mlflow_entry.py`` (models from code, no cloudpickle)
 with the bundle's ``model.joblib`` and ``metadata.json`` as artifacts. The
 model file is checked against its SHA-256 before it is unpickled.
+
+``predict`` takes a features table (``intent_model.build_features`` with the
+model's spec; an optional ``lead_id`` column is carried through) and returns
+the scoring contract: ``p_hard, intent, score, tier, rank, top_reasons,
+next_action, model_version``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from intent_model.modeling.bundle import sha256_of
 
 
 class LeadIntentPyfunc(mlflow.pyfunc.PythonModel):
-    """Scores a features table: ``p_hard``, ``intent``, ``score``, ``tier`` per row."""
+    """Scores a features table with the bundle's model, reasons and playbook."""
 
     def load_context(self, context) -> None:
         metadata = json.loads(Path(context.artifacts["metadata"]).read_text())
@@ -28,6 +33,39 @@ class LeadIntentPyfunc(mlflow.pyfunc.PythonModel):
             raise ModelError(f"{model_path}: SHA-256 does not match the model's metadata")
         self.metadata = metadata
         self.model = joblib.load(model_path)
+        self.version = _registered_version(metadata)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return self.model.score(pd.DataFrame(model_input)).reset_index(drop=True)
+        return pyfunc_scores(self.model, self.metadata, pd.DataFrame(model_input), self.version)
+
+
+def pyfunc_scores(
+    model, metadata: dict, features: pd.DataFrame, version: str | None = None
+) -> pd.DataFrame:
+    """The pyfunc output for a features table (also the signature's output example)."""
+    from intent_model.config import config_from_dict
+    from intent_model.features import FeatureSpec
+    from intent_model.predict import add_rank, score_features
+
+    frame = features.reset_index(drop=True)
+    config = config_from_dict(metadata["config"], source="model metadata")
+    spec = FeatureSpec.from_dict(metadata["feature_spec"])
+    scored = score_features(model, frame, spec, config)
+    if "lead_id" in frame:
+        scored.insert(0, "lead_id", frame["lead_id"].astype(str).to_numpy())
+    scored = add_rank(scored)
+    name = metadata.get("mlflow", {}).get("registered_model", "lead-intent")
+    scored["model_version"] = f"{name} v{version}" if version else "unregistered"
+    return scored
+
+
+def _registered_version(metadata: dict) -> str | None:
+    """The registry version of this model's run, when the tracking store can be reached."""
+    run_id = metadata.get("mlflow", {}).get("run_id")
+    if not run_id:
+        return None
+    try:
+        versions = mlflow.MlflowClient().search_model_versions(f"run_id = '{run_id}'")
+    except Exception:  # a scoring job must not fail for want of a version label
+        return None
+    return str(versions[0].version) if versions else None

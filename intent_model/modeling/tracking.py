@@ -17,8 +17,9 @@ from typing import Any
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
+from mlflow.types.schema import ColSpec, Schema
 
 from intent_model.errors import ModelError
 
@@ -86,7 +87,13 @@ def _signature(input_example: pd.DataFrame, output_example: pd.DataFrame):
     with warnings.catch_warnings():
         # The integer `score` output never has missing values; the hint does not apply.
         warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
-        return infer_signature(input_example, output_example)
+        signature = infer_signature(input_example, output_example)
+    # lead_id is optional input: carried through to the output when given.
+    inputs = [
+        ColSpec(spec.type, spec.name, required=False) if spec.name == "lead_id" else spec
+        for spec in signature.inputs.inputs
+    ]
+    return ModelSignature(inputs=Schema(inputs), outputs=signature.outputs)
 
 
 def alias_version(tracking_uri: str, registered_model: str, alias: str) -> str | None:
@@ -116,4 +123,8 @@ def load_registered(tracking_uri: str, model_uri: str):
 def bundle_of(pyfunc_model) -> tuple[Any, dict]:
     """The IntentModel and metadata inside a loaded pyfunc model."""
     python_model = pyfunc_model.unwrap_python_model()
-    return python_model.model, python_model.metadata
+    metadata = dict(python_model.metadata)
+    if python_model.version:
+        # The logged metadata predates registration; the registry knows the version.
+        metadata["mlflow"] = {**metadata.get("mlflow", {}), "version": python_model.version}
+    return python_model.model, metadata

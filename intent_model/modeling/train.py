@@ -50,6 +50,7 @@ from intent_model.modeling.plots import (
     roc_pr_curves,
 )
 from intent_model.modeling.promote import PromotionResult, compare_with_champion
+from intent_model.modeling.pyfunc import pyfunc_scores
 from intent_model.modeling.split import out_of_time_split
 from intent_model.taxonomy import Taxonomy, load_taxonomy
 from intent_model.training_set import EventsInput, LeadsInput, Progress, build_training_set
@@ -246,10 +247,13 @@ def train(
                         step=int(step),
                     )
                 tracking.log_artifacts(stage)
+                example = X_out.head(5).assign(
+                    lead_id=keys.loc[split.holdout, "lead_id"].astype(str).head(5).to_numpy()
+                )
                 _, version = tracking.log_and_register_model(
                     stage,
-                    input_example=X_out.head(5),
-                    output_example=model.score(X_out.head(5)),
+                    input_example=example,
+                    output_example=pyfunc_scores(model, metadata, example),
                     registered_model=training.registered_model,
                     pip_requirements=_requirements(),
                 )

@@ -1,0 +1,352 @@
+"""Batch scoring: every lead in, one row per lead out, with reasons and a next action.
+
+Output contract (DESIGN.md section 7): ``lead_id, as_of, p_hard, intent,
+score, tier, rank, top_reasons, next_action, model_version, scored_from``,
+plus ``trend`` when the previous run's output is given. No lead is dropped:
+the leads counted in are checked against the rows going out before anything
+is written, and the file is written atomically.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from intent_model.config import Config
+from intent_model.errors import InputError, ModelError
+from intent_model.explain import explain, reason_texts
+from intent_model.features import FeatureSpec
+from intent_model.io import read_table, write_table
+from intent_model.modeling.bundle import load_bundle
+from intent_model.modeling.evaluate import TIER_NAMES
+from intent_model.modeling.model import IntentModel
+from intent_model.taxonomy import Taxonomy
+from intent_model.training_set import EventsInput, FeatureStream, LeadsInput, Progress
+
+OUTPUT_COLUMNS = (
+    "lead_id",
+    "as_of",
+    "p_hard",
+    "intent",
+    "score",
+    "tier",
+    "rank",
+    "top_reasons",
+    "next_action",
+    "model_version",
+    "scored_from",
+)
+MODEL_URI_PREFIXES = ("models:/", "runs:/", "models:", "mlflow-artifacts:")
+
+
+class UnseenEventTypesWarning(UserWarning):
+    """Scoring data has event types the model's taxonomy does not know (counted as engagement)."""
+
+
+@dataclass
+class LoadedModel:
+    """A trained model with its metadata, from a bundle directory or an MLflow URI."""
+
+    model: IntentModel
+    metadata: dict[str, Any]
+    source: str
+
+    @property
+    def spec(self) -> FeatureSpec:
+        return FeatureSpec.from_dict(self.metadata["feature_spec"])
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        table = self.metadata["taxonomy"]
+        return Taxonomy(classes=dict(table["classes"]), aliases=dict(table["aliases"]))
+
+    @property
+    def version(self) -> str:
+        registered = self.metadata.get("mlflow", {}).get("version")
+        if registered:
+            return f"{self.metadata['mlflow'].get('registered_model', 'model')} v{registered}"
+        return f"bundle {self.metadata['model_sha256'][:12]}"
+
+
+def load_model(source: str | Path, tracking_uri: str | None = None) -> LoadedModel:
+    """Load a model you trust from a bundle directory or an MLflow model URI.
+
+    Parameters
+    ----------
+    source : str or Path
+        A bundle directory (``models/demo``, ``models/latest``), or
+        ``models:/lead-intent/3``, ``models:/lead-intent@champion``, ``runs:/<id>/model``.
+    tracking_uri : str, optional
+        MLflow store for URIs; defaults to ``sqlite:///mlflow.db``.
+
+    Notes
+    -----
+    A model file is a pickle, which runs code when loaded: load only models
+    from places you trust. The SHA-256 check catches damaged or swapped
+    files, not a deliberately forged bundle.
+    """
+    text = str(source)
+    if text.startswith(MODEL_URI_PREFIXES):
+        from intent_model.modeling import tracking
+
+        uri = tracking_uri or Config().training.tracking_uri
+        model, metadata = tracking.bundle_of(tracking.load_registered(uri, text))
+        return LoadedModel(model=model, metadata=metadata, source=text)
+    model, metadata = load_bundle(source)
+    return LoadedModel(model=model, metadata=metadata, source=text)
+
+
+@dataclass
+class PredictionResult:
+    """Scores of every lead, and the account of the run."""
+
+    scores: pd.DataFrame
+    as_of: pd.Timestamp
+    model_version: str
+    n_leads_in: int
+    accounting: list[str]
+    unknown_types: pd.DataFrame
+    out: Path | None = None
+
+    def summary(self) -> str:
+        scores = self.scores
+        tiers = scores["tier"].value_counts().reindex(list(TIER_NAMES), fill_value=0)
+        intents = scores["intent"].value_counts().reindex(["hard", "soft"], fill_value=0)
+        from_profile = int((scores["scored_from"] == "profile only").sum())
+        lines = [
+            f"Scored {len(scores):,} leads ({self.n_leads_in:,} in) as of {self.as_of} "
+            f"with {self.model_version}.",
+            "  intent: " + ", ".join(f"{k} {v:,}" for k, v in intents.items()),
+            "  tier:   " + ", ".join(f"{k} {v:,}" for k, v in tiers.items()),
+            f"  {from_profile:,} lead(s) had no events before as_of and were scored from "
+            "their profile only",
+            *[f"  {line}" for line in self.accounting],
+        ]
+        if "trend" in scores:
+            counts = scores["trend"].value_counts()
+            lines.append("  trend:  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        if len(self.unknown_types):
+            lines.append(
+                "  event types the model's taxonomy does not know (counted as engagement): "
+                + ", ".join(
+                    f"{t} ({n:,})"
+                    for t, n in zip(
+                        self.unknown_types["event_type"], self.unknown_types["n_rows"], strict=True
+                    )
+                )
+            )
+        if self.out:
+            lines.append(f"  written to {self.out}")
+        return "\n".join(lines)
+
+
+def predict(
+    model: LoadedModel | str | Path,
+    events: EventsInput,
+    leads: LeadsInput = None,
+    out: str | Path | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    config: Config | None = None,
+    *,
+    previous: str | Path | pd.DataFrame | None = None,
+    tracking_uri: str | None = None,
+    workdir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> PredictionResult:
+    """Score every lead: ``p_hard``, intent, score, tier, rank, reasons and next action.
+
+    Parameters
+    ----------
+    model : LoadedModel, path or MLflow URI
+    events, leads
+        As for training; every lead in either is scored (leads with no events
+        before ``as_of`` from their profile alone, flagged in ``scored_from``).
+    out : path, optional
+        ``.parquet`` or ``.csv`` to write atomically.
+    as_of : str or Timestamp, optional
+        Score as of this moment (events strictly before it); defaults to one
+        second after the latest event. Always written into the output.
+    config : Config, optional
+        Column mapping, bad-row policy, playbook texts, reasons per lead.
+    previous : path or DataFrame, optional
+        Last run's output: adds ``trend`` (rising / steady / falling / new).
+
+    Returns
+    -------
+    PredictionResult
+    """
+    config = config or Config()
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)
+    spec = loaded.spec
+    if list(loaded.model.feature_names) != spec.feature_names:
+        raise ModelError(
+            f"{loaded.source}: the model's feature list does not match its feature spec; "
+            "the bundle is inconsistent, retrain it"
+        )
+    _check_profile_columns(spec, leads, config)
+    parts = []
+    with FeatureStream(
+        events, leads, as_of, config, spec, loaded.taxonomy, workdir=workdir
+    ) as stream:
+        _warn_unseen(stream.events.unknown_types)
+        n_leads_in = 0
+        for features in stream.chunks(progress):
+            n_leads_in += len(features)
+            parts.append(_score_chunk(loaded, features, spec, config))
+        accounting = [stream.events.checked.accounting()]
+        if stream.lead_table is not None:
+            accounting.append(stream.lead_table.accounting())
+        accounting += [f"rejected rows and their reasons: {p}" for p in stream.quarantine_files]
+        scored_as_of = stream.as_of
+        unknown = stream.events.unknown_types
+    scores = pd.concat(parts, ignore_index=True)
+    scores = add_rank(scores).sort_values("rank", ignore_index=True)
+    scores.insert(1, "as_of", scored_as_of)
+    scores["model_version"] = loaded.version
+    scores = scores[list(OUTPUT_COLUMNS)]
+    if previous is not None:
+        scores["trend"] = trend(scores, _previous_scores(previous), config.predict.trend_points)
+    _check_counts(scores, n_leads_in, leads, stream)
+    result = PredictionResult(
+        scores=scores,
+        as_of=scored_as_of,
+        model_version=loaded.version,
+        n_leads_in=n_leads_in,
+        accounting=accounting,
+        unknown_types=unknown,
+    )
+    if out is not None:
+        result.out = write_table(scores, out)
+    return result
+
+
+def score_features(
+    model: IntentModel, features: pd.DataFrame, spec: FeatureSpec, config: Config
+) -> pd.DataFrame:
+    """``p_hard, intent, score, tier, top_reasons, next_action`` for a features table.
+
+    The MLflow pyfunc model and batch scoring both call this, so they agree.
+    """
+    scored = model.score(features)
+    reasons = reason_texts(
+        features,
+        explain(model, features),
+        spec,
+        config.predict.positive_reasons,
+        config.predict.negative_reasons,
+    )
+    return scored.assign(
+        top_reasons=reasons.to_numpy(),
+        next_action=next_actions(scored["intent"], scored["tier"], config),
+    )
+
+
+def _score_chunk(
+    loaded: LoadedModel, features: pd.DataFrame, spec: FeatureSpec, config: Config
+) -> pd.DataFrame:
+    scored = score_features(loaded.model, features, spec, config).reset_index(drop=True)
+    scored.insert(0, "lead_id", features.index.astype(str))
+    scored["scored_from"] = np.where(
+        features["n_events_all"].to_numpy() > 0, "events", "profile only"
+    )
+    return scored
+
+
+def next_actions(intent: pd.Series, tier: pd.Series, config: Config) -> np.ndarray:
+    """The playbook's next step for each lead: urgent for hard intent in tier A."""
+    playbook = config.playbook
+    hard = intent.to_numpy() == "hard"
+    urgent = hard & (tier.to_numpy() == TIER_NAMES[0])
+    return np.where(urgent, playbook.hard_urgent, np.where(hard, playbook.hard, playbook.soft))
+
+
+def add_rank(scores: pd.DataFrame) -> pd.DataFrame:
+    """Add ``rank`` (1 = highest p_hard; ties broken by lead id, so ranks are stable).
+
+    Rows keep their order.
+    """
+    tie_break = scores["lead_id"] if "lead_id" in scores else pd.Series(np.arange(len(scores)))
+    order = np.lexsort((tie_break.astype(str).to_numpy(), -scores["p_hard"].to_numpy()))
+    rank = np.empty(len(scores), dtype=np.int64)
+    rank[order] = np.arange(1, len(scores) + 1)
+    return scores.assign(rank=rank)
+
+
+def trend(scores: pd.DataFrame, previous: pd.DataFrame, points: int) -> np.ndarray:
+    """rising / steady / falling against the previous run's score, or new."""
+    before = previous.drop_duplicates("lead_id").set_index("lead_id")["score"]
+    earlier = before.reindex(scores["lead_id"].astype(str)).to_numpy(dtype=float)
+    change = scores["score"].to_numpy(dtype=float) - earlier
+    return np.select(
+        [np.isnan(earlier), change >= points, change <= -points],
+        ["new", "rising", "falling"],
+        default="steady",
+    )
+
+
+def _previous_scores(previous: str | Path | pd.DataFrame) -> pd.DataFrame:
+    frame = previous if isinstance(previous, pd.DataFrame) else read_table(previous)
+    missing = [c for c in ("lead_id", "score") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{previous if not isinstance(previous, pd.DataFrame) else '<DataFrame>'}: the "
+            f"previous scores need column(s) {', '.join(missing)} (an earlier predict output)"
+        )
+    return frame.assign(lead_id=frame["lead_id"].astype(str))
+
+
+def _check_profile_columns(spec: FeatureSpec, leads: LeadsInput, config: Config) -> None:
+    if not spec.profile_fields:
+        return
+    if leads is None:
+        raise InputError(
+            "the model uses profile fields from a leads table ("
+            + ", ".join(spec.profile_fields)
+            + "); pass the leads table too (--leads), or every lead would look like it gave "
+            "no information"
+        )
+    if isinstance(leads, str | Path):
+        columns = read_table(leads, config.columns).columns
+    elif isinstance(leads, pd.DataFrame):
+        columns = leads.columns
+    else:
+        columns = leads.frame.columns
+    missing = [f for f in spec.profile_fields if f not in columns]
+    if missing:
+        raise InputError(
+            f"the leads table lacks profile column(s) the model was trained with: "
+            f"{', '.join(missing)}; map them with [columns] or retrain without them"
+        )
+
+
+def _warn_unseen(unknown: pd.DataFrame) -> None:
+    if len(unknown):
+        described = ", ".join(
+            f"{t} ({n:,} rows)"
+            for t, n in zip(unknown["event_type"], unknown["n_rows"], strict=True)
+        )
+        warnings.warn(
+            f"event types the model's taxonomy does not know, counted as engagement: {described}",
+            UnseenEventTypesWarning,
+            stacklevel=3,
+        )
+
+
+def _check_counts(scores: pd.DataFrame, n_leads_in: int, leads: LeadsInput, stream) -> None:
+    ids = scores["lead_id"]
+    problems = []
+    if len(scores) != n_leads_in:
+        problems.append(f"{n_leads_in:,} leads in but {len(scores):,} rows out")
+    if ids.duplicated().any():
+        problems.append(f"{int(ids.duplicated().sum()):,} lead ids scored twice")
+    if stream.lead_table is not None:
+        absent = ~stream.lead_table.frame["lead_id"].astype(str).isin(ids)
+        if absent.any():
+            problems.append(f"{int(absent.sum()):,} leads of the leads table have no score")
+    if problems:
+        raise ModelError("refusing to write scores: " + "; ".join(problems))

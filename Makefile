@@ -8,13 +8,14 @@ DEMO_DIR ?= data/raw/demo
 DEMO_LEADS ?= 5000
 DEMO_SEED ?= 42
 
-.PHONY: demo test lint format data validate train bench clean help
+.PHONY: demo test lint format data validate train predict bench clean help
 
 help:
 	@echo "make demo      set up .venv, generate demo data and run the main job on it"
 	@echo "make test      set up .venv with the dev extra, run ruff and pytest"
 	@echo "make data      generate the demo data into $(DEMO_DIR)"
 	@echo "make train     train on the demo data, log to MLflow, save models/demo"
+	@echo "make predict   score every demo lead with models/latest"
 	@echo "make bench     run the speed, memory and quality benchmarks (prints tables)"
 	@echo "make format    format the code with ruff"
 	@echo "make clean     remove generated data, models and MLflow stores"
@@ -41,9 +42,14 @@ train: data
 	$(BIN)/intent-model train --events $(DEMO_DIR)/events.parquet --leads $(DEMO_DIR)/leads.parquet \
 		--out models/demo --promote
 
-demo: validate train
+predict: $(VENV)/.installed
+	$(BIN)/intent-model predict --model models/latest --events $(DEMO_DIR)/events.parquet \
+		--leads $(DEMO_DIR)/leads.parquet --out data/processed/demo_scores.parquet
+
+demo: validate train predict
 	@echo
 	@echo "Done. Model bundle: models/demo (model_card.md, plots/); models/latest points at it."
+	@echo "Scores of every lead: data/processed/demo_scores.parquet"
 	@echo "Runs and registered versions: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
 lint: $(VENV)/.installed-dev
@@ -60,6 +66,8 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/generator.py
 	$(BIN)/python benchmarks/features.py
+	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/predict.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

@@ -2,14 +2,22 @@
 
 The public API, for scripts and notebooks::
 
-    from intent_model import load_events, build_training_set, train
+    from intent_model import load_events, build_training_set, train, predict, load_model
 
-``train`` and ``promote`` load MLflow on first use, so a plain import stays fast.
+``train``, ``promote``, ``predict`` and ``load_model`` load MLflow and SHAP on
+first use, so a plain import stays fast.
 """
 
 from typing import Any
 
-from intent_model.config import Config, load_config
+from intent_model.config import (
+    Config,
+    FeatureConfig,
+    GuardConfig,
+    LabelConfig,
+    TrainingConfig,
+    load_config,
+)
 from intent_model.dataset import EventLog, event_mix, load_events, load_leads, write_quarantine
 from intent_model.errors import ConfigError, InputError, IntentModelError, ModelError
 from intent_model.features import FeatureSpec
@@ -25,6 +33,10 @@ _LAZY = {
     "TrainResult": "intent_model.modeling.train",
     "promote": "intent_model.modeling.promote",
     "PromotionResult": "intent_model.modeling.promote",
+    "predict": "intent_model.scoring",
+    "load_model": "intent_model.scoring",
+    "LoadedModel": "intent_model.scoring",
+    "PredictionResult": "intent_model.scoring",
 }
 
 __all__ = [
@@ -33,13 +45,19 @@ __all__ = [
     "ConfigError",
     "DemoData",
     "EventLog",
+    "FeatureConfig",
     "FeatureSpec",
+    "GuardConfig",
     "InputError",
     "IntentModelError",
+    "LabelConfig",
+    "LoadedModel",
     "ModelError",
+    "PredictionResult",
     "PromotionResult",
     "Taxonomy",
     "TrainResult",
+    "TrainingConfig",
     "TrainingSet",
     "__version__",
     "build_features",
@@ -48,9 +66,11 @@ __all__ = [
     "load_config",
     "load_events",
     "load_leads",
+    "load_model",
     "load_taxonomy",
     "normalize_event_type",
     "parse_timestamps",
+    "predict",
     "promote",
     "simulate_funnel",
     "train",

@@ -236,7 +236,7 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from intent_model.predict import predict
+    from intent_model.scoring import predict
 
     config = config_from_args(args)
     result = predict(

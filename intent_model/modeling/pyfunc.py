@@ -45,7 +45,7 @@ def pyfunc_scores(
     """The pyfunc output for a features table (also the signature's output example)."""
     from intent_model.config import config_from_dict
     from intent_model.features import FeatureSpec
-    from intent_model.predict import add_rank, score_features
+    from intent_model.scoring import add_rank, score_features
 
     frame = features.reset_index(drop=True)
     config = config_from_dict(metadata["config"], source="model metadata")

@@ -1,4 +1,4 @@
-"""Batch scoring: every lead in, one row per lead out, with reasons and a next action.
+"""Batch scoring (``intent_model.predict``): every lead in, one row per lead out.
 
 Output contract (DESIGN.md section 7): ``lead_id, as_of, p_hard, intent,
 score, tier, rank, top_reasons, next_action, model_version, scored_from``,

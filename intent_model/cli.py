@@ -14,7 +14,13 @@ import pandas as pd
 
 from intent_model import __version__
 from intent_model.config import Config, load_config
-from intent_model.dataset import event_mix, load_events, load_leads, write_quarantine
+from intent_model.dataset import (
+    count_duplicate_events,
+    event_mix,
+    load_events,
+    load_leads,
+    write_quarantine,
+)
 from intent_model.errors import IntentModelError
 from intent_model.synthetic import simulate_funnel, write_demo_data
 from intent_model.taxonomy import load_taxonomy
@@ -35,6 +41,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug of ours: one line, the traceback only on request
+        if args.debug:
+            raise
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc} "
+            "(this is a bug in intent-model; run again with --debug for the traceback and "
+            "report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -191,6 +207,12 @@ def _validate(args: argparse.Namespace) -> int:
         f"\n{events['lead_id'].nunique():,} leads with events, from "
         f"{events['timestamp'].min()} to {events['timestamp'].max()}"
     )
+    duplicates = count_duplicate_events(events)
+    if duplicates:
+        print(
+            f"{duplicates:,} duplicated events (same lead, time and type): kept as events, "
+            "counted in every run; remove them at the source if a tracker fires twice"
+        )
     print("\nEvent mix by taxonomy class:")
     print(_indent(event_mix(events).to_string()))
     if len(log.unknown_types):

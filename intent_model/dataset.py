@@ -127,6 +127,18 @@ def _read(
     return raw, str(source)
 
 
+def count_duplicate_events(events: pd.DataFrame) -> int:
+    """Rows that repeat an earlier row's lead, timestamp and event type exactly.
+
+    Tracking tags that fire twice make these. They are kept (each counts as an
+    event) and counted in every run's report, so that they can be removed at
+    the source; all events of a lead share a chunk, so per-chunk counts add up.
+    """
+    if events.empty:
+        return 0
+    return int(events.duplicated(subset=["lead_id", "timestamp", "event_type"]).sum())
+
+
 def event_mix(events: pd.DataFrame) -> pd.DataFrame:
     """Rows and share of rows per taxonomy class and event type, largest first.
 

@@ -18,6 +18,12 @@ import numpy as np
 import pandas as pd
 
 from intent_model.config import Config
+from intent_model.drift import (
+    SIGNIFICANT_PSI,
+    UNKNOWN_TYPE_SHARE_WARNING,
+    DriftMonitor,
+    DriftWarning,
+)
 from intent_model.errors import InputError, ModelError
 from intent_model.explain import explain, reason_texts
 from intent_model.features import FeatureSpec
@@ -111,6 +117,10 @@ class PredictionResult:
     n_leads_in: int
     accounting: list[str]
     unknown_types: pd.DataFrame
+    n_duplicate_events: int = 0
+    n_events_at_or_after_as_of: int = 0
+    drift: pd.DataFrame | None = None
+    unknown_type_share: float = 0.0
     out: Path | None = None
 
     def summary(self) -> str:
@@ -127,6 +137,16 @@ class PredictionResult:
             "their profile only",
             *[f"  {line}" for line in self.accounting],
         ]
+        if self.n_events_at_or_after_as_of:
+            lines.append(
+                f"  {self.n_events_at_or_after_as_of:,} events at or after as_of were not used "
+                "(features see only the past)"
+            )
+        if self.n_duplicate_events:
+            lines.append(
+                f"  {self.n_duplicate_events:,} duplicated events (same lead, time and type) "
+                "kept as events"
+            )
         if "trend" in scores:
             counts = scores["trend"].value_counts()
             lines.append("  trend:  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
@@ -140,6 +160,13 @@ class PredictionResult:
                     )
                 )
             )
+        if self.drift is not None and len(self.drift):
+            lines.append("  drift against the training data (PSI; > 0.25 is a significant shift):")
+            for row in self.drift.itertuples(index=False):
+                worst = (
+                    f", worst {row.worst_feature} {row.worst_psi:.3f}" if row.worst_feature else ""
+                )
+                lines.append(f"    {row.what:<15} {row.psi:.3f} {row.verdict}{worst}")
         if self.out:
             lines.append(f"  written to {self.out}")
         return "\n".join(lines)
@@ -194,16 +221,31 @@ def predict(
         events, leads, as_of, config, spec, loaded.taxonomy, workdir=workdir
     ) as stream:
         _warn_unseen(stream.events.unknown_types)
+        reference = loaded.metadata.get("drift_reference")
+        monitor = DriftMonitor(reference) if reference else None
         n_leads_in = 0
         for features in stream.chunks(progress):
             n_leads_in += len(features)
-            parts.append(_score_chunk(loaded, features, spec, config))
+            scored_chunk = _score_chunk(loaded, features, spec, config)
+            if monitor is not None:
+                monitor.add(features, scored_chunk["p_hard"].to_numpy())
+            parts.append(scored_chunk)
         accounting = [stream.events.checked.accounting()]
         if stream.lead_table is not None:
             accounting.append(stream.lead_table.accounting())
         accounting += [f"rejected rows and their reasons: {p}" for p in stream.quarantine_files]
         scored_as_of = stream.as_of
         unknown = stream.events.unknown_types
+        n_events = max(stream.events.checked.n_used, 1)
+        counts = {
+            "n_duplicate_events": stream.n_duplicate_events,
+            "n_events_at_or_after_as_of": stream.n_events_at_or_after_as_of,
+            "unknown_type_share": float(unknown["n_rows"].sum()) / n_events
+            if len(unknown)
+            else 0.0,
+            "drift": monitor.report(spec) if monitor is not None else None,
+        }
+        _warn_drift(counts["drift"], counts["unknown_type_share"])
     scores = pd.concat(parts, ignore_index=True)
     scores = add_rank(scores).sort_values("rank", ignore_index=True)
     scores.insert(1, "as_of", scored_as_of)
@@ -219,6 +261,7 @@ def predict(
         n_leads_in=n_leads_in,
         accounting=accounting,
         unknown_types=unknown,
+        **counts,
     )
     if out is not None:
         result.out = write_table(scores, out)
@@ -333,6 +376,26 @@ def _warn_unseen(unknown: pd.DataFrame) -> None:
         warnings.warn(
             f"event types the model's taxonomy does not know, counted as engagement: {described}",
             UnseenEventTypesWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_drift(drift: pd.DataFrame | None, unknown_share: float) -> None:
+    shifted = (
+        drift.loc[drift["psi"] > SIGNIFICANT_PSI, "what"].tolist() if drift is not None else []
+    )
+    if shifted:
+        warnings.warn(
+            f"significant drift against the training data (PSI > {SIGNIFICANT_PSI}) in: "
+            f"{', '.join(shifted)}; check the inputs, and retrain if the shift is real",
+            DriftWarning,
+            stacklevel=3,
+        )
+    if unknown_share > UNKNOWN_TYPE_SHARE_WARNING:
+        warnings.warn(
+            f"{unknown_share:.1%} of events have types the model's taxonomy does not know "
+            f"(more than {UNKNOWN_TYPE_SHARE_WARNING:.0%}); extend the taxonomy and retrain",
+            DriftWarning,
             stacklevel=3,
         )
 

@@ -24,7 +24,7 @@ EVENT_CLASSES = ("hard", "soft", "engagement")
 UNKNOWN_CLASS = "engagement"
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_NOT_WORD = re.compile(r"[^0-9a-z]+")
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 def normalize_event_type(name: str) -> str:
@@ -36,7 +36,8 @@ def normalize_event_type(name: str) -> str:
     ['demo_request', 'demo_request', 'demo_request']
     """
     spaced = _CAMEL_BOUNDARY.sub("_", str(name).strip())
-    return _NOT_WORD.sub("_", spaced.lower()).strip("_")
+    # Letters of any script are kept (casefolded); everything else separates words.
+    return _NOT_WORD.sub("_", spaced.casefold()).strip("_")
 
 
 @dataclass(frozen=True)

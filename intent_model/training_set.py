@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 
 from intent_model.config import Config
-from intent_model.dataset import EventLog, lead_chunk, load_leads, open_events, write_quarantine
+from intent_model.dataset import (
+    EventLog,
+    count_duplicate_events,
+    lead_chunk,
+    load_leads,
+    open_events,
+    write_quarantine,
+)
 from intent_model.errors import ConfigError
 from intent_model.features import FeatureSpec, compute_features
 from intent_model.guards import check_sufficiency, leakage_alarm, outcome_like_columns
@@ -54,6 +61,7 @@ class TrainingReport:
     leakage: pd.DataFrame
     outcome_like_columns: list[str]
     warnings: list[str] = field(default_factory=list)
+    n_duplicate_events: int = 0
 
     def summary(self) -> str:
         """A few lines for a terminal or a model card."""
@@ -61,6 +69,11 @@ class TrainingReport:
         if self.leads_accounting:
             lines.append(self.leads_accounting)
         lines.extend(f"rejected rows and their reasons: {path}" for path in self.quarantine_files)
+        if self.n_duplicate_events:
+            lines.append(
+                f"{self.n_duplicate_events:,} duplicated events (same lead, time and type) kept "
+                "as events; remove them at the source if the tracker fires twice"
+            )
         rates = self.label_rates
         if len(rates):
             lines.append(
@@ -180,8 +193,10 @@ def build_training_set(
             lead_chunk(leads_frame["lead_id"], chunks.n_chunks) if leads_frame is not None else None
         )
         parts = []
+        n_duplicates = 0
         for i in range(chunks.n_chunks):
             chunk_events = chunks.chunk(i)
+            n_duplicates += count_duplicate_events(chunk_events)
             chunk_leads = leads_frame.loc[leads_chunk == i] if leads_frame is not None else None
             if crm_mode:
                 in_chunk = key_chunk == i
@@ -207,6 +222,7 @@ def build_training_set(
         first_event=chunks.first_timestamp,
         last_event=chunks.last_timestamp,
         quarantine_files=_quarantine([chunks.checked, lead_table], config),
+        n_duplicate_events=n_duplicates,
         unknown_types=chunks.unknown_types,
         label_rates=label_rate_per_cutoff(keys, y),
         leakage=leakage,
@@ -268,6 +284,8 @@ class FeatureStream:
         The account of the events input and its unknown types.
     lead_table : CheckedTable or None
     quarantine_files : list of Path
+    n_duplicate_events, n_events_at_or_after_as_of : int
+        Counted while :meth:`chunks` runs.
     """
 
     def __init__(
@@ -296,6 +314,8 @@ class FeatureStream:
             self.lead_table = _lead_table(leads, self.config)
             self.quarantine_files = _quarantine([self.events.checked, self.lead_table], self.config)
             self.spec = self.spec or _spec(self.config, self.taxonomy, self.lead_table, [])
+            self.n_duplicate_events = 0
+            self.n_events_at_or_after_as_of = 0
             self.as_of = (
                 _utc(self._as_of)
                 if self._as_of is not None
@@ -318,6 +338,8 @@ class FeatureStream:
         )
         for i in range(n_chunks):
             chunk_events = self.events.chunk(i)
+            self.n_duplicate_events += count_duplicate_events(chunk_events)
+            self.n_events_at_or_after_as_of += int((chunk_events["timestamp"] >= self.as_of).sum())
             chunk_leads = leads_frame.loc[leads_chunk == i] if leads_frame is not None else None
             lead_ids = pd.unique(chunk_events["lead_id"].astype(object))
             if chunk_leads is not None:

@@ -364,6 +364,12 @@ def _require_columns(
     ]
     present = ", ".join(map(repr, map(str, raw.columns))) or "none"
     flags = ", ".join(f"--{name.replace('_', '-')}-col" for name in missing)
+    if len(raw.columns) == 1 and any(sep in str(raw.columns[0]) for sep in ";|\t"):
+        raise InputError(
+            f"{source}: the header is one column, {str(raw.columns[0])[:80]!r}: the file looks "
+            "separated by something other than commas; save it comma-separated (or as .tsv "
+            "for tabs) and try again"
+        )
     raise InputError(
         f"{source}: the {what} table has no column {', '.join(described)}; it has {present}. "
         f"Map your column names with {flags} or a [columns] section in the config file."

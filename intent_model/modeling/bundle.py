@@ -145,7 +145,14 @@ def load_bundle(directory: str | Path) -> tuple[IntentModel, dict[str, Any]]:
             VersionMismatchWarning,
             stacklevel=2,
         )
-    model = joblib.load(model_path)
+    try:
+        model = joblib.load(model_path)
+    except Exception as exc:  # unpickling fails in many ways: all mean "not loadable here"
+        raise ModelError(
+            f"{model_path}: cannot load the model ({type(exc).__name__}: {exc}); it was written "
+            f"by intent_model {metadata.get('intent_model_version', '?')}: install that version "
+            "or retrain"
+        ) from None
     if not isinstance(model, IntentModel):
         raise ModelError(f"{model_path}: not an intent_model model ({type(model).__name__})")
     return model, metadata

@@ -21,6 +21,7 @@ import sklearn
 
 from intent_model import __version__
 from intent_model.config import Config
+from intent_model.drift import reference_summary
 from intent_model.features import FEATURE_FAMILIES
 from intent_model.modeling import tracking
 from intent_model.modeling.bundle import (
@@ -212,6 +213,9 @@ def train(
         .assign(label=y_out.to_numpy(), **{f"p_{k}": p for k, p in holdout_p.items()})
     )
     metadata = _metadata(config, taxonomy, training_set, split, model, metrics)
+    # The drift reference is the latest held-out cutoff: one cutoff, like a scoring run.
+    latest = (cutoffs_out == cutoffs_out.max()).to_numpy()
+    metadata["drift_reference"] = reference_summary(X_out[latest], holdout_p[MAIN_MODEL][latest])
 
     out = Path(out)
     run_id = version = None

@@ -168,8 +168,7 @@ def lead_chunk(lead_ids: pd.Series, n_chunks: int) -> np.ndarray:
         return np.zeros(len(lead_ids), dtype=np.int64)
     if isinstance(lead_ids.dtype, pd.CategoricalDtype):
         per_category = _hash_chunk(np.asarray(lead_ids.cat.categories, dtype=object), n_chunks)
-        codes = lead_ids.cat.codes.to_numpy()
-        return np.where(codes >= 0, per_category[np.maximum(codes, 0)], 0)
+        return np.append(per_category, 0)[lead_ids.cat.codes.to_numpy()]
     return _hash_chunk(lead_ids.astype(object).to_numpy(), n_chunks)
 
 

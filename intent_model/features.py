@@ -428,8 +428,8 @@ def codes_in(values: pd.Series, index: pd.Index) -> np.ndarray:
     """Position of each value in ``index`` (-1 when absent); fast for categoricals."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         category_position = index.get_indexer(values.cat.categories.astype(object))
-        codes = values.cat.codes.to_numpy()
-        return np.where(codes >= 0, category_position[np.maximum(codes, 0)], -1)
+        # Code -1 (missing) picks the appended -1, even when there are no categories.
+        return np.append(category_position, -1)[values.cat.codes.to_numpy()]
     return index.get_indexer(values.astype(object))
 
 

@@ -93,7 +93,7 @@ class Taxonomy:
                 "event_class": pd.Categorical.from_codes(
                     _take(class_code, codes), categories=EVENT_CLASSES
                 ),
-                "is_known": known[np.maximum(codes, 0)] & (codes >= 0),
+                "is_known": np.append(known, False)[codes],
             },
             index=event_types.index,
         )
@@ -125,7 +125,7 @@ class Taxonomy:
 
 def _take(per_distinct: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Per-row values from per-distinct ones; -1 (missing) stays -1."""
-    return np.where(codes >= 0, per_distinct[np.maximum(codes, 0)], -1)
+    return np.append(per_distinct, -1)[codes]
 
 
 def default_taxonomy_config() -> TaxonomyConfig:

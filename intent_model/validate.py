@@ -342,7 +342,8 @@ def _recode(values: pd.Series, new_categories: pd.Series) -> pd.Series:
     """Replace each category of ``values`` by a new value, merging categories that become equal."""
     inverse, distinct = pd.factorize(new_categories.to_numpy(dtype=object))
     codes = values.cat.codes.to_numpy()
-    new_codes = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1)
+    # Code -1 (missing) picks the appended -1; this also works with no categories at all.
+    new_codes = np.append(inverse, -1)[codes]
     recoded = pd.Categorical.from_codes(new_codes, categories=pd.Index(distinct, dtype=object))
     return pd.Series(recoded, index=values.index, name=values.name)
 

@@ -220,7 +220,10 @@ def _validate(args: argparse.Namespace) -> int:
             f"\n{len(log.unknown_types)} event type(s) not in the taxonomy, counted as engagement "
             "(add them to a taxonomy file with --taxonomy to classify them):"
         )
-        print(_indent(log.unknown_types.to_string(index=False)))
+        shown = log.unknown_types.assign(
+            event_type=log.unknown_types["event_type"].astype(str).str.slice(0, 60)
+        )
+        print(_indent(shown.to_string(index=False)))
     return 0
 
 

@@ -31,7 +31,7 @@ from intent_model.io import read_table, write_table
 from intent_model.modeling.bundle import load_bundle
 from intent_model.modeling.evaluate import TIER_NAMES
 from intent_model.modeling.model import IntentModel
-from intent_model.taxonomy import Taxonomy
+from intent_model.taxonomy import Taxonomy, describe_unknown
 from intent_model.training_set import EventsInput, FeatureStream, LeadsInput, Progress
 
 OUTPUT_COLUMNS = (
@@ -153,12 +153,7 @@ class PredictionResult:
         if len(self.unknown_types):
             lines.append(
                 "  event types the model's taxonomy does not know (counted as engagement): "
-                + ", ".join(
-                    f"{t} ({n:,})"
-                    for t, n in zip(
-                        self.unknown_types["event_type"], self.unknown_types["n_rows"], strict=True
-                    )
-                )
+                + describe_unknown(self.unknown_types)
             )
         if self.drift is not None and len(self.drift):
             lines.append("  drift against the training data (PSI; > 0.25 is a significant shift):")
@@ -369,12 +364,9 @@ def _check_profile_columns(spec: FeatureSpec, leads: LeadsInput, config: Config)
 
 def _warn_unseen(unknown: pd.DataFrame) -> None:
     if len(unknown):
-        described = ", ".join(
-            f"{t} ({n:,} rows)"
-            for t, n in zip(unknown["event_type"], unknown["n_rows"], strict=True)
-        )
         warnings.warn(
-            f"event types the model's taxonomy does not know, counted as engagement: {described}",
+            "event types the model's taxonomy does not know, counted as engagement: "
+            + describe_unknown(unknown),
             UnseenEventTypesWarning,
             stacklevel=3,
         )

@@ -123,6 +123,14 @@ class Taxonomy:
         )
 
 
+def describe_unknown(report: pd.DataFrame) -> str:
+    """``type (n rows), ...`` from :meth:`Taxonomy.unknown_report`; long names shortened."""
+    return ", ".join(
+        f"{name if len(name) <= 60 else name[:57] + '...'} ({n:,} rows)"
+        for name, n in zip(report["event_type"].astype(str), report["n_rows"], strict=True)
+    )
+
+
 def _take(per_distinct: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Per-row values from per-distinct ones; -1 (missing) stays -1."""
     return np.append(per_distinct, -1)[codes]

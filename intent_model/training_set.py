@@ -39,7 +39,7 @@ from intent_model.labels import (
     make_cutoffs,
     population,
 )
-from intent_model.taxonomy import Taxonomy, load_taxonomy
+from intent_model.taxonomy import Taxonomy, describe_unknown, load_taxonomy
 from intent_model.validate import PROVIDED_AT_SUFFIX, CheckedTable
 
 Progress = Callable[[str], None]
@@ -86,12 +86,7 @@ class TrainingReport:
         if len(self.unknown_types):
             lines.append(
                 "event types not in the taxonomy (counted as engagement): "
-                + ", ".join(
-                    f"{t} ({n:,} rows)"
-                    for t, n in zip(
-                        self.unknown_types["event_type"], self.unknown_types["n_rows"], strict=True
-                    )
-                )
+                + describe_unknown(self.unknown_types)
             )
         if self.outcome_like_columns:
             lines.append(

@@ -21,7 +21,7 @@ from intent_model.dataset import (
     load_leads,
     write_quarantine,
 )
-from intent_model.errors import IntentModelError
+from intent_model.errors import ConfigError, IntentModelError
 from intent_model.synthetic import simulate_funnel, write_demo_data
 from intent_model.taxonomy import load_taxonomy
 
@@ -122,6 +122,17 @@ def _parser() -> argparse.ArgumentParser:
         "--previous", type=Path, help="last run's scores: adds trend (rising/steady/falling/new)"
     )
     _add_tracking_arguments(predict)
+    predict.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="local (default) or spark: the same feature and scoring code on Spark",
+    )
+    predict.add_argument(
+        "--spark-master",
+        default="local[2]",
+        help="Spark master for --engine spark (default local[2]; 'yarn', 'spark://host:7077')",
+    )
     predict.set_defaults(handler=_predict)
     return parser
 
@@ -264,6 +275,8 @@ def _predict(args: argparse.Namespace) -> int:
     from intent_model.scoring import predict
 
     config = config_from_args(args)
+    if args.engine == "spark":
+        return _predict_on_spark(args, config)
     result = predict(
         args.model,
         args.events,
@@ -279,6 +292,24 @@ def _predict(args: argparse.Namespace) -> int:
     top = result.scores.head(5)[["rank", "lead_id", "p_hard", "tier", "intent", "top_reasons"]]
     print("\nTop leads:")
     print(_indent(top.to_string(index=False, max_colwidth=90)))
+    return 0
+
+
+def _predict_on_spark(args: argparse.Namespace, config: Config) -> int:
+    from intent_model.spark import spark_predict, spark_session
+
+    if str(args.out).lower().endswith(".csv"):
+        raise ConfigError("--engine spark writes Parquet: give --out a directory or .parquet path")
+    spark = spark_session(args.spark_master)
+    scores = spark_predict(spark, args.model, args.events, args.leads, args.out, args.as_of, config)
+    written = spark.read.parquet(str(args.out))
+    tiers = {row["tier"]: row["count"] for row in written.groupBy("tier").count().collect()}
+    print(
+        f"Scored {written.count():,} leads on Spark ({args.spark_master}); tiers "
+        + ", ".join(f"{k} {tiers.get(k, 0):,}" for k in "ABCD")
+        + f"; written to {args.out}"
+    )
+    del scores
     return 0
 
 

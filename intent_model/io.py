@@ -130,7 +130,9 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
         if kind == "csv":
             frame.to_csv(tmp, index=False)
         else:
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+            # Microseconds: the unit Spark, DuckDB and most warehouses read natively.
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            pq.write_table(table, tmp, coerce_timestamps="us", allow_truncated_timestamps=True)
     return path
 
 

@@ -338,7 +338,8 @@ def write_demo_data(demo: DemoData, out_dir: str | Path) -> dict[str, Path]:
             )
         )
         with atomic_path(path) as tmp:
-            pa.parquet.write_table(table, tmp)
+            # Microseconds: the unit Spark, DuckDB and most warehouses read natively.
+            pa.parquet.write_table(table, tmp, coerce_timestamps="us")
         paths[name] = path
     return paths
 

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -129,6 +130,8 @@ def build_training_set(
     check: bool = True,
     workdir: str | Path | None = None,
     progress: Progress | None = None,
+    engine: str = "local",
+    spark: Any = None,
 ) -> TrainingSet:
     """Point-in-time training snapshots from an event log.
 
@@ -150,6 +153,12 @@ def build_training_set(
         Where to spill chunks of a large Parquet log (default: a temp dir).
     progress : callable, optional
         Called with a short message as each chunk is done.
+    engine : {"local", "spark"}
+        ``"spark"`` runs the same code per group of leads on Spark (events
+        and leads as Spark DataFrames or Parquet paths) and returns the
+        snapshots :func:`intent_model.spark.spark_training_set` collects.
+    spark : SparkSession, optional
+        For the Spark engine; a local one is started when omitted.
 
     Returns
     -------
@@ -168,6 +177,10 @@ def build_training_set(
     """
     config = config or Config()
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
+    if engine == "spark":
+        return _spark_training_set(events, leads, config, taxonomy, spark)
+    if engine != "local":
+        raise ValueError(f"engine must be 'local' or 'spark', got {engine!r}")
     report_warnings: list[str] = []
     with tempfile.TemporaryDirectory(dir=workdir, prefix="intent-model-") as tmp:
         chunks = open_events(events, config, taxonomy, tmp)
@@ -239,6 +252,8 @@ def build_features(
     *,
     workdir: str | Path | None = None,
     progress: Progress | None = None,
+    engine: str = "local",
+    spark: Any = None,
 ) -> pd.DataFrame:
     """Features of every lead as of one moment, from events strictly before it.
 
@@ -252,6 +267,10 @@ def build_features(
     spec : FeatureSpec, optional
         The features to build (a trained model's spec); by default the one
         the config and taxonomy give.
+    engine : {"local", "spark"}
+        ``"spark"`` runs the same feature code per group of leads on Spark
+        (see :mod:`intent_model.spark`) and collects the result.
+    spark : SparkSession, optional
 
     Returns
     -------
@@ -259,6 +278,15 @@ def build_features(
         One row per lead in the events or the leads table, indexed by
         ``lead_id`` (sorted), float32 columns ``spec.feature_names``.
     """
+    if engine == "spark":
+        from intent_model.spark import spark_features, spark_session
+
+        frame = spark_features(
+            spark or spark_session(), events, leads, as_of, config, spec, taxonomy
+        ).toPandas()
+        return frame.set_index("lead_id").sort_index().astype(np.float32)
+    if engine != "local":
+        raise ValueError(f"engine must be 'local' or 'spark', got {engine!r}")
     with FeatureStream(events, leads, as_of, config, spec, taxonomy, workdir=workdir) as stream:
         parts = list(stream.chunks(progress))
     return pd.concat(parts).sort_index()
@@ -344,6 +372,38 @@ class FeatureStream:
             if progress:
                 progress(f"features: chunk {i + 1}/{n_chunks}, {len(keys):,} leads")
             yield features.set_axis(pd.Index(lead_ids, name="lead_id")).astype(np.float32)
+
+
+def _spark_training_set(events, leads, config, taxonomy, spark) -> TrainingSet:
+    from intent_model.spark import spark_session, spark_training_set
+
+    frame = spark_training_set(spark or spark_session(), events, leads, config, taxonomy)
+    keys = frame[["lead_id", "cutoff"]].astype({"lead_id": object})
+    y = frame["label"].astype(np.int8).rename("label")
+    X = frame.drop(columns=["lead_id", "cutoff", "label"]).astype(np.float32)
+    spec = FeatureSpec.from_config(
+        config.features, taxonomy, [] if leads is None else _spark_lead_columns(leads)
+    )
+    report = TrainingReport(
+        events_accounting="(Spark engine: validated in the workers with the error policy)",
+        leads_accounting=None,
+        first_event=keys["cutoff"].min(),
+        last_event=keys["cutoff"].max(),
+        quarantine_files=[],
+        unknown_types=pd.DataFrame(columns=["event_type", "counted_as", "n_rows", "first_rows"]),
+        label_rates=label_rate_per_cutoff(keys, y),
+        leakage=pd.DataFrame(columns=["feature", "auc_out_of_time"]),
+        outcome_like_columns=[],
+    )
+    return TrainingSet(X=X, y=y, keys=keys, spec=spec, report=report)
+
+
+def _spark_lead_columns(leads) -> list[str]:
+    if hasattr(leads, "columns"):
+        return list(leads.columns)
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(leads).names
 
 
 def _quarantine(tables: list[CheckedTable | None], config: Config) -> list[Path]:

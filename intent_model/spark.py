@@ -1,0 +1,324 @@
+"""The Spark engine: the same feature and scoring code as the local engine, run per group of leads.
+
+Events (and the leads table) are split by a hash of ``lead_id`` into
+buckets; ``cogroup(...).applyInPandas`` hands each bucket's events and leads
+to the very functions the local engine calls on a chunk
+(:func:`intent_model.dataset.load_events`, :func:`intent_model.features.compute_features`,
+:func:`intent_model.scoring.score_features`), so the two engines cannot
+disagree. No feature is implemented twice.
+
+Validation runs in the workers with the ``error`` policy: a bad row fails the
+job with intent_model's message. Quarantining needs a side file per run,
+which workers cannot write consistently; clean the log upstream or run
+``intent-model validate`` on it first.
+
+Install with ``pip install 'intent_model[spark]'``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from intent_model.config import Config, InputConfig
+from intent_model.features import FeatureSpec, compute_features
+from intent_model.taxonomy import Taxonomy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+BUCKET = "_intent_bucket"
+DEFAULT_BUCKETS = 8
+
+
+def spark_session(master: str = "local[2]", app_name: str = "intent-model") -> SparkSession:
+    """A Spark session whose Python workers run this interpreter (so they find pyarrow)."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    return (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+
+
+def _read(spark: SparkSession, source: Any, config: Config) -> DataFrame | None:
+    if source is None:
+        return None
+    if isinstance(source, pd.DataFrame):
+        frame = spark.createDataFrame(source)
+    elif hasattr(source, "rdd"):
+        frame = source
+    else:
+        frame = spark.read.parquet(str(source))
+    for theirs, ours in config.columns.renames().items():
+        if theirs in frame.columns:
+            frame = frame.withColumnRenamed(theirs, ours)
+    return frame
+
+
+def _bucketed(frame: DataFrame, n_buckets: int) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return frame.withColumn(
+        BUCKET, F.pmod(F.xxhash64(F.col("lead_id").cast("string")), F.lit(n_buckets))
+    )
+
+
+def _feature_schema(spec: FeatureSpec, extra: list[tuple[str, str]]) -> str:
+    columns = ["lead_id string", *[f"{name} {kind}" for name, kind in extra]]
+    columns += [f"`{name}` double" for name in spec.feature_names]
+    return ", ".join(columns)
+
+
+def spark_features(
+    spark: SparkSession,
+    events: Any,
+    leads: Any = None,
+    as_of: str | pd.Timestamp | None = None,
+    config: Config | None = None,
+    spec: FeatureSpec | None = None,
+    taxonomy: Taxonomy | None = None,
+    n_buckets: int = DEFAULT_BUCKETS,
+) -> DataFrame:
+    """Features of every lead as of one moment, on Spark (``build_features(engine="spark")``).
+
+    Parameters
+    ----------
+    spark : SparkSession
+    events, leads : Spark DataFrame or Parquet path
+    as_of : optional; defaults, as locally, to one second after the latest event
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        ``lead_id`` and the spec's features (double), one row per lead.
+    """
+    from pyspark.sql import functions as F
+
+    from intent_model.taxonomy import load_taxonomy
+    from intent_model.training_set import _spec, _utc
+
+    config = (config or Config()).replace(input=InputConfig(on_bad_rows="error"))
+    taxonomy = taxonomy or load_taxonomy(config.taxonomy)
+    events_frame = _read(spark, events, config)
+    leads_frame = _read(spark, leads, config)
+    if spec is None:
+        from intent_model.validate import CheckedTable
+
+        columns = leads_frame.columns if leads_frame is not None else []
+        table = (
+            CheckedTable(pd.DataFrame(columns=columns), pd.DataFrame(), "<spark>", 0)
+            if leads_frame is not None
+            else None
+        )
+        spec = _spec(config, taxonomy, table, [])
+    if as_of is None:
+        last = events_frame.agg(F.max("timestamp")).first()[0]
+        cutoff = _as_utc(last).floor("s") + pd.Timedelta(seconds=1)
+    else:
+        cutoff = _utc(as_of)
+    events_b = _bucketed(events_frame, n_buckets)
+    leads_b = (
+        _bucketed(leads_frame, n_buckets)
+        if leads_frame is not None
+        else spark.createDataFrame([], f"lead_id string, {BUCKET} long")
+    )
+    has_leads = leads_frame is not None
+
+    def per_bucket(raw_events: pd.DataFrame, raw_leads: pd.DataFrame) -> pd.DataFrame:
+        from intent_model.dataset import load_events, load_leads
+
+        raw_events = raw_events.drop(columns=[BUCKET])
+        raw_leads = raw_leads.drop(columns=[BUCKET])
+        events_chunk = load_events(raw_events, config, taxonomy).events if len(raw_events) else None
+        leads_chunk = load_leads(raw_leads, config).frame if has_leads and len(raw_leads) else None
+        ids = (
+            [] if events_chunk is None else list(pd.unique(events_chunk["lead_id"].astype(object)))
+        )
+        if leads_chunk is not None:
+            ids = list(pd.unique(np.concatenate([ids, leads_chunk["lead_id"].to_numpy()])))
+        if events_chunk is None:
+            from intent_model.dataset import _empty_events
+
+            events_chunk = _empty_events()
+        keys = pd.DataFrame({"lead_id": pd.Series(ids, dtype=object), "cutoff": cutoff})
+        features = compute_features(events_chunk, keys, spec, leads_chunk)
+        # float32 first, exactly like the local engine, then widened for Spark.
+        features = features.astype(np.float32).astype(np.float64)
+        return features.assign(lead_id=keys["lead_id"].astype(str).to_numpy())[
+            ["lead_id", *spec.feature_names]
+        ]
+
+    schema = _feature_schema(spec, [])
+    grouped_events = events_b.groupBy(BUCKET)
+    grouped_leads = leads_b.groupBy(BUCKET)
+    return grouped_events.cogroup(grouped_leads).applyInPandas(per_bucket, schema=schema)
+
+
+def spark_training_set(
+    spark: SparkSession,
+    events: Any,
+    leads: Any = None,
+    config: Config | None = None,
+    taxonomy: Taxonomy | None = None,
+    n_buckets: int = DEFAULT_BUCKETS,
+) -> pd.DataFrame:
+    """Training snapshots on Spark: ``lead_id, cutoff, label`` and the features, collected.
+
+    Cutoffs come from the whole log's span (one Spark aggregation); each
+    bucket then runs the local engine's snapshot, label and feature code.
+    """
+    from pyspark.sql import functions as F
+
+    from intent_model.labels import make_cutoffs
+    from intent_model.taxonomy import load_taxonomy
+    from intent_model.training_set import _event_snapshots, _spec
+    from intent_model.validate import CheckedTable
+
+    config = (config or Config()).replace(input=InputConfig(on_bad_rows="error"))
+    taxonomy = taxonomy or load_taxonomy(config.taxonomy)
+    events_frame = _read(spark, events, config)
+    leads_frame = _read(spark, leads, config)
+    columns = leads_frame.columns if leads_frame is not None else []
+    table = (
+        CheckedTable(pd.DataFrame(columns=columns), pd.DataFrame(), "<spark>", 0)
+        if leads_frame is not None
+        else None
+    )
+    spec = _spec(config, taxonomy, table, [])
+    first, last = events_frame.agg(F.min("timestamp"), F.max("timestamp")).first()
+    cutoffs = make_cutoffs(_as_utc(first), _as_utc(last), config.labels)
+    has_leads = leads_frame is not None
+
+    def per_bucket(raw_events: pd.DataFrame, raw_leads: pd.DataFrame) -> pd.DataFrame:
+        from intent_model.dataset import _empty_events, load_events, load_leads
+
+        raw_events = raw_events.drop(columns=[BUCKET])
+        raw_leads = raw_leads.drop(columns=[BUCKET])
+        events_chunk = (
+            load_events(raw_events, config, taxonomy).events if len(raw_events) else _empty_events()
+        )
+        leads_chunk = load_leads(raw_leads, config).frame if has_leads and len(raw_leads) else None
+        keys, labels = _event_snapshots(events_chunk, leads_chunk, cutoffs, config)
+        features = compute_features(events_chunk, keys, spec, leads_chunk)
+        features = features.astype(np.float32).astype(np.float64)
+        return pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "lead_id": keys["lead_id"].astype(str).to_numpy(),
+                        "cutoff": keys["cutoff"].dt.tz_convert(None).to_numpy(),
+                        "label": labels.to_numpy().astype(np.int32),
+                    }
+                ),
+                features.reset_index(drop=True),
+            ],
+            axis=1,
+        )
+
+    schema = _feature_schema(spec, [("cutoff", "timestamp"), ("label", "int")])
+    leads_b = (
+        _bucketed(leads_frame, n_buckets)
+        if leads_frame is not None
+        else spark.createDataFrame([], f"lead_id string, {BUCKET} long")
+    )
+    frame = (
+        _bucketed(events_frame, n_buckets)
+        .groupBy(BUCKET)
+        .cogroup(leads_b.groupBy(BUCKET))
+        .applyInPandas(per_bucket, schema=schema)
+        .toPandas()
+    )
+    frame["cutoff"] = pd.to_datetime(frame["cutoff"]).dt.tz_localize("UTC")
+    order = np.lexsort((frame["lead_id"].to_numpy(), frame["cutoff"].array.asi8))
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def _as_utc(moment: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def spark_predict(
+    spark: SparkSession,
+    model: Any,
+    events: Any,
+    leads: Any = None,
+    out: str | Path | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    config: Config | None = None,
+    n_buckets: int = DEFAULT_BUCKETS,
+) -> DataFrame:
+    """Score every lead on Spark with the same columns as the local engine.
+
+    The model (a bundle directory, an MLflow URI or a :class:`LoadedModel`)
+    is loaded on the driver and shipped to the workers inside the UDF.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from intent_model.scoring import LoadedModel, load_model, score_features
+
+    config = config or Config()
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    spec = loaded.spec
+    features = spark_features(spark, events, leads, as_of, config, spec, loaded.taxonomy, n_buckets)
+    if as_of is None:
+        events_frame = _read(spark, events, config)
+        last = events_frame.agg(F.max("timestamp")).first()[0]
+        as_of_value = _as_utc(last).floor("s") + pd.Timedelta(seconds=1)
+    else:
+        from intent_model.training_set import _utc
+
+        as_of_value = _utc(as_of)
+    intent_model = loaded.model
+    version = loaded.version
+
+    def score(batches):
+        for batch in batches:
+            frame = batch.set_index("lead_id")[spec.feature_names].astype(np.float32)
+            scored = score_features(intent_model, frame, spec, config).reset_index(drop=True)
+            scored.insert(0, "lead_id", frame.index.astype(str))
+            scored["scored_from"] = np.where(
+                frame["n_events_all"].to_numpy() > 0, "events", "profile only"
+            )
+            yield scored
+
+    scored = features.mapInPandas(
+        score,
+        schema="lead_id string, p_hard double, intent string, score long, tier string, "
+        "top_reasons string, next_action string, scored_from string",
+    )
+    order = Window.orderBy(F.col("p_hard").desc(), F.col("lead_id"))
+    result = (
+        scored.withColumn("rank", F.row_number().over(order))
+        .withColumn("as_of", F.lit(as_of_value.to_pydatetime()))
+        .withColumn("model_version", F.lit(version))
+        .select(
+            "lead_id",
+            "as_of",
+            "p_hard",
+            "intent",
+            "score",
+            "tier",
+            "rank",
+            "top_reasons",
+            "next_action",
+            "model_version",
+            "scored_from",
+        )
+    )
+    if out is not None:
+        result.write.mode("overwrite").parquet(str(out))
+    return result

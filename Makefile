@@ -68,6 +68,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/quality.py
 	$(BIN)/python benchmarks/predict.py
+	$(BIN)/python benchmarks/spark.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

@@ -17,6 +17,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from intent_model import build_features, simulate_funnel, write_demo_data
@@ -58,10 +59,8 @@ def main() -> None:
             ).write.mode("overwrite").parquet(str(data / "spark_features"))
             spark_seconds = time.perf_counter() - started
             on_spark = pd.read_parquet(data / "spark_features").set_index("lead_id").sort_index()
-            same = (
-                bool((on_spark.to_numpy() - local.to_numpy()).__abs__().max() <= 1e-9)
-                if len(on_spark) == len(local)
-                else False
+            same = on_spark.index.equals(local.index) and np.allclose(
+                on_spark.to_numpy(), local.to_numpy(), rtol=0, atol=1e-9, equal_nan=True
             )
             for engine, seconds in (
                 ("local", local_seconds),

@@ -104,30 +104,15 @@ def spark_features(
     pyspark.sql.DataFrame
         ``lead_id`` and the spec's features (double), one row per lead.
     """
-    from pyspark.sql import functions as F
 
     from intent_model.taxonomy import load_taxonomy
-    from intent_model.training_set import _spec, _utc
 
     config = (config or Config()).replace(input=InputConfig(on_bad_rows="error"))
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
     events_frame = _read(spark, events, config)
     leads_frame = _read(spark, leads, config)
-    if spec is None:
-        from intent_model.validate import CheckedTable
-
-        columns = leads_frame.columns if leads_frame is not None else []
-        table = (
-            CheckedTable(pd.DataFrame(columns=columns), pd.DataFrame(), "<spark>", 0)
-            if leads_frame is not None
-            else None
-        )
-        spec = _spec(config, taxonomy, table, [])
-    if as_of is None:
-        last = events_frame.agg(F.max("timestamp")).first()[0]
-        cutoff = _as_utc(last).floor("s") + pd.Timedelta(seconds=1)
-    else:
-        cutoff = _utc(as_of)
+    spec = spec or _spec_of(config, taxonomy, leads_frame)
+    cutoff = _as_utc(as_of) if as_of is not None else default_as_of(events_frame)
     events_b = _bucketed(events_frame, n_buckets)
     leads_b = (
         _bucketed(leads_frame, n_buckets)
@@ -183,20 +168,13 @@ def spark_training_set(
 
     from intent_model.labels import make_cutoffs
     from intent_model.taxonomy import load_taxonomy
-    from intent_model.training_set import _event_snapshots, _spec
-    from intent_model.validate import CheckedTable
+    from intent_model.training_set import _event_snapshots
 
     config = (config or Config()).replace(input=InputConfig(on_bad_rows="error"))
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
     events_frame = _read(spark, events, config)
     leads_frame = _read(spark, leads, config)
-    columns = leads_frame.columns if leads_frame is not None else []
-    table = (
-        CheckedTable(pd.DataFrame(columns=columns), pd.DataFrame(), "<spark>", 0)
-        if leads_frame is not None
-        else None
-    )
-    spec = _spec(config, taxonomy, table, [])
+    spec = _spec_of(config, taxonomy, leads_frame)
     first, last = events_frame.agg(F.min("timestamp"), F.max("timestamp")).first()
     cutoffs = make_cutoffs(_as_utc(first), _as_utc(last), config.labels)
     has_leads = leads_frame is not None
@@ -245,6 +223,25 @@ def spark_training_set(
     return frame.iloc[order].reset_index(drop=True)
 
 
+def _spec_of(config: Config, taxonomy: Taxonomy, leads_frame: DataFrame | None) -> FeatureSpec:
+    """The feature spec the local engine would choose for a leads table with these columns."""
+    from intent_model.training_set import _spec
+    from intent_model.validate import CheckedTable
+
+    if leads_frame is None:
+        return _spec(config, taxonomy, None, [])
+    table = CheckedTable(pd.DataFrame(columns=leads_frame.columns), pd.DataFrame(), "<spark>", 0)
+    return _spec(config, taxonomy, table, [])
+
+
+def default_as_of(events_frame: DataFrame) -> pd.Timestamp:
+    """One second after the latest event, as the local engine does."""
+    from pyspark.sql import functions as F
+
+    last = events_frame.agg(F.max("timestamp")).first()[0]
+    return _as_utc(last).floor("s") + pd.Timedelta(seconds=1)
+
+
 def _as_utc(moment: Any) -> pd.Timestamp:
     stamp = pd.Timestamp(moment)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
@@ -268,20 +265,15 @@ def spark_predict(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from intent_model.scoring import LoadedModel, load_model, score_features
+    from intent_model.scoring import OUTPUT_COLUMNS, LoadedModel, load_model, score_features
 
     config = config or Config()
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     spec = loaded.spec
     features = spark_features(spark, events, leads, as_of, config, spec, loaded.taxonomy, n_buckets)
-    if as_of is None:
-        events_frame = _read(spark, events, config)
-        last = events_frame.agg(F.max("timestamp")).first()[0]
-        as_of_value = _as_utc(last).floor("s") + pd.Timedelta(seconds=1)
-    else:
-        from intent_model.training_set import _utc
-
-        as_of_value = _utc(as_of)
+    as_of_value = (
+        _as_utc(as_of) if as_of is not None else default_as_of(_read(spark, events, config))
+    )
     intent_model = loaded.model
     version = loaded.version
 
@@ -305,19 +297,7 @@ def spark_predict(
         scored.withColumn("rank", F.row_number().over(order))
         .withColumn("as_of", F.lit(as_of_value.to_pydatetime()))
         .withColumn("model_version", F.lit(version))
-        .select(
-            "lead_id",
-            "as_of",
-            "p_hard",
-            "intent",
-            "score",
-            "tier",
-            "rank",
-            "top_reasons",
-            "next_action",
-            "model_version",
-            "scored_from",
-        )
+        .select(*OUTPUT_COLUMNS)
     )
     if out is not None:
         result.write.mode("overwrite").parquet(str(out))

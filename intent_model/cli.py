@@ -263,6 +263,7 @@ def _train(args: argparse.Namespace) -> int:
 def _promote(args: argparse.Namespace) -> int:
     from intent_model.modeling.promote import promote
 
+    _refuse_taxonomy(args)
     config = config_from_args(args)
     result = promote(
         args.events, args.leads, config, version=args.version, tracking_uri=args.tracking_uri
@@ -271,9 +272,18 @@ def _promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_taxonomy(args: argparse.Namespace) -> None:
+    if args.taxonomy:
+        raise ConfigError(
+            f"{args.command} uses the taxonomy each model was trained with; --taxonomy applies "
+            "to validate and train (retrain to change it)"
+        )
+
+
 def _predict(args: argparse.Namespace) -> int:
     from intent_model.scoring import predict
 
+    _refuse_taxonomy(args)
     config = config_from_args(args)
     if args.engine == "spark":
         return _predict_on_spark(args, config)

@@ -82,3 +82,22 @@ def test_a_bad_config_file_is_one_clear_error(tmp_path, capsys):
         == 2
     )
     assert "unknown key(s) colums" in capsys.readouterr().err
+
+
+def test_predict_refuses_a_taxonomy_flag_instead_of_ignoring_it(tmp_path, capsys):
+    (tmp_path / "e.csv").write_text("lead_id,timestamp,event_type\na,2024-01-01,x\n")
+    (tmp_path / "t.toml").write_text('hard = ["x"]\n')
+    code = main(
+        [
+            "predict",
+            "--model",
+            str(tmp_path),
+            "--events",
+            str(tmp_path / "e.csv"),
+            "--taxonomy",
+            str(tmp_path / "t.toml"),
+            "--out",
+            str(tmp_path / "s.csv"),
+        ]
+    )
+    assert code == 2 and "uses the taxonomy each model was trained with" in capsys.readouterr().err

@@ -31,7 +31,7 @@ from intent_model.io import read_table, write_table
 from intent_model.modeling.bundle import load_bundle
 from intent_model.modeling.evaluate import TIER_NAMES
 from intent_model.modeling.model import IntentModel
-from intent_model.taxonomy import Taxonomy, describe_unknown
+from intent_model.taxonomy import Taxonomy, describe_unknown, load_taxonomy
 from intent_model.training_set import EventsInput, FeatureStream, LeadsInput, Progress
 
 OUTPUT_COLUMNS = (
@@ -211,6 +211,14 @@ def predict(
             "the bundle is inconsistent, retrain it"
         )
     _check_profile_columns(spec, leads, config)
+    configured = load_taxonomy(config.taxonomy)
+    if dict(configured.classes) != dict(loaded.taxonomy.classes):
+        warnings.warn(
+            "the config's taxonomy differs from the one the model was trained with; scoring "
+            "uses the model's (retrain to change it)",
+            UserWarning,
+            stacklevel=2,
+        )
     parts = []
     with FeatureStream(
         events, leads, as_of, config, spec, loaded.taxonomy, workdir=workdir

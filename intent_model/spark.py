@@ -134,9 +134,9 @@ def spark_features(
         if leads_chunk is not None:
             ids = list(pd.unique(np.concatenate([ids, leads_chunk["lead_id"].to_numpy()])))
         if events_chunk is None:
-            from intent_model.dataset import _empty_events
+            from intent_model.dataset import empty_events
 
-            events_chunk = _empty_events()
+            events_chunk = empty_events()
         keys = pd.DataFrame({"lead_id": pd.Series(ids, dtype=object), "cutoff": cutoff})
         features = compute_features(events_chunk, keys, spec, leads_chunk)
         # float32 first, exactly like the local engine, then widened for Spark.
@@ -180,12 +180,12 @@ def spark_training_set(
     has_leads = leads_frame is not None
 
     def per_bucket(raw_events: pd.DataFrame, raw_leads: pd.DataFrame) -> pd.DataFrame:
-        from intent_model.dataset import _empty_events, load_events, load_leads
+        from intent_model.dataset import empty_events, load_events, load_leads
 
         raw_events = raw_events.drop(columns=[BUCKET])
         raw_leads = raw_leads.drop(columns=[BUCKET])
         events_chunk = (
-            load_events(raw_events, config, taxonomy).events if len(raw_events) else _empty_events()
+            load_events(raw_events, config, taxonomy).events if len(raw_events) else empty_events()
         )
         leads_chunk = load_leads(raw_leads, config).frame if has_leads and len(raw_leads) else None
         keys, labels = _event_snapshots(events_chunk, leads_chunk, cutoffs, config)

@@ -20,15 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from intent_model.chunks import lead_chunk, open_events
 from intent_model.config import Config
-from intent_model.dataset import (
-    EventLog,
-    count_duplicate_events,
-    lead_chunk,
-    load_leads,
-    open_events,
-    write_quarantine,
-)
+from intent_model.dataset import EventLog, count_duplicate_events, load_leads, write_quarantine
 from intent_model.errors import ConfigError
 from intent_model.features import FeatureSpec, compute_features
 from intent_model.guards import check_sufficiency, leakage_alarm, outcome_like_columns

@@ -199,7 +199,7 @@ def test_streaming_a_parquet_log_accounts_for_quarantined_rows(tmp_path):
     raw.to_parquet(tmp_path / "e.parquet")
     config = Config(features=FeatureConfig(chunk_events=10))
     config = config.replace(input=config.input.__class__(on_bad_rows="quarantine"))
-    from intent_model.dataset import open_events
+    from intent_model.chunks import open_events
 
     chunks = open_events(tmp_path / "e.parquet", config, TAXONOMY, tmp_path / "work")
     assert chunks.n_chunks == 4

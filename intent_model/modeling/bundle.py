@@ -68,6 +68,10 @@ def staged_bundle(target: str | Path) -> Iterator[Path]:
     for stale in target.parent.glob(f".{target.name}.staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    # mkdtemp makes a private (0700) directory; a bundle gets ordinary permissions.
+    umask = os.umask(0)
+    os.umask(umask)
+    stage.chmod(0o777 & ~umask)
     try:
         yield stage
         _replace_directory(stage, target)

@@ -112,3 +112,14 @@ def test_config_loads_every_section(tmp_path):
     assert config.input.on_bad_rows == "quarantine"
     assert config.taxonomy.hard == ("book_meeting",)
     assert config.taxonomy.aliases == {"Meeting Booked": "book_meeting"}
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = write_table(pd.DataFrame({"a": [1]}), tmp_path / "scores.csv")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -113,6 +113,25 @@ DEFAULT_FREE_EMAIL_DOMAINS = (
 )
 
 
+# Values of a profile field that mean "not given": web-form defaults and
+# placeholders real CRM exports are full of. Compared stripped and casefolded.
+DEFAULT_MISSING_VALUES = (
+    "select",
+    "-- select --",
+    "--select--",
+    "select one",
+    "choose one",
+    "please select",
+    "n/a",
+    "na",
+    "none",
+    "null",
+    "unknown",
+    "not provided",
+    "-",
+)
+
+
 @dataclass(frozen=True)
 class LabelConfig:
     """Training snapshots: which (lead, cutoff) pairs, and what counts as positive.
@@ -147,6 +166,10 @@ class FeatureConfig:
     decay_half_life_days: float = 14.0
     profile_fields: tuple[str, ...] = DEFAULT_PROFILE_FIELDS
     free_email_domains: tuple[str, ...] = DEFAULT_FREE_EMAIL_DOMAINS
+    # Profile values that count as "not given" (empty and white space always do);
+    # extra_missing_values adds to the defaults.
+    missing_values: tuple[str, ...] = DEFAULT_MISSING_VALUES
+    extra_missing_values: tuple[str, ...] = ()
     # Events per chunk (about): the log is split by lead into chunks of this
     # size, so peak memory is set by the chunk, not by the size of the log.
     chunk_events: int = 2_000_000

@@ -40,6 +40,7 @@ class FeatureSpec:
     decay_half_life_days: float
     profile_fields: tuple[str, ...]
     free_email_domains: tuple[str, ...]
+    missing_values: tuple[str, ...] = ()
 
     @classmethod
     def from_config(
@@ -60,6 +61,10 @@ class FeatureSpec:
             decay_half_life_days=float(features.decay_half_life_days),
             profile_fields=tuple(f for f in features.profile_fields if f in columns),
             free_email_domains=tuple(d.lower() for d in features.free_email_domains),
+            missing_values=tuple(
+                v.strip().casefold()
+                for v in (*features.missing_values, *features.extra_missing_values)
+            ),
         )
 
     @classmethod
@@ -71,6 +76,7 @@ class FeatureSpec:
             decay_half_life_days=float(table["decay_half_life_days"]),
             profile_fields=tuple(table["profile_fields"]),
             free_email_domains=tuple(table["free_email_domains"]),
+            missing_values=tuple(table.get("missing_values", ())),
         )
 
     @property
@@ -226,7 +232,7 @@ class _ProfileArrays:
         for j, field in enumerate(spec.profile_fields):
             if field not in rows:
                 continue
-            present = is_present(rows[field])
+            present = is_present(rows[field], spec.missing_values)
             when = fallback
             provided_column = f"{field}_provided_at"
             if provided_column in rows:
@@ -236,7 +242,9 @@ class _ProfileArrays:
         if "email" in spec.profile_fields and "email" in rows:
             domain = rows["email"].astype("string").str.rsplit("@", n=1).str[-1].str.lower()
             free = domain.isin(spec.free_email_domains).to_numpy(dtype=bool)
-            corporate[position] = np.where(is_present(rows["email"]), (~free).astype(float), np.nan)
+            corporate[position] = np.where(
+                is_present(rows["email"], spec.missing_values), (~free).astype(float), np.nan
+            )
         return cls(given_at, created_at, corporate)
 
 
@@ -433,10 +441,29 @@ def codes_in(values: pd.Series, index: pd.Index) -> np.ndarray:
     return index.get_indexer(values.astype(object))
 
 
-def is_present(values: pd.Series) -> np.ndarray:
-    """True where a profile value is filled (not missing, not blank)."""
+def is_present(values: pd.Series, missing_values: tuple[str, ...] = ()) -> np.ndarray:
+    """True where a profile value is filled: not missing, not blank, not a placeholder.
+
+    Examples
+    --------
+    >>> is_present(pd.Series(["ACME", " ", None, "Select", "n/a"]), ("select", "n/a")).tolist()
+    [True, False, False, False, False]
+    """
     text = values.astype("string").str.strip()
-    return (text.notna() & (text != "")).to_numpy(dtype=bool)
+    placeholder = text.str.casefold().isin(missing_values).fillna(False)
+    return (text.notna() & (text != "") & ~placeholder).to_numpy(dtype=bool)
+
+
+def placeholder_counts(leads: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+    """How many cells of the profile fields each placeholder turned into "not given"."""
+    rows = []
+    for field in spec.profile_fields:
+        if field not in leads:
+            continue
+        text = leads[field].astype("string").str.strip().str.casefold()
+        counts = text[text.isin(spec.missing_values)].value_counts()
+        rows.extend({"column": field, "value": v, "n_cells": int(n)} for v, n in counts.items())
+    return pd.DataFrame(rows, columns=["column", "value", "n_cells"])
 
 
 def _nanoseconds(moments: pd.Series, missing: int = NEVER) -> np.ndarray:

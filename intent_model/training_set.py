@@ -24,7 +24,7 @@ from intent_model.chunks import lead_chunk, open_events
 from intent_model.config import Config
 from intent_model.dataset import EventLog, count_duplicate_events, load_leads, write_quarantine
 from intent_model.errors import ConfigError
-from intent_model.features import FeatureSpec, compute_features
+from intent_model.features import FeatureSpec, compute_features, placeholder_counts
 from intent_model.guards import check_sufficiency, leakage_alarm, outcome_like_columns
 from intent_model.labels import (
     crm_labels,
@@ -57,6 +57,7 @@ class TrainingReport:
     outcome_like_columns: list[str]
     warnings: list[str] = field(default_factory=list)
     n_duplicate_events: int = 0
+    placeholders: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """A few lines for a terminal or a model card."""
@@ -64,6 +65,14 @@ class TrainingReport:
         if self.leads_accounting:
             lines.append(self.leads_accounting)
         lines.extend(f"rejected rows and their reasons: {path}" for path in self.quarantine_files)
+        if self.placeholders is not None and len(self.placeholders):
+            lines.append(
+                "placeholder values counted as not given: "
+                + ", ".join(
+                    f"{row.column}={row.value!r} ({row.n_cells:,})"
+                    for row in self.placeholders.itertuples(index=False)
+                )
+            )
         if self.n_duplicate_events:
             lines.append(
                 f"{self.n_duplicate_events:,} duplicated events (same lead, time and type) kept "
@@ -225,6 +234,7 @@ def build_training_set(
         last_event=chunks.last_timestamp,
         quarantine_files=_quarantine([chunks.checked, lead_table], config),
         n_duplicate_events=n_duplicates,
+        placeholders=placeholder_counts(leads_frame, spec) if leads_frame is not None else None,
         unknown_types=chunks.unknown_types,
         label_rates=label_rate_per_cutoff(keys, y),
         leakage=leakage,

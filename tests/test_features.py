@@ -222,3 +222,26 @@ def test_lead_time_order_is_lexsort_by_lead_then_time(rows, presort, n_leads):
         lead, timestamp = lead[by_time], timestamp[by_time]
     expected = np.lexsort((timestamp, lead))
     assert lead_time_order(lead, timestamp, n_leads).tolist() == expected.tolist()
+
+
+def test_placeholder_profile_values_count_as_not_given_and_are_reported(hand_events):
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c"],
+            "company": ["Acme", "-- Select --", " N/A "],
+            "job_title": ["CTO", "Unknown", ""],
+        }
+    )
+    features = _features(hand_events, leads)
+    assert features["has_company"].tolist() == [1, 0, 0]
+    assert features["has_job_title"].tolist() == [1, 0, 0]
+    small = Config(guards=GuardConfig(min_positives=0, min_negatives=0, min_cutoffs=0))
+    with pytest.warns(UserWarning, match="provided_at"):
+        report = build_training_set(hand_events, leads, small, check=False).report
+    counts = {(r.column, r.value): r.n_cells for r in report.placeholders.itertuples()}
+    assert counts == {
+        ("company", "-- select --"): 1,
+        ("company", "n/a"): 1,
+        ("job_title", "unknown"): 1,
+    }
+    assert "placeholder values counted as not given" in report.summary()

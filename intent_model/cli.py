@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     generate.add_argument("--start", default="2024-06-01", help="first day of the data")
     generate.add_argument("--days", type=int, default=548, help="length in days (default 548)")
+    generate.add_argument(
+        "--crm",
+        action="store_true",
+        help="also write crm_leads.parquet: a one-row-per-lead CRM export with placeholders "
+        "and columns written after the outcome",
+    )
     _add_debug(generate)
     generate.set_defaults(handler=_generate)
 
@@ -191,6 +197,11 @@ def _generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     demo = simulate_funnel(n_leads=args.leads, seed=args.seed, start=args.start, n_days=args.days)
     paths = write_demo_data(demo, args.out)
+    if args.crm:
+        from intent_model.crm_demo import crm_export
+        from intent_model.io import write_table
+
+        paths["crm"] = write_table(crm_export(demo, args.seed), args.out / "crm_leads.parquet")
     elapsed = time.perf_counter() - started
     print(
         f"Simulated {len(demo.leads):,} leads and {len(demo.events):,} events "

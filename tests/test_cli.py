@@ -101,3 +101,10 @@ def test_predict_refuses_a_taxonomy_flag_instead_of_ignoring_it(tmp_path, capsys
         ]
     )
     assert code == 2 and "uses the taxonomy each model was trained with" in capsys.readouterr().err
+
+
+def test_generate_can_write_a_crm_export(tmp_path, capsys):
+    args = ["generate", "--out", str(tmp_path), "--leads", "80", "--days", "60", "--crm"]
+    assert main(args) == 0
+    crm = pd.read_parquet(tmp_path / "crm_leads.parquet")
+    assert len(crm) == 80 and "converted" in crm.columns

@@ -123,3 +123,18 @@ def test_demo_files_round_trip_through_validation_without_rejects(demo, tmp_path
     assert set(log.events["event_class"]) == {"hard", "soft", "engagement"}
     truth = pd.read_parquet(paths["truth"])
     assert len(truth) == len(demo.truth)
+
+
+def test_crm_export_has_one_row_per_lead_placeholders_and_planted_post_outcome_columns(demo):
+    from sklearn.metrics import roc_auc_score
+
+    from intent_model.crm_demo import PLANTED_COLUMNS, crm_export
+
+    table = crm_export(demo, seed=1)
+    assert len(table) == len(demo.leads) and table["lead_id"].is_unique
+    assert set(table["converted"]) == {0, 1}
+    assert table["job_title"].isin(["Select", "-- select --", "", "N/A"]).any()
+    won_status = table["lead_status"].isin(["Closed - Won", "Converted"])
+    assert roc_auc_score(table["converted"], won_status) > 0.9  # a leak, as planted
+    assert 0.6 < roc_auc_score(table["converted"], table["total_visits"]) < 0.9  # honest signal
+    assert set(PLANTED_COLUMNS) <= set(table.columns)

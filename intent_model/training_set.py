@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intent_model.chunks import lead_chunk, open_events
+from intent_model.chunks import EventChunks, lead_chunk, open_events
 from intent_model.config import Config
 from intent_model.dataset import EventLog, count_duplicate_events, load_leads, write_quarantine
 from intent_model.errors import ConfigError
@@ -200,15 +200,10 @@ def build_training_set(
         else:
             cutoffs = make_cutoffs(chunks.first_timestamp, chunks.last_timestamp, config.labels)
         leads_frame = lead_table.frame if lead_table is not None else None
-        leads_chunk = (
-            lead_chunk(leads_frame["lead_id"], chunks.n_chunks) if leads_frame is not None else None
-        )
         parts = []
         n_duplicates = 0
-        for i in range(chunks.n_chunks):
-            chunk_events = chunks.chunk(i)
+        for i, chunk_events, chunk_leads in _chunk_pairs(chunks, lead_table):
             n_duplicates += count_duplicate_events(chunk_events)
-            chunk_leads = leads_frame.loc[leads_chunk == i] if leads_frame is not None else None
             if crm_mode:
                 in_chunk = key_chunk == i
                 keys = all_keys.loc[in_chunk].reset_index(drop=True)
@@ -358,16 +353,10 @@ class FeatureStream:
 
     def chunks(self, progress: Progress | None = None) -> Iterator[pd.DataFrame]:
         """Yield the features of each chunk of leads (float32, indexed by ``lead_id``)."""
-        leads_frame = self.lead_table.frame if self.lead_table is not None else None
         n_chunks = self.events.n_chunks
-        leads_chunk = (
-            lead_chunk(leads_frame["lead_id"], n_chunks) if leads_frame is not None else None
-        )
-        for i in range(n_chunks):
-            chunk_events = self.events.chunk(i)
+        for i, chunk_events, chunk_leads in _chunk_pairs(self.events, self.lead_table):
             self.n_duplicate_events += count_duplicate_events(chunk_events)
             self.n_events_at_or_after_as_of += int((chunk_events["timestamp"] >= self.as_of).sum())
-            chunk_leads = leads_frame.loc[leads_chunk == i] if leads_frame is not None else None
             lead_ids = pd.unique(chunk_events["lead_id"].astype(object))
             if chunk_leads is not None:
                 lead_ids = pd.unique(np.concatenate([lead_ids, chunk_leads["lead_id"].to_numpy()]))
@@ -408,6 +397,19 @@ def _spark_lead_columns(leads) -> list[str]:
     import pyarrow.parquet as pq
 
     return pq.read_schema(leads).names
+
+
+def _chunk_pairs(
+    chunks: EventChunks, lead_table: CheckedTable | None
+) -> Iterator[tuple[int, pd.DataFrame, pd.DataFrame | None]]:
+    """Each chunk's events with the rows of the leads table that hash to the same chunk."""
+    leads_frame = lead_table.frame if lead_table is not None else None
+    leads_chunk = (
+        lead_chunk(leads_frame["lead_id"], chunks.n_chunks) if leads_frame is not None else None
+    )
+    for i in range(chunks.n_chunks):
+        chunk_leads = leads_frame.loc[leads_chunk == i] if leads_frame is not None else None
+        yield i, chunks.chunk(i), chunk_leads
 
 
 def _quarantine(tables: list[CheckedTable | None], config: Config) -> list[Path]:

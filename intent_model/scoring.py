@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from intent_model.config import Config
+from intent_model.dataset import load_leads
 from intent_model.drift import (
     SIGNIFICANT_PSI,
     UNKNOWN_TYPE_SHARE_WARNING,
@@ -33,6 +34,7 @@ from intent_model.modeling.evaluate import TIER_NAMES
 from intent_model.modeling.model import IntentModel
 from intent_model.taxonomy import Taxonomy, describe_unknown, load_taxonomy
 from intent_model.training_set import EventsInput, FeatureStream, LeadsInput, Progress
+from intent_model.validate import CheckedTable
 
 OUTPUT_COLUMNS = (
     "lead_id",
@@ -210,7 +212,11 @@ def predict(
             f"{loaded.source}: the model's feature list does not match its feature spec; "
             "the bundle is inconsistent, retrain it"
         )
-    _check_profile_columns(spec, leads, config)
+    # The leads table is read and validated once, here, and handed on.
+    lead_table = (
+        load_leads(leads, config) if isinstance(leads, str | Path | pd.DataFrame) else leads
+    )
+    _check_profile_columns(spec, lead_table)
     configured = load_taxonomy(config.taxonomy)
     if dict(configured.classes) != dict(loaded.taxonomy.classes):
         warnings.warn(
@@ -221,7 +227,7 @@ def predict(
         )
     parts = []
     with FeatureStream(
-        events, leads, as_of, config, spec, loaded.taxonomy, workdir=workdir
+        events, lead_table, as_of, config, spec, loaded.taxonomy, workdir=workdir
     ) as stream:
         _warn_unseen(stream.events.unknown_types)
         reference = loaded.metadata.get("drift_reference")
@@ -256,7 +262,7 @@ def predict(
     scores = scores[list(OUTPUT_COLUMNS)]
     if previous is not None:
         scores["trend"] = trend(scores, _previous_scores(previous), config.predict.trend_points)
-    _check_counts(scores, n_leads_in, leads, stream)
+    _check_counts(scores, n_leads_in, stream)
     result = PredictionResult(
         scores=scores,
         as_of=scored_as_of,
@@ -346,23 +352,17 @@ def _previous_scores(previous: str | Path | pd.DataFrame) -> pd.DataFrame:
     return frame.assign(lead_id=frame["lead_id"].astype(str))
 
 
-def _check_profile_columns(spec: FeatureSpec, leads: LeadsInput, config: Config) -> None:
+def _check_profile_columns(spec: FeatureSpec, lead_table: CheckedTable | None) -> None:
     if not spec.profile_fields:
         return
-    if leads is None:
+    if lead_table is None:
         raise InputError(
             "the model uses profile fields from a leads table ("
             + ", ".join(spec.profile_fields)
             + "); pass the leads table too (--leads), or every lead would look like it gave "
             "no information"
         )
-    if isinstance(leads, str | Path):
-        columns = read_table(leads, config.columns).columns
-    elif isinstance(leads, pd.DataFrame):
-        columns = leads.columns
-    else:
-        columns = leads.frame.columns
-    missing = [f for f in spec.profile_fields if f not in columns]
+    missing = [f for f in spec.profile_fields if f not in lead_table.frame.columns]
     if missing:
         raise InputError(
             f"the leads table lacks profile column(s) the model was trained with: "
@@ -400,7 +400,7 @@ def _warn_drift(drift: pd.DataFrame | None, unknown_share: float) -> None:
         )
 
 
-def _check_counts(scores: pd.DataFrame, n_leads_in: int, leads: LeadsInput, stream) -> None:
+def _check_counts(scores: pd.DataFrame, n_leads_in: int, stream: FeatureStream) -> None:
     ids = scores["lead_id"]
     problems = []
     if len(scores) != n_leads_in:

@@ -47,11 +47,13 @@ def compare_with_champion(
     y_holdout: pd.Series | np.ndarray,
     metric: str,
     champion_features: pd.DataFrame | None = None,
+    champion: IntentModel | None = None,
 ) -> PromotionResult:
     """Score challenger and champion on the same held-out snapshots; move the alias if earned.
 
     ``champion_features`` are the same snapshots built with the champion's own
-    feature spec, when it differs from the challenger's.
+    feature spec, when it differs from the challenger's. ``champion`` is the
+    champion's model when the caller has loaded it already.
     """
     score = classification_metrics(y_holdout, challenger.predict_proba(X_holdout))[metric]
     champion_version = tracking.alias_version(tracking_uri, registered_model, tracking.CHAMPION)
@@ -77,10 +79,11 @@ def compare_with_champion(
             f"version {challenger_version} is now the champion (there was none to beat; "
             f"{metric} {score:.4f})",
         )
-    loaded = tracking.load_registered(
-        tracking_uri, f"models:/{registered_model}@{tracking.CHAMPION}"
-    )
-    champion, _ = tracking.bundle_of(loaded)
+    if champion is None:
+        loaded = tracking.load_registered(
+            tracking_uri, f"models:/{registered_model}@{tracking.CHAMPION}"
+        )
+        champion, _ = tracking.bundle_of(loaded)
     features = champion_features if champion_features is not None else X_holdout
     missing = [name for name in champion.feature_names if name not in features.columns]
     if missing:
@@ -166,10 +169,10 @@ def promote(
         return snapshots.X[rows], snapshots.y[rows]
 
     X_holdout, y_holdout = holdout_of(metadata["feature_spec"])
-    champion_features = None
+    champion_features = champion = None
     champion_version = tracking.alias_version(uri, name, tracking.CHAMPION)
     if champion_version not in (None, version):
-        _, champion_metadata = tracking.bundle_of(
+        champion, champion_metadata = tracking.bundle_of(
             tracking.load_registered(uri, f"models:/{name}/{champion_version}")
         )
         if champion_metadata["feature_spec"] != metadata["feature_spec"]:
@@ -183,4 +186,5 @@ def promote(
         y_holdout,
         training.promotion_metric,
         champion_features,
+        champion,
     )

@@ -158,8 +158,9 @@ def spark_training_set(
     config: Config | None = None,
     taxonomy: Taxonomy | None = None,
     n_buckets: int = DEFAULT_BUCKETS,
-) -> pd.DataFrame:
-    """Training snapshots on Spark: ``lead_id, cutoff, label`` and the features, collected.
+) -> tuple[pd.DataFrame, FeatureSpec]:
+    """Training snapshots on Spark: ``lead_id, cutoff, label`` and the features, collected,
+    with the feature spec they were built with.
 
     Cutoffs come from the whole log's span (one Spark aggregation); each
     bucket then runs the local engine's snapshot, label and feature code.
@@ -220,7 +221,7 @@ def spark_training_set(
     )
     frame["cutoff"] = pd.to_datetime(frame["cutoff"]).dt.tz_localize("UTC")
     order = np.lexsort((frame["lead_id"].to_numpy(), frame["cutoff"].array.asi8))
-    return frame.iloc[order].reset_index(drop=True)
+    return frame.iloc[order].reset_index(drop=True), spec
 
 
 def _spec_of(config: Config, taxonomy: Taxonomy, leads_frame: DataFrame | None) -> FeatureSpec:
@@ -270,9 +271,11 @@ def spark_predict(
     config = config or Config()
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     spec = loaded.spec
-    features = spark_features(spark, events, leads, as_of, config, spec, loaded.taxonomy, n_buckets)
     as_of_value = (
         _as_utc(as_of) if as_of is not None else default_as_of(_read(spark, events, config))
+    )
+    features = spark_features(
+        spark, events, leads, as_of_value, config, spec, loaded.taxonomy, n_buckets
     )
     intent_model = loaded.model
     version = loaded.version

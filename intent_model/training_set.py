@@ -370,13 +370,10 @@ class FeatureStream:
 def _spark_training_set(events, leads, config, taxonomy, spark) -> TrainingSet:
     from intent_model.spark import spark_session, spark_training_set
 
-    frame = spark_training_set(spark or spark_session(), events, leads, config, taxonomy)
+    frame, spec = spark_training_set(spark or spark_session(), events, leads, config, taxonomy)
     keys = frame[["lead_id", "cutoff"]].astype({"lead_id": object})
     y = frame["label"].astype(np.int8).rename("label")
     X = frame.drop(columns=["lead_id", "cutoff", "label"]).astype(np.float32)
-    spec = FeatureSpec.from_config(
-        config.features, taxonomy, [] if leads is None else _spark_lead_columns(leads)
-    )
     report = TrainingReport(
         events_accounting="(Spark engine: validated in the workers with the error policy)",
         leads_accounting=None,
@@ -389,14 +386,6 @@ def _spark_training_set(events, leads, config, taxonomy, spark) -> TrainingSet:
         outcome_like_columns=[],
     )
     return TrainingSet(X=X, y=y, keys=keys, spec=spec, report=report)
-
-
-def _spark_lead_columns(leads) -> list[str]:
-    if hasattr(leads, "columns"):
-        return list(leads.columns)
-    import pyarrow.parquet as pq
-
-    return pq.read_schema(leads).names
 
 
 def _chunk_pairs(

@@ -8,7 +8,7 @@ DEMO_DIR ?= data/raw/demo
 DEMO_LEADS ?= 5000
 DEMO_SEED ?= 42
 
-.PHONY: demo test lint format data validate train predict bench clean help
+.PHONY: demo test lint format data validate train predict train-crm predict-crm bench clean help
 
 help:
 	@echo "make demo      set up .venv, generate demo data and run the main job on it"
@@ -16,6 +16,8 @@ help:
 	@echo "make data      generate the demo data into $(DEMO_DIR)"
 	@echo "make train     train on the demo data, log to MLflow, save models/demo"
 	@echo "make predict   score every demo lead with models/latest"
+	@echo "make train-crm train from the demo CRM export alone (one row per lead, no events)"
+	@echo "make predict-crm score every lead of the demo CRM export with models/crm/latest"
 	@echo "make bench     run the speed, memory and quality benchmarks (prints tables)"
 	@echo "make format    format the code with ruff"
 	@echo "make clean     remove generated data, models and MLflow stores"
@@ -33,7 +35,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 data: $(VENV)/.installed
-	$(BIN)/intent-model generate --out $(DEMO_DIR) --leads $(DEMO_LEADS) --seed $(DEMO_SEED)
+	$(BIN)/intent-model generate --out $(DEMO_DIR) --leads $(DEMO_LEADS) --seed $(DEMO_SEED) --crm
 
 validate: data
 	$(BIN)/intent-model validate --events $(DEMO_DIR)/events.parquet --leads $(DEMO_DIR)/leads.parquet
@@ -46,10 +48,20 @@ predict: $(VENV)/.installed
 	$(BIN)/intent-model predict --model models/latest --events $(DEMO_DIR)/events.parquet \
 		--leads $(DEMO_DIR)/leads.parquet --out data/processed/demo_scores.parquet
 
-demo: validate train predict
+# The CRM-table path: the same leads as one row each, engagement summed up, no events.
+train-crm: data
+	$(BIN)/intent-model train --leads $(DEMO_DIR)/crm_leads.parquet --label-col converted \
+		--out models/crm/demo --promote
+
+predict-crm: $(VENV)/.installed
+	$(BIN)/intent-model predict --model models/crm/latest --leads $(DEMO_DIR)/crm_leads.parquet \
+		--out data/processed/demo_crm_scores.parquet
+
+demo: validate train predict train-crm predict-crm
 	@echo
 	@echo "Done. Model bundle: models/demo (model_card.md, plots/); models/latest points at it."
 	@echo "Scores of every lead: data/processed/demo_scores.parquet"
+	@echo "From the CRM export alone: models/crm/demo, data/processed/demo_crm_scores.parquet"
 	@echo "Runs and registered versions: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
 lint: $(VENV)/.installed-dev

@@ -89,10 +89,24 @@ def _parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_validate)
 
     train = commands.add_parser(
-        "train", help="train, evaluate out of time, log to MLflow, register and save a bundle"
+        "train",
+        help="train, evaluate out of time, log to MLflow, register and save a bundle "
+        "(from events, or from a CRM table alone: --leads F --label-col C)",
     )
-    _add_data_arguments(train)
+    _add_data_arguments(train, events_required=False)
     train.add_argument("--out", type=Path, required=True, help="model bundle directory to write")
+    train.add_argument(
+        "--label-col",
+        help="label column of the leads table (0/1, yes/no, true/false, hard/soft): trains "
+        "from the table alone when no --events are given",
+    )
+    train.add_argument(
+        "--keep-column",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="keep a table column although a post-outcome check flagged it (repeatable)",
+    )
     _add_tracking_arguments(train)
     train.add_argument("--no-track", action="store_true", help="write the bundle only, no MLflow")
     train.add_argument(
@@ -119,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="bundle directory (models/latest) or MLflow URI (models:/lead-intent@champion)",
     )
-    _add_data_arguments(predict)
+    _add_data_arguments(predict, events_required=False)
     predict.add_argument("--out", type=Path, required=True, help="scores file, .parquet or .csv")
     predict.add_argument(
         "--as-of", help="score as of this time (default: one second after the latest event)"
@@ -153,8 +167,14 @@ def _add_debug(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
-def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--events", type=Path, required=True, help="events file (CSV or Parquet)")
+def _add_data_arguments(parser: argparse.ArgumentParser, events_required: bool = True) -> None:
+    parser.add_argument(
+        "--events",
+        type=Path,
+        required=events_required,
+        help="events file (CSV or Parquet)"
+        + ("" if events_required else "; without it, the leads table alone (a CRM export)"),
+    )
     parser.add_argument("--leads", type=Path, help="leads file (CSV or Parquet), optional")
     parser.add_argument("--config", type=Path, help="TOML config file")
     parser.add_argument("--taxonomy", type=Path, help="TOML taxonomy file extending the default")
@@ -162,6 +182,11 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timestamp-col", help="name of the timestamp column in your events")
     parser.add_argument("--event-type-col", help="name of the event type column in your events")
     parser.add_argument("--channel-col", help="name of the channel column in your events")
+    parser.add_argument(
+        "--created-at-col",
+        help="name of the lead creation date column in your leads table (a CRM table with it "
+        "is evaluated out of time)",
+    )
     parser.add_argument(
         "--on-bad-rows",
         choices=("error", "quarantine"),
@@ -181,6 +206,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         "timestamp": args.timestamp_col,
         "event_type": args.event_type_col,
         "channel": args.channel_col,
+        "created_at": args.created_at_col,
     }
     columns = dataclasses.replace(
         config.columns, **{k: v for k, v in flags.items() if v is not None}
@@ -190,7 +216,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
         input_config = dataclasses.replace(input_config, on_bad_rows=args.on_bad_rows)
     if args.quarantine_dir:
         input_config = dataclasses.replace(input_config, quarantine_dir=str(args.quarantine_dir))
-    return config.replace(columns=columns, input=input_config)
+    sections = {"columns": columns, "input": input_config}
+    if getattr(args, "label_col", None):
+        sections["labels"] = dataclasses.replace(config.labels, label_col=args.label_col)
+    if getattr(args, "keep_column", None):
+        kept = (*config.table.keep_columns, *args.keep_column)
+        sections["table"] = dataclasses.replace(config.table, keep_columns=kept)
+    return config.replace(**sections)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -255,12 +287,15 @@ def _train(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     taxonomy = load_taxonomy(config.taxonomy, args.taxonomy)
+    if args.events is None and args.leads is None:
+        raise ConfigError("nothing to train on: give --events (and --leads), or --leads alone")
     result = train(
         args.events,
         args.leads,
         args.out,
         config,
         taxonomy,
+        label_col=config.labels.label_col or None,
         tracking_uri=args.tracking_uri,
         track=not args.no_track,
         promote=args.promote,
@@ -319,6 +354,10 @@ def _predict(args: argparse.Namespace) -> int:
 def _predict_on_spark(args: argparse.Namespace, config: Config) -> int:
     from intent_model.spark import spark_predict, spark_session
 
+    if args.events is None:
+        raise ConfigError(
+            "--engine spark scores event logs; score a lead table alone with the local engine"
+        )
     if str(args.out).lower().endswith(".csv"):
         raise ConfigError("--engine spark writes Parquet: give --out a directory or .parquet path")
     spark = spark_session(args.spark_master)

@@ -9,6 +9,14 @@ A config file may hold any of these sections; every key is optional::
     channel = "source"
     created_at = "created"
 
+    [columns.roles]      # CRM-table mode: override an inferred column role
+    "Lead Number" = "identifier"
+    "Notes" = "ignore"
+
+    [table]              # CRM-table mode: post-outcome checks and evaluation
+    keep_columns = ["Lead Quality"]
+    leakage_auc = 0.9
+
     [input]
     on_bad_rows = "quarantine"       # or "error" (default)
     quarantine_dir = "data/quarantine"
@@ -39,6 +47,7 @@ from typing import Any, Literal, get_args, get_origin
 from intent_model.errors import ConfigError
 
 BadRowPolicy = Literal["error", "quarantine"]
+ColumnRole = Literal["identifier", "numeric", "categorical", "text", "date", "ignore"]
 
 
 @dataclass(frozen=True)
@@ -53,10 +62,16 @@ class ColumnMapping:
     event_type: str = "event_type"
     channel: str = "channel"
     created_at: str = "created_at"
+    # CRM-table mode: a column's role (key: its name in your file), overriding the
+    # inferred one; "ignore" leaves the column out.
+    roles: Mapping[str, ColumnRole] = field(default_factory=dict)
 
     def renames(self) -> dict[str, str]:
         """Their name -> our name, for the columns whose names differ."""
-        return {theirs: ours for ours, theirs in dataclasses.asdict(self).items() if theirs != ours}
+        names = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "roles"
+        }
+        return {theirs: ours for ours, theirs in names.items() if theirs != ours}
 
 
 @dataclass(frozen=True)
@@ -174,6 +189,12 @@ class FeatureConfig:
     # size, so peak memory is set by the chunk, not by the size of the log.
     chunk_events: int = 2_000_000
 
+    def placeholders(self) -> tuple[str, ...]:
+        """Every value that means "not given", stripped and casefolded for comparison."""
+        return tuple(
+            v.strip().casefold() for v in (*self.missing_values, *self.extra_missing_values)
+        )
+
 
 @dataclass(frozen=True)
 class GuardConfig:
@@ -207,6 +228,30 @@ class TrainingConfig:
     experiment: str = "lead-intent"
     registered_model: str = "lead-intent"
     tracking_uri: str = "sqlite:///mlflow.db"
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    """CRM-table mode: training and scoring from one row per lead, without events."""
+
+    # Columns to keep although a post-outcome check flagged them (their names in your file).
+    keep_columns: tuple[str, ...] = ()
+    # A column whose out-of-fold AUC on its own is above this is flagged as written
+    # after the outcome: honest engagement columns of CRM exports stay well below.
+    leakage_auc: float = 0.9
+    # A model whose out-of-sample AUC is above this has almost surely learned a leak.
+    leak_warning_auc: float = 0.97
+    # Stratified folds for the evaluation when the table has no creation date.
+    cv_folds: int = 5
+    # With a creation date: the newest share of leads is held out (out of time).
+    holdout_share: float = 0.2
+    # Categories of a categorical column kept as their own feature: at most this many,
+    # each on at least min_category_rows rows; the rest are pooled as "(other)".
+    max_categories: int = 30
+    min_category_rows: int = 10
+    # Table models are tracked and registered apart from event models: their inputs differ.
+    experiment: str = "lead-intent-crm"
+    registered_model: str = "lead-intent-crm"
 
 
 @dataclass(frozen=True)
@@ -250,6 +295,7 @@ class Config:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     guards: GuardConfig = field(default_factory=GuardConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    table: TableConfig = field(default_factory=TableConfig)
     playbook: PlaybookConfig = field(default_factory=PlaybookConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
 

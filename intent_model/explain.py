@@ -16,6 +16,7 @@ features' values, and its text shows the feature that pushed most.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,14 +90,24 @@ class Driver:
 def top_drivers(
     features: pd.DataFrame,
     explanation: Explanation,
-    spec: FeatureSpec,
+    spec: FeatureSpec | None,
     n_positive: int = POSITIVE_REASONS,
     n_negative: int = NEGATIVE_REASONS,
+    *,
+    concept: Callable[[str], str] | None = None,
+    text: Callable[[int, str, float], str] | None = None,
 ) -> list[list[Driver]]:
-    """Per row, the strongest pushes up (positive ``contribution``) then down."""
+    """Per row, the strongest pushes up (positive ``contribution``) then down.
+
+    ``concept`` (feature -> concept) and ``text`` (row position, feature, value
+    -> words) replace the event features' grouping and wording, for models
+    trained on a CRM table.
+    """
+    concept = concept or (lambda feature: concept_of(feature, spec))
+    text = text or (lambda row, feature, value: describe(feature, value, spec))
     contributions = explanation.contributions
     columns = list(contributions.columns)
-    concepts = pd.Index([concept_of(c, spec) for c in columns])
+    concepts = pd.Index([concept(c) for c in columns])
     concept_names, concept_codes = np.unique(concepts, return_inverse=True)
     values = contributions.to_numpy()
     # Sum contributions per concept (a matrix product with a 0/1 membership matrix).
@@ -125,7 +136,7 @@ def top_drivers(
                     feature=columns[column],
                     value=float(value),
                     contribution=float(per_concept[row, j]),
-                    text=describe(columns[column], value, spec),
+                    text=text(row, columns[column], value),
                 )
             )
         drivers.append(row_drivers)
@@ -135,15 +146,17 @@ def top_drivers(
 def reason_texts(
     features: pd.DataFrame,
     explanation: Explanation,
-    spec: FeatureSpec,
+    spec: FeatureSpec | None,
     n_positive: int = POSITIVE_REASONS,
     n_negative: int = NEGATIVE_REASONS,
+    **wording: Callable,
 ) -> pd.Series:
     """``top_reasons`` per row: ``+`` pushes up, then ``-`` pushes down, ``; ``-joined.
 
     For example ``+ 3 pricing page views in the last 7 days; - no phone given``.
+    ``wording`` takes ``concept`` and ``text`` as for :func:`top_drivers`.
     """
-    drivers = top_drivers(features, explanation, spec, n_positive, n_negative)
+    drivers = top_drivers(features, explanation, spec, n_positive, n_negative, **wording)
     texts = [
         "; ".join(f"{'+' if d.contribution > 0 else '-'} {d.text}" for d in row) for row in drivers
     ]

@@ -61,10 +61,7 @@ class FeatureSpec:
             decay_half_life_days=float(features.decay_half_life_days),
             profile_fields=tuple(f for f in features.profile_fields if f in columns),
             free_email_domains=tuple(d.lower() for d in features.free_email_domains),
-            missing_values=tuple(
-                v.strip().casefold()
-                for v in (*features.missing_values, *features.extra_missing_values)
-            ),
+            missing_values=features.placeholders(),
         )
 
     @classmethod

@@ -19,7 +19,7 @@ import pandas as pd
 
 from intent_model.config import LabelConfig
 from intent_model.errors import InputError
-from intent_model.validate import parse_timestamps, row_label
+from intent_model.validate import as_utc, parse_timestamps, row_label
 
 DAY = pd.Timedelta(days=1)
 LABEL_VALUES = {
@@ -61,9 +61,9 @@ def make_cutoffs(
     start = first_event + labels.min_history_days * DAY
     end = last_event - labels.horizon_days * DAY
     if labels.first_cutoff:
-        start = max(start, _utc(labels.first_cutoff))
+        start = max(start, as_utc(labels.first_cutoff))
     if labels.last_cutoff:
-        end = min(end, _utc(labels.last_cutoff))
+        end = min(end, as_utc(labels.last_cutoff))
     if end < start:
         return pd.DatetimeIndex([], tz="UTC")
     if labels.step_days > 0:
@@ -253,8 +253,3 @@ def crm_labels(
         {"lead_id": rows["lead_id"].astype(object).to_numpy(), "cutoff": cutoff.to_numpy()}
     ).astype({"cutoff": "datetime64[ns, UTC]"})
     return keys, pd.Series(mapped[labelled].to_numpy(dtype=np.int8), name="label")
-
-
-def _utc(moment: str) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

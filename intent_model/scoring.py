@@ -10,6 +10,7 @@ is written, and the file is written atomically.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from intent_model.drift import (
     DriftMonitor,
     DriftWarning,
 )
-from intent_model.errors import InputError, ModelError
+from intent_model.errors import ConfigError, InputError, ModelError
 from intent_model.explain import explain, reason_texts
 from intent_model.features import FeatureSpec
 from intent_model.io import read_table, write_table
@@ -34,7 +35,7 @@ from intent_model.modeling.evaluate import TIER_NAMES
 from intent_model.modeling.model import IntentModel
 from intent_model.taxonomy import Taxonomy, describe_unknown, load_taxonomy
 from intent_model.training_set import EventsInput, FeatureStream, LeadsInput, Progress
-from intent_model.validate import CheckedTable
+from intent_model.validate import CheckedTable, as_utc
 
 OUTPUT_COLUMNS = (
     "lead_id",
@@ -130,13 +131,16 @@ class PredictionResult:
         tiers = scores["tier"].value_counts().reindex(list(TIER_NAMES), fill_value=0)
         intents = scores["intent"].value_counts().reindex(["hard", "soft"], fill_value=0)
         from_profile = int((scores["scored_from"] == "profile only").sum())
+        from_table = bool((scores["scored_from"] == "table").all())
         lines = [
             f"Scored {len(scores):,} leads ({self.n_leads_in:,} in) as of {self.as_of} "
             f"with {self.model_version}.",
             "  intent: " + ", ".join(f"{k} {v:,}" for k, v in intents.items()),
             "  tier:   " + ", ".join(f"{k} {v:,}" for k, v in tiers.items()),
             f"  {from_profile:,} lead(s) had no events before as_of and were scored from "
-            "their profile only",
+            "their profile only"
+            if not from_table
+            else "  scored from the lead table's columns (no events)",
             *[f"  {line}" for line in self.accounting],
         ]
         if self.n_events_at_or_after_as_of:
@@ -171,7 +175,7 @@ class PredictionResult:
 
 def predict(
     model: LoadedModel | str | Path,
-    events: EventsInput,
+    events: EventsInput | None = None,
     leads: LeadsInput = None,
     out: str | Path | None = None,
     as_of: str | pd.Timestamp | None = None,
@@ -190,6 +194,8 @@ def predict(
     events, leads
         As for training; every lead in either is scored (leads with no events
         before ``as_of`` from their profile alone, flagged in ``scored_from``).
+        A model trained on a CRM table scores a lead table alone (no events;
+        ``as_of`` then defaults to just after the table's latest date).
     out : path, optional
         ``.parquet`` or ``.csv`` to write atomically.
     as_of : str or Timestamp, optional
@@ -206,6 +212,8 @@ def predict(
     """
     config = config or Config()
     loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)
+    if loaded.metadata.get("mode") == "table" or events is None:
+        return _predict_table(loaded, events, leads, out, as_of, config, previous)
     spec = loaded.spec
     if list(loaded.model.feature_names) != spec.feature_names:
         raise ModelError(
@@ -277,12 +285,55 @@ def predict(
     return result
 
 
+def _predict_table(loaded, events, leads, out, as_of, config, previous) -> PredictionResult:
+    from intent_model.table_scoring import predict_table
+
+    if events is not None:
+        raise ConfigError(
+            f"{loaded.source} was trained on a lead table alone: score it with --leads only"
+        )
+    if leads is None:
+        raise ConfigError("nothing to score: give events, or a lead table (--leads)")
+    scored, moment, checked = predict_table(
+        loaded, leads, as_utc(as_of) if as_of is not None else None, config
+    )
+    scores = add_rank(scored).sort_values("rank", ignore_index=True)
+    scores.insert(1, "as_of", moment)
+    scores["model_version"] = loaded.version
+    scores = scores[list(OUTPUT_COLUMNS)]
+    if previous is not None:
+        scores["trend"] = trend(scores, _previous_scores(previous), config.predict.trend_points)
+    counted = (
+        []
+        if len(scores) == checked.n_used
+        else [f"{checked.n_used:,} leads in but {len(scores):,} rows out"]
+    )
+    _check_every_lead_scored(scores, checked, counted)
+    result = PredictionResult(
+        scores=scores,
+        as_of=moment,
+        model_version=loaded.version,
+        n_leads_in=checked.n_used,
+        accounting=[checked.accounting()],
+        unknown_types=pd.DataFrame(columns=["event_type", "n_rows"]),
+    )
+    if out is not None:
+        result.out = write_table(scores, out)
+    return result
+
+
 def score_features(
-    model: IntentModel, features: pd.DataFrame, spec: FeatureSpec, config: Config
+    model: IntentModel,
+    features: pd.DataFrame,
+    spec: FeatureSpec | None,
+    config: Config,
+    **wording: Callable,
 ) -> pd.DataFrame:
     """``p_hard, intent, score, tier, top_reasons, next_action`` for a features table.
 
     The MLflow pyfunc model and batch scoring both call this, so they agree.
+    ``wording`` (``concept``, ``text``) words the reasons of a table model
+    (see :func:`intent_model.explain.top_drivers`).
     """
     scored = model.score(features)
     reasons = reason_texts(
@@ -291,6 +342,7 @@ def score_features(
         spec,
         config.predict.positive_reasons,
         config.predict.negative_reasons,
+        **wording,
     )
     return scored.assign(
         top_reasons=reasons.to_numpy(),
@@ -401,14 +453,23 @@ def _warn_drift(drift: pd.DataFrame | None, unknown_share: float) -> None:
 
 
 def _check_counts(scores: pd.DataFrame, n_leads_in: int, stream: FeatureStream) -> None:
-    ids = scores["lead_id"]
     problems = []
     if len(scores) != n_leads_in:
         problems.append(f"{n_leads_in:,} leads in but {len(scores):,} rows out")
+    _check_every_lead_scored(scores, stream.lead_table, problems)
+
+
+def _check_every_lead_scored(
+    scores: pd.DataFrame, lead_table: CheckedTable | None, problems: list[str] | None = None
+) -> None:
+    """No lead id twice, and every lead of the leads table with a score; else nothing is written."""
+    problems = list(problems or [])
+    ids = scores["lead_id"]
     if ids.duplicated().any():
         problems.append(f"{int(ids.duplicated().sum()):,} lead ids scored twice")
-    if stream.lead_table is not None:
-        absent = ~stream.lead_table.frame["lead_id"].astype(str).isin(ids)
+    if lead_table is not None:
+        expected = lead_table.frame["lead_id"].astype(str)
+        absent = ~expected.isin(ids)
         if absent.any():
             problems.append(f"{int(absent.sum()):,} leads of the leads table have no score")
     if problems:

@@ -28,6 +28,7 @@ import pandas as pd
 from intent_model.config import Config, InputConfig
 from intent_model.features import FeatureSpec, compute_features
 from intent_model.taxonomy import Taxonomy
+from intent_model.validate import as_utc
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -112,7 +113,7 @@ def spark_features(
     events_frame = _read(spark, events, config)
     leads_frame = _read(spark, leads, config)
     spec = spec or _spec_of(config, taxonomy, leads_frame)
-    cutoff = _as_utc(as_of) if as_of is not None else default_as_of(events_frame)
+    cutoff = as_utc(as_of) if as_of is not None else default_as_of(events_frame)
     events_b = _bucketed(events_frame, n_buckets)
     leads_b = (
         _bucketed(leads_frame, n_buckets)
@@ -177,7 +178,7 @@ def spark_training_set(
     leads_frame = _read(spark, leads, config)
     spec = _spec_of(config, taxonomy, leads_frame)
     first, last = events_frame.agg(F.min("timestamp"), F.max("timestamp")).first()
-    cutoffs = make_cutoffs(_as_utc(first), _as_utc(last), config.labels)
+    cutoffs = make_cutoffs(as_utc(first), as_utc(last), config.labels)
     has_leads = leads_frame is not None
 
     def per_bucket(raw_events: pd.DataFrame, raw_leads: pd.DataFrame) -> pd.DataFrame:
@@ -240,12 +241,7 @@ def default_as_of(events_frame: DataFrame) -> pd.Timestamp:
     from pyspark.sql import functions as F
 
     last = events_frame.agg(F.max("timestamp")).first()[0]
-    return _as_utc(last).floor("s") + pd.Timedelta(seconds=1)
-
-
-def _as_utc(moment: Any) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return as_utc(last).floor("s") + pd.Timedelta(seconds=1)
 
 
 def spark_predict(
@@ -272,7 +268,7 @@ def spark_predict(
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     spec = loaded.spec
     as_of_value = (
-        _as_utc(as_of) if as_of is not None else default_as_of(_read(spark, events, config))
+        as_utc(as_of) if as_of is not None else default_as_of(_read(spark, events, config))
     )
     features = spark_features(
         spark, events, leads, as_of_value, config, spec, loaded.taxonomy, n_buckets

@@ -35,7 +35,7 @@ from intent_model.labels import (
     population,
 )
 from intent_model.taxonomy import Taxonomy, describe_unknown, load_taxonomy
-from intent_model.validate import PROVIDED_AT_SUFFIX, CheckedTable
+from intent_model.validate import PROVIDED_AT_SUFFIX, CheckedTable, as_utc
 
 Progress = Callable[[str], None]
 EventsInput = str | Path | pd.DataFrame | EventLog
@@ -339,7 +339,7 @@ class FeatureStream:
             self.n_duplicate_events = 0
             self.n_events_at_or_after_as_of = 0
             self.as_of = (
-                _utc(self._as_of)
+                as_utc(self._as_of)
                 if self._as_of is not None
                 else self.events.last_timestamp.floor("s") + pd.Timedelta(seconds=1)
             )
@@ -471,8 +471,3 @@ def _concat_sorted(parts: list, spec: FeatureSpec) -> tuple[pd.DataFrame, pd.Ser
         y.iloc[order].reset_index(drop=True).astype(np.int8).rename("label"),
         keys.iloc[order].reset_index(drop=True),
     )
-
-
-def _utc(moment: str | pd.Timestamp) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

@@ -162,6 +162,18 @@ def check_leads(
     return _apply_policy(raw, parsed, problems, source, columns, on_bad_rows)
 
 
+def as_utc(moment: str | pd.Timestamp) -> pd.Timestamp:
+    """A moment as a UTC Timestamp; one without a zone is taken as UTC.
+
+    Examples
+    --------
+    >>> as_utc("2025-03-01T12:00+02:00")
+    Timestamp('2025-03-01 10:00:00+0000', tz='UTC')
+    """
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
 def normalize_lead_ids(values: pd.Series) -> tuple[pd.Series, RowProblem]:
     """Turn lead ids into strings (``12``, ``12.0`` and ``"12"`` all become ``"12"``).
 

@@ -98,3 +98,69 @@ class PointsRule(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+class TablePointsRule(ClassifierMixin, BaseEstimator):
+    """The points rule a marketer writes for a CRM table, as a baseline.
+
+    10 points for each engagement number at the top of its range (scaled by
+    the lead's percentile among the training leads: more visits, more time on
+    site), 10 for the most recent dates (fewer days since the last activity),
+    and 5 per form field given. Nothing is learned from the labels.
+
+    Parameters
+    ----------
+    engagement, recency, fields : tuple of str
+        Feature columns: numbers where more means more interest, days since
+        something (fewer is better), and 0/1 given-or-not flags.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"visits": [0, 5, 50], "days_since_last": [300, 30, 1],
+    ...                   "has_phone": [0, 1, 1]})
+    >>> rule = TablePointsRule(("visits",), ("days_since_last",), ("has_phone",)).fit(X)
+    >>> rule.points(X).round(1).tolist()
+    [0.0, 15.0, 25.0]
+    """
+
+    def __init__(
+        self,
+        engagement: tuple[str, ...] = (),
+        recency: tuple[str, ...] = (),
+        fields: tuple[str, ...] = (),
+        scale: float = 50.0,
+    ) -> None:
+        self.engagement = engagement
+        self.recency = recency
+        self.fields = fields
+        self.scale = scale
+
+    def fit(self, X: pd.DataFrame, y=None) -> TablePointsRule:
+        self.classes_ = np.array([0, 1])
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        levels = np.linspace(0, 1, 101)
+        self.quantiles_ = {
+            column: np.nanquantile(X[column].to_numpy(dtype=float), levels)
+            if X[column].notna().any()
+            else np.zeros_like(levels)
+            for column in (*self.engagement, *self.recency)
+        }
+        return self
+
+    def points(self, X: pd.DataFrame) -> pd.Series:
+        """The rule's points for each row."""
+        check_is_fitted(self, "quantiles_")
+        total = np.zeros(len(X))
+        for column in (*self.engagement, *self.recency):
+            values = X[column].to_numpy(dtype=float)
+            grid = self.quantiles_[column]
+            share = np.interp(values, grid, np.linspace(0, 1, len(grid)))
+            if column in self.recency:
+                share = 1.0 - share
+            total += 10.0 * np.nan_to_num(share)
+        for column in self.fields:
+            total += 5.0 * np.nan_to_num(X[column].to_numpy(dtype=float))
+        return pd.Series(total, index=X.index, name="points")
+
+    predict_proba = PointsRule.predict_proba
+    predict = PointsRule.predict

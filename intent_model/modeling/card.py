@@ -111,3 +111,94 @@ def render_model_card(
         f"MLflow run: {metadata.get('mlflow', {}).get('run_id')}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def render_table_card(
+    metadata: dict[str, Any],
+    metrics: dict[str, dict[str, float]],
+    importance: pd.DataFrame,
+    roles: pd.DataFrame,
+    checks: pd.DataFrame,
+    placeholders: pd.DataFrame,
+) -> str:
+    """Markdown text of ``model_card.md`` for a model trained on a CRM table."""
+    data = metadata["training_data"]
+    tiers = metadata["tier_bounds"]
+    table = metrics_table(metrics).rename(index=LABELS)
+    left_out = checks[checks["left_out"]]
+    kept = checks[checks["kept"]]
+    lines = [
+        "# Model card: lead intent from a CRM table",
+        "",
+        "## What it predicts",
+        f"The probability `p_hard` that a lead converts (label column "
+        f"`{metadata['label_col']}` of the training table), from the columns of one row per "
+        "lead: summed-up engagement, form answers, dates. Scores are calibrated probabilities "
+        f"({metadata['calibration']} calibration on out-of-fold predictions).",
+        "",
+        f"- `intent = hard` when `p_hard >= {metadata['threshold']:.4f}` "
+        "(the threshold that maximised F1 on validation data)",
+        f"- tiers: A `p_hard >= {tiers['A']:.4f}`, B `>= {tiers['B']:.4f}`, "
+        f"C `>= {tiers['C']:.4f}`, D below",
+        "",
+        "## Data",
+        f"- {data['accounting']}",
+        f"- {data['n_leads']:,} leads, {data['n_positive']:,} converted",
+        f"- evaluation: {metadata['evaluation']['description']}",
+        "",
+        "### Column roles",
+        "",
+        roles[["column", "role", "n_given", "n_distinct", "detail"]].to_string(index=False),
+        "",
+        "### Placeholders counted as not given",
+        "",
+        placeholders.to_string(index=False) if len(placeholders) else "none found",
+        "",
+        "## Columns written after the outcome",
+        "",
+    ]
+    if len(left_out):
+        lines.append("Left out (they reveal the outcome; kept only with `--keep-column`):")
+        lines += [f"- `{r.column}`: {r.evidence}" for r in left_out.itertuples(index=False)]
+    else:
+        lines.append("No column was left out.")
+    if len(kept):
+        lines.append("")
+        lines.append("Flagged but KEPT on request (`--keep-column`): read the metrics with care:")
+        lines += [f"- `{r.column}`: {r.evidence}" for r in kept.itertuples(index=False)]
+    lines += [
+        "",
+        checks[["column", "role", "single_column_auc", "flagged", "left_out"]]
+        .round(4)
+        .to_string(index=False),
+        "",
+        "## Quality, with baselines",
+        "",
+        table.round(4).to_string(),
+        "",
+    ]
+    if len(left_out):
+        lines += [
+            f"The row `{LABELS['with_left_out_columns']}` is the same gradient boosting trained "
+            "with the left-out columns: the figure a tool that did not check would have shown, "
+            "and that nobody would see in production.",
+            "",
+        ]
+    lines += [f"**WARNING:** {w}" for w in metadata.get("warnings", [])]
+    lines += [
+        "### Importance by column (drop in average precision when shuffled)",
+        "",
+        importance.round(4).to_string(index=False),
+        "",
+        "## Limits",
+        "- A CRM export is one snapshot: engagement summed up to the export includes activity "
+        "after a conversion, which flatters every column a little. An event log with "
+        "point-in-time snapshots (the event mode) avoids it.",
+        "- The post-outcome checks catch typical names, values and columns that predict too "
+        "well alone; a leak spread over several weak columns can pass them.",
+        "- Scores are probabilities, not promises; use the tiers to set sales priorities.",
+        "",
+        f"Versions: {metadata['versions']}",
+        f"MLflow run: {metadata.get('mlflow', {}).get('run_id')}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -58,13 +58,19 @@ GRADIENT_BOOSTING_CANDIDATES = (
 
 
 def make_candidates(
-    kind: str, training: TrainingConfig, monotone_increasing: tuple[str, ...] = ()
+    kind: str,
+    training: TrainingConfig,
+    monotone_increasing: tuple[str, ...] = (),
+    points_rule: BaseEstimator | None = None,
 ) -> list[BaseEstimator]:
     """The uncalibrated candidate estimators of one kind (see ``MODEL_KINDS``).
 
     ``monotone_increasing`` names features the gradient boosting may only
     reward: one more demo request must never lower a lead's score.
+    ``points_rule`` replaces the event points rule (a CRM table has its own).
     """
+    if kind == "points_rule" and points_rule is not None:
+        return [points_rule]
     if kind == "gradient_boosting":
         constraints = dict.fromkeys(monotone_increasing, 1) or None
         return [
@@ -190,11 +196,14 @@ def _apply_calibrator(calibrator, scores: np.ndarray) -> np.ndarray:
 
 
 def make_calibrated(
-    kind: str, training: TrainingConfig, monotone_increasing: tuple[str, ...] = ()
+    kind: str,
+    training: TrainingConfig,
+    monotone_increasing: tuple[str, ...] = (),
+    points_rule: BaseEstimator | None = None,
 ) -> CalibratedIntentClassifier:
     """A calibrated model of one kind, configured from ``[training]``."""
     return CalibratedIntentClassifier(
-        make_candidates(kind, training, monotone_increasing),
+        make_candidates(kind, training, monotone_increasing, points_rule),
         method=training.calibration,
         n_folds=training.cv_folds,
     )

@@ -18,12 +18,14 @@ COLORS = {
     "gradient_boosting": "#1f77b4",
     "logistic_regression": "#ff7f0e",
     "points_rule": "#2ca02c",
+    "with_left_out_columns": "#d62728",
 }
 LABELS = {
     "gradient_boosting": "gradient boosting (model)",
     "logistic_regression": "logistic regression",
     "points_rule": "points rule",
     "oracle": "oracle (simulation truth)",
+    "with_left_out_columns": "gradient boosting WITH the left-out columns (refused)",
 }
 
 
@@ -111,6 +113,26 @@ def family_importance_chart(importance: pd.DataFrame) -> Figure:
         xlabel="drop in average precision when the family is shuffled",
         title="Feature importance by family (out of time)",
     )
+    return figure
+
+
+def column_check_chart(checks: pd.DataFrame, threshold: float) -> Figure:
+    """Each column's out-of-fold AUC on its own; left-out columns in red, kept ones in blue."""
+    ordered = checks.sort_values("single_column_auc")
+    figure = Figure(figsize=(7, 0.3 * len(ordered) + 1.5), layout="constrained")
+    axis = figure.subplots()
+    colors = np.where(
+        ordered["left_out"], "#d62728", np.where(ordered["kept"], "#ff7f0e", "#1f77b4")
+    )
+    axis.barh(ordered["column"].str.slice(0, 40), ordered["single_column_auc"], color=colors)
+    axis.axvline(threshold, ls="--", color="#d62728", label=f"flagged above {threshold:g}")
+    axis.axvline(0.5, ls=":", color="grey", label="chance")
+    axis.set(
+        xlim=(0.4, 1.0),
+        xlabel="out-of-fold AUC of the column alone",
+        title="Columns written after the outcome? (red: left out)",
+    )
+    axis.legend(loc="lower right", fontsize=8)
     return figure
 
 

@@ -5,7 +5,8 @@ with the bundle's ``model.joblib`` and ``metadata.json`` as artifacts. The
 model file is checked against its SHA-256 before it is unpickled.
 
 ``predict`` takes a features table (``intent_model.build_features`` with the
-model's spec; an optional ``lead_id`` column is carried through) and returns
+model's spec; an optional ``lead_id`` column is carried through), or for a
+model trained on a CRM table, rows of such a table as they are, and returns
 the scoring contract: ``p_hard, intent, score, tier, rank, top_reasons,
 next_action, model_version``.
 """
@@ -49,8 +50,17 @@ def pyfunc_scores(
 
     frame = features.reset_index(drop=True)
     config = config_from_dict(metadata["config"], source="model metadata")
-    spec = FeatureSpec.from_dict(metadata["feature_spec"])
-    scored = score_features(model, frame, spec, config)
+    if metadata.get("mode") == "table":
+        from intent_model.table_scoring import encode_table, score_table_rows, table_spec_of
+
+        # A table model takes the table's own rows and encodes them itself.
+        table_spec = table_spec_of(metadata)
+        encoded, _ = encode_table(table_spec, frame, "model input", None)
+        scored = score_table_rows(model, table_spec, frame, encoded, config)
+    else:
+        scored = score_features(
+            model, frame, FeatureSpec.from_dict(metadata["feature_spec"]), config
+        )
     if "lead_id" in frame:
         scored.insert(0, "lead_id", frame["lead_id"].astype(str).to_numpy())
     scored = add_rank(scored)

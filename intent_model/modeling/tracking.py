@@ -19,7 +19,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
-from mlflow.types.schema import ColSpec, Schema
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from intent_model.errors import ModelError
 
@@ -44,6 +44,11 @@ def log_params(params: Mapping[str, Any]) -> None:
     mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
 
 
+def set_tags(tags: Mapping[str, Any]) -> None:
+    """Tag the active run (MLflow caps a tag value at 8000 characters)."""
+    mlflow.set_tags({k: str(v)[:8000] for k, v in tags.items()})
+
+
 def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
     finite = {k: float(v) for k, v in metrics.items() if v == v}  # drop NaN
     mlflow.log_metrics(finite, step=step)
@@ -59,8 +64,12 @@ def log_and_register_model(
     output_example: pd.DataFrame,
     registered_model: str,
     pip_requirements: list[str],
+    any_type_columns: tuple[str, ...] = (),
 ) -> tuple[str, str]:
     """Log the pyfunc model from a bundle directory and register a new version.
+
+    ``any_type_columns`` take any type (dates a CRM table may hold as text or
+    as zoned datetimes, which MLflow's datetime type refuses).
 
     Returns
     -------
@@ -73,7 +82,7 @@ def log_and_register_model(
             "model": str(bundle_dir / "model.joblib"),
             "metadata": str(bundle_dir / "metadata.json"),
         },
-        signature=_signature(input_example, output_example),
+        signature=_signature(input_example, output_example, any_type_columns),
         input_example=input_example,
         registered_model_name=registered_model,
         pip_requirements=pip_requirements,
@@ -83,14 +92,20 @@ def log_and_register_model(
     return info.model_uri, version
 
 
-def _signature(input_example: pd.DataFrame, output_example: pd.DataFrame):
+def _signature(
+    input_example: pd.DataFrame, output_example: pd.DataFrame, any_type_columns: tuple[str, ...]
+):
     with warnings.catch_warnings():
         # The integer `score` output never has missing values; the hint does not apply.
         warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
         signature = infer_signature(input_example, output_example)
     # lead_id is optional input: carried through to the output when given.
     inputs = [
-        ColSpec(spec.type, spec.name, required=False) if spec.name == "lead_id" else spec
+        ColSpec(spec.type, spec.name, required=False)
+        if spec.name == "lead_id"
+        else ColSpec(AnyType(), spec.name)
+        if spec.name in any_type_columns
+        else spec
         for spec in signature.inputs.inputs
     ]
     return ModelSignature(inputs=Schema(inputs), outputs=signature.outputs)

@@ -9,7 +9,7 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import matplotlib
@@ -22,6 +22,7 @@ import sklearn
 from intent_model import __version__
 from intent_model.config import Config
 from intent_model.drift import reference_summary
+from intent_model.errors import ConfigError
 from intent_model.features import FEATURE_FAMILIES
 from intent_model.modeling import tracking
 from intent_model.modeling.bundle import (
@@ -55,6 +56,9 @@ from intent_model.modeling.pyfunc import pyfunc_scores
 from intent_model.modeling.split import out_of_time_split
 from intent_model.taxonomy import Taxonomy, load_taxonomy
 from intent_model.training_set import EventsInput, LeadsInput, Progress, build_training_set
+
+if TYPE_CHECKING:
+    from intent_model.modeling.train_table import TableTrainResult
 
 MAIN_MODEL = "gradient_boosting"
 IMPORTANCE_ROWS = 50_000
@@ -101,23 +105,28 @@ class TrainResult:
 
 
 def train(
-    events: EventsInput,
+    events: EventsInput | None = None,
     leads: LeadsInput = None,
     out: str | Path = "models/intent",
     config: Config | None = None,
     taxonomy: Taxonomy | None = None,
     *,
+    label_col: str | None = None,
     tracking_uri: str | None = None,
     track: bool = True,
     promote: bool = False,
     progress: Progress | None = None,
-) -> TrainResult:
+) -> TrainResult | TableTrainResult:
     """Train the lead-intent model and its baselines, evaluate out of time, save and register.
 
     Parameters
     ----------
     events, leads
-        As for :func:`intent_model.build_training_set`.
+        As for :func:`intent_model.build_training_set`. Without events, the
+        leads table alone is the data (a CRM export, one row per lead) and
+        :func:`intent_model.modeling.train_table.train_table` trains on it.
+    label_col : str, optional
+        CRM-table mode: the label column of the leads table.
     out : path
         The bundle directory to write (replaced atomically); ``<parent>/latest``
         then points at it.
@@ -138,11 +147,26 @@ def train(
     -------
     TrainResult
     """
+    if events is None:
+        from intent_model.modeling.train_table import train_table
+
+        if leads is None:
+            raise ConfigError("nothing to train on: give events, or a lead table (--leads)")
+        return train_table(
+            leads,
+            out,
+            config,
+            label_col=label_col,
+            tracking_uri=tracking_uri,
+            track=track,
+            promote=promote,
+            progress=progress,
+        )
     config = config or Config()
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
     training = config.training
     tracking_uri = tracking_uri or training.tracking_uri
-    say = _timed(progress)
+    say = timed(progress)
 
     say("building point-in-time training snapshots")
     training_set = build_training_set(events, leads, config, taxonomy, progress=progress)
@@ -188,7 +212,7 @@ def train(
     }
     for kind in MODEL_KINDS:
         metrics[kind].update(_mean_at_capacity(per_cutoff[kind]))
-    sample = _sample(len(X_out), IMPORTANCE_ROWS, training.random_state)
+    sample = sample_rows(len(X_out), IMPORTANCE_ROWS, training.random_state)
     families = {f: training_set.spec.names_of(f) for f in FEATURE_FAMILIES}
     importance = family_importance(
         lambda frame: main.predict_proba(frame)[:, 1],
@@ -222,7 +246,7 @@ def train(
     promotion = None
     with staged_bundle(out) as stage:
         metadata["model_sha256"] = write_model(stage, model)
-        _write_figures(stage / PLOTS_DIR, figures)
+        write_figures(stage / PLOTS_DIR, figures)
         per_cutoff[MAIN_MODEL].to_csv(stage / "metrics_per_cutoff.csv", index=False)
         training_set.report.label_rates.to_csv(stage / "label_rate_per_cutoff.csv", index=False)
         card = lambda: render_model_card(  # noqa: E731 - rendered twice, before and after tracking
@@ -239,7 +263,7 @@ def train(
                 }
                 write_metadata(stage, metadata)
                 (stage / CARD_FILE).write_text(card())
-                tracking.log_params(_flatten(dataclasses.asdict(config)))
+                tracking.log_params(flatten(dataclasses.asdict(config)))
                 for kind in MODEL_KINDS:
                     tracking.log_metrics({f"{kind}.{k}": v for k, v in metrics[kind].items()})
                 for step, row in per_cutoff[MAIN_MODEL].iterrows():
@@ -259,7 +283,7 @@ def train(
                     input_example=example,
                     output_example=pyfunc_scores(model, metadata, example),
                     registered_model=training.registered_model,
-                    pip_requirements=_requirements(),
+                    pip_requirements=requirements(),
                 )
             metadata["mlflow"]["version"] = version
             if promote:
@@ -308,13 +332,13 @@ def _mean_at_capacity(per_cutoff: pd.DataFrame) -> dict[str, float]:
     return {c: float(per_cutoff[c].mean()) for c in columns}
 
 
-def _sample(n: int, at_most: int, seed: int) -> np.ndarray:
+def sample_rows(n: int, at_most: int, seed: int) -> np.ndarray:
     if n <= at_most:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, at_most, replace=False))
 
 
-def _write_figures(directory: Path, figures: dict) -> None:
+def write_figures(directory: Path, figures: dict) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name, figure in figures.items():
         figure.savefig(directory / name, dpi=110)
@@ -351,20 +375,25 @@ def _metadata(config, taxonomy, training_set, split, model, metrics) -> dict[str
             "leads_accounting": training_set.report.leads_accounting,
         },
         "metrics": metrics,
-        "versions": {
-            "python": platform.python_version(),
-            "scikit-learn": sklearn.__version__,
-            "pandas": pd.__version__,
-            "numpy": np.__version__,
-            "pyarrow": pyarrow.__version__,
-            "joblib": joblib.__version__,
-            "mlflow": mlflow.__version__,
-            "matplotlib": matplotlib.__version__,
-        },
+        "versions": package_versions(),
     }
 
 
-def _requirements() -> list[str]:
+def package_versions() -> dict[str, str]:
+    """The versions a model was trained with (a model is only sure to load with the same)."""
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+        "pyarrow": pyarrow.__version__,
+        "joblib": joblib.__version__,
+        "mlflow": mlflow.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def requirements() -> list[str]:
     return [
         f"scikit-learn=={sklearn.__version__}",
         f"pandas=={pd.__version__}",
@@ -376,18 +405,18 @@ def _requirements() -> list[str]:
     ]
 
 
-def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+def flatten(table: dict, prefix: str = "") -> dict[str, Any]:
     flat = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and key != "aliases":
-            flat.update(_flatten(value, name + "."))
+            flat.update(flatten(value, name + "."))
         else:
             flat[name] = value
     return flat
 
 
-def _timed(progress: Progress | None) -> Progress:
+def timed(progress: Progress | None) -> Progress:
     started = time.perf_counter()
 
     def say(message: str) -> None:

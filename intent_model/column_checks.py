@@ -1,0 +1,248 @@
+"""Columns written after the outcome: find them before a model learns from them.
+
+Real CRM exports carry columns sales filled in once the lead had converted
+or not (tags, dispositions, status, stage, the rep's rating, lost reasons,
+another vendor's score computed later). A model that uses them looks
+brilliant in evaluation and is useless in production, where those cells are
+still empty. Three checks per column, each with its evidence:
+
+* **out-of-fold AUC on its own**: the column's values (binned, missing as a
+  value of its own) are target-encoded on the other folds and scored on the
+  held-out fold; no honest engagement column of a CRM export predicts
+  conversion that well alone;
+* **its name**: words like status, stage, tag, disposition, quality, outcome,
+  won, lost, closed, converted, reason, rating, score;
+* **its values**: words like closed, won, lost, converted, "already a
+  customer", "will revert", "not interested", in at least 1% of its rows.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from intent_model.config import Config
+from intent_model.errors import ConfigError
+from intent_model.lead_table import FEATURE_ROLES
+from intent_model.table_features import category_keys, date_values, numeric_values
+
+OUTCOME_WORDS = frozenset(
+    {
+        "status",
+        "stage",
+        "tag",
+        "tags",
+        "disposition",
+        "quality",
+        "outcome",
+        "won",
+        "win",
+        "lost",
+        "closed",
+        "reason",
+        "rating",
+        "rated",
+        "result",
+        "deal",
+        "customer",
+        "revenue",
+        "score",
+        "intent",
+        "hard",
+        "churn",
+    }
+)
+OUTCOME_PREFIXES = ("convert", "conversion", "opportunit", "qualif", "disqualif")
+OUTCOME_VALUES = re.compile(
+    r"\b(closed|won|lost|converted|conversion|already a customer|customer|will revert|"
+    r"not interested|interested in other|disqualified|unqualified|junk|ringing|"
+    r"wrong number|invalid number|switched off)\b",
+    re.IGNORECASE,
+)
+VALUE_SHARE = 0.01
+ENCODING_BINS = 20
+SMOOTHING_ROWS = 10
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def outcome_word(name: str) -> str | None:
+    """The word of a column name that sounds like an outcome, or None.
+
+    Examples
+    --------
+    >>> outcome_word("Lead Status"), outcome_word("salesTag"), outcome_word("percentage_visits")
+    ('status', 'tag', None)
+    >>> outcome_word("is_converted"), outcome_word("Total Time Spent on Website")
+    ('converted', None)
+    """
+    for word in (w.lower() for w in _WORD.findall(str(name))):
+        if word in OUTCOME_WORDS or word.startswith(OUTCOME_PREFIXES):
+            return word
+    return None
+
+
+def outcome_values(values: pd.Series) -> tuple[list[str], float]:
+    """Values that read like an outcome, and the share of non-empty rows holding one.
+
+    Examples
+    --------
+    >>> outcome_values(pd.Series(["Closed - Won", "Open", "Open", None]))
+    (['Closed - Won'], 0.3333333333333333)
+    """
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return [], 0.0
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    if text.empty:
+        return [], 0.0
+    counts = text.value_counts()
+    hits = [v for v in counts.index if OUTCOME_VALUES.search(v)]
+    return hits, float(counts[hits].sum() / len(text)) if hits else 0.0
+
+
+def single_column_auc(
+    values: pd.Series, role: str, y: np.ndarray, missing_values: tuple[str, ...], seed: int = 0
+) -> float:
+    """Out-of-fold AUC of one column on its own (target-encoded bins, missing as a bin).
+
+    Encoding the bins on the other folds catches any relation, not only a monotone one
+    (a status whose "Closed - Won" means converted), and cannot score a column by
+    memorising it: identifiers and free text are judged by given-or-not only.
+    """
+    bins = _bins(values, role, missing_values)
+    n_folds = int(min(5, np.bincount(y).min()))
+    if n_folds < 2:
+        return float("nan")
+    scores = np.zeros(len(y))
+    prior = y.mean()
+    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    for train, valid in folds.split(bins, y):
+        table = (
+            pd.DataFrame({"bin": bins[train], "y": y[train]})
+            .groupby("bin")["y"]
+            .agg(["sum", "count"])
+        )
+        rate = (table["sum"] + SMOOTHING_ROWS * prior) / (table["count"] + SMOOTHING_ROWS)
+        scores[valid] = pd.Series(bins[valid]).map(rate).fillna(prior).to_numpy()
+    if np.all(scores == scores[0]):
+        return 0.5
+    return float(roc_auc_score(y, scores))
+
+
+def _bins(values: pd.Series, role: str, missing_values: tuple[str, ...]) -> np.ndarray:
+    if role in ("numeric", "date"):
+        if role == "numeric":
+            numbers = numeric_values(values, missing_values)
+        else:
+            numbers = date_values(values).astype("int64", errors="ignore")
+            numbers = pd.to_numeric(numbers, errors="coerce").to_numpy(dtype=float)
+        codes = np.full(len(values), "missing", dtype=object)
+        known = ~np.isnan(numbers)
+        distinct = np.unique(numbers[known])
+        if len(distinct) <= ENCODING_BINS:
+            codes[known] = numbers[known].astype(str)
+        else:
+            edges = np.unique(np.quantile(numbers[known], np.linspace(0, 1, ENCODING_BINS + 1)))
+            codes[known] = np.searchsorted(edges[1:-1], numbers[known], side="right").astype(str)
+        return codes
+    keys = category_keys(values, missing_values)
+    if role in ("text", "identifier"):
+        return np.where(keys.notna().to_numpy(), "given", "missing").astype(object)
+    return keys.fillna("(missing)").to_numpy(dtype=object)
+
+
+def check_columns(
+    frame: pd.DataFrame, roles: pd.DataFrame, y: np.ndarray, config: Config
+) -> pd.DataFrame:
+    """Run the three checks on every feature column; decide which ones are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``column, role, single_column_auc, name_word, outcome_values, flagged,
+        kept, left_out, evidence``: one row per checked column, most suspicious first.
+
+    Raises
+    ------
+    ConfigError
+        When ``keep_columns`` names a column the table does not have.
+    """
+    table = config.table
+    missing_values = config.features.placeholders()
+    candidates = roles[roles["role"].isin(FEATURE_ROLES) & (roles["column"] != "lead_id")]
+    unknown = sorted(set(table.keep_columns) - set(roles["column"]))
+    if unknown:
+        raise ConfigError(
+            f"--keep-column / [table] keep_columns names column(s) the table does not have: "
+            f"{', '.join(unknown)}"
+        )
+    rows = []
+    for column, role in zip(candidates["column"], candidates["role"], strict=True):
+        auc = single_column_auc(frame[column], role, y, missing_values)
+        word = outcome_word(column)
+        values, share = outcome_values(frame[column]) if role == "categorical" else ([], 0.0)
+        evidence = []
+        if auc > table.leakage_auc:
+            evidence.append(
+                f"on its own it predicts the label with out-of-fold AUC {auc:.3f} "
+                f"(> {table.leakage_auc:g})"
+            )
+        if word:
+            evidence.append(f"its name has {word!r}")
+        if share >= VALUE_SHARE:
+            shown = ", ".join(repr(v) for v in values[:3])
+            evidence.append(f"{share:.0%} of its values read like an outcome ({shown})")
+        flagged = bool(evidence)
+        kept = flagged and column in table.keep_columns
+        rows.append(
+            {
+                "column": column,
+                "role": role,
+                "single_column_auc": auc,
+                "name_word": word or "",
+                "outcome_values": ", ".join(values[:5]),
+                "flagged": flagged,
+                "kept": kept,
+                "left_out": flagged and not kept,
+                "evidence": "; ".join(evidence),
+            }
+        )
+    checks = pd.DataFrame(
+        rows,
+        columns=[
+            "column",
+            "role",
+            "single_column_auc",
+            "name_word",
+            "outcome_values",
+            "flagged",
+            "kept",
+            "left_out",
+            "evidence",
+        ],
+    )
+    return checks.sort_values(
+        ["flagged", "single_column_auc"], ascending=[False, False], ignore_index=True
+    )
+
+
+def describe_checks(checks: pd.DataFrame) -> list[str]:
+    """One line per flagged column: its name, the evidence, and how to keep it."""
+    lines = []
+    for row in checks[checks["flagged"]].itertuples(index=False):
+        if row.kept:
+            lines.append(f"KEPT although flagged (--keep-column): {row.column!r}: {row.evidence}")
+        else:
+            lines.append(
+                f"left out {row.column!r}: {row.evidence}; written after the outcome? "
+                f"keep it with --keep-column {_quoted(row.column)}"
+            )
+    return lines
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"' if re.search(r"\s", name) else name

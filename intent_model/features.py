@@ -18,14 +18,24 @@ import numpy as np
 import pandas as pd
 
 from intent_model.config import FeatureConfig
+from intent_model.table_features import TableSpec
 from intent_model.taxonomy import EVENT_CLASSES, Taxonomy
+from intent_model.validate import is_present
 
 DAY_NS = 86_400 * 10**9
 NEVER = np.iinfo(np.int64).max
 ALWAYS = np.iinfo(np.int64).min
 ACTIVITY_TREND_DAYS = (7, 30)
 
-FEATURE_FAMILIES = ("information", "counts", "recency", "intensity", "diversity", "decay")
+FEATURE_FAMILIES = (
+    "information",
+    "counts",
+    "recency",
+    "intensity",
+    "diversity",
+    "decay",
+    "lead_table",
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,8 @@ class FeatureSpec:
     profile_fields: tuple[str, ...]
     free_email_domains: tuple[str, ...]
     missing_values: tuple[str, ...] = ()
+    # Other columns of the leads table, encoded as in CRM-table mode (TableColumn).
+    table_columns: tuple = ()
 
     @classmethod
     def from_config(
@@ -74,7 +86,14 @@ class FeatureSpec:
             profile_fields=tuple(table["profile_fields"]),
             free_email_domains=tuple(table["free_email_domains"]),
             missing_values=tuple(table.get("missing_values", ())),
+            table_columns=TableSpec.from_dict(
+                {"columns": table.get("table_columns", ()), "missing_values": ()}
+            ).columns,
         )
+
+    def table_spec(self) -> TableSpec:
+        """The encoding of the leads table's other columns (no field counts: ours do that)."""
+        return TableSpec(tuple(self.table_columns), self.missing_values, information=False)
 
     @property
     def window_suffixes(self) -> list[str]:
@@ -108,6 +127,8 @@ class FeatureSpec:
             return ["n_distinct_event_types", "n_distinct_channels"]
         if family == "decay":
             return [f"decayed_{c}_events" for c in EVENT_CLASSES] + ["decayed_events_total"]
+        if family == "lead_table":
+            return self.table_spec().feature_names if self.table_columns else []
         raise ValueError(f"unknown feature family {family!r}; use one of {FEATURE_FAMILIES}")
 
     def family_of(self, feature: str) -> str:
@@ -186,7 +207,22 @@ def compute_features(
         per_lead = _features_at(table, profile, spec, int(cutoff), n_leads, key_code[rows])
         for name, values in per_lead.items():
             out[rows, column[name]] = values
+    if spec.table_columns:
+        table_names = spec.names_of("lead_table")
+        encoded = spec.table_spec().encode(lead_rows(leads, keys, spec), keys["cutoff"])
+        out[:, [column[name] for name in table_names]] = encoded[table_names].to_numpy()
     return pd.DataFrame(out, columns=names, index=keys.index)
+
+
+def lead_rows(leads: pd.DataFrame | None, keys: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+    """The leads-table columns of ``spec.table_columns`` for each snapshot's lead
+    (missing for a lead the table lacks)."""
+    wanted = [c.name for c in spec.table_columns]
+    if leads is None or leads.empty:
+        return pd.DataFrame({name: pd.Series(np.nan, index=keys.index) for name in wanted})
+    table = leads.set_index(leads["lead_id"].astype(str))
+    table = table[~table.index.duplicated()]
+    return table.reindex(keys["lead_id"].astype(str))[wanted].set_axis(keys.index)
 
 
 @dataclass(frozen=True)
@@ -436,19 +472,6 @@ def codes_in(values: pd.Series, index: pd.Index) -> np.ndarray:
         # Code -1 (missing) picks the appended -1, even when there are no categories.
         return np.append(category_position, -1)[values.cat.codes.to_numpy()]
     return index.get_indexer(values.astype(object))
-
-
-def is_present(values: pd.Series, missing_values: tuple[str, ...] = ()) -> np.ndarray:
-    """True where a profile value is filled: not missing, not blank, not a placeholder.
-
-    Examples
-    --------
-    >>> is_present(pd.Series(["ACME", " ", None, "Select", "n/a"]), ("select", "n/a")).tolist()
-    [True, False, False, False, False]
-    """
-    text = values.astype("string").str.strip()
-    placeholder = text.str.casefold().isin(missing_values).fillna(False)
-    return (text.notna() & (text != "") & ~placeholder).to_numpy(dtype=bool)
 
 
 def placeholder_counts(leads: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:

@@ -11,20 +11,12 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from intent_model.config import Config
 from intent_model.errors import InputError
-
-OUTCOME_NAME = re.compile(
-    r"(status|stage|convert|won|lost|closed|outcome|disposition|opportunit|deal|"
-    r"customer|revenue|tag|reason|quality|rating|score|result|is_hard|intent)",
-    re.IGNORECASE,
-)
 
 
 def check_sufficiency(
@@ -114,4 +106,6 @@ def leakage_alarm(
 
 def outcome_like_columns(columns: list[str] | pd.Index) -> list[str]:
     """Profile columns whose names look like a CRM outcome written after the fact."""
-    return [str(c) for c in columns if OUTCOME_NAME.search(str(c))]
+    from intent_model.column_checks import outcome_word
+
+    return [str(c) for c in columns if outcome_word(str(c))]

@@ -21,8 +21,7 @@ import pandas as pd
 from intent_model.config import Config
 from intent_model.dataset import load_leads
 from intent_model.errors import ConfigError, InputError
-from intent_model.features import is_present
-from intent_model.validate import SHOWN_ROWS, CheckedTable, row_label
+from intent_model.validate import SHOWN_ROWS, CheckedTable, is_present, row_label
 
 # Roles a column can have. Feature roles are encoded; the others are not.
 FEATURE_ROLES = ("numeric", "categorical", "text", "identifier", "date")

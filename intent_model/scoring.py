@@ -405,16 +405,17 @@ def _previous_scores(previous: str | Path | pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_profile_columns(spec: FeatureSpec, lead_table: CheckedTable | None) -> None:
-    if not spec.profile_fields:
+    needed = [*spec.profile_fields, *(c.name for c in spec.table_columns)]
+    if not needed:
         return
     if lead_table is None:
         raise InputError(
-            "the model uses profile fields from a leads table ("
-            + ", ".join(spec.profile_fields)
+            "the model uses columns of a leads table ("
+            + ", ".join(needed)
             + "); pass the leads table too (--leads), or every lead would look like it gave "
             "no information"
         )
-    missing = [f for f in spec.profile_fields if f not in lead_table.frame.columns]
+    missing = [f for f in needed if f not in lead_table.frame.columns]
     if missing:
         raise InputError(
             f"the leads table lacks profile column(s) the model was trained with: "

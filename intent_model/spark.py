@@ -112,7 +112,7 @@ def spark_features(
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
     events_frame = _read(spark, events, config)
     leads_frame = _read(spark, leads, config)
-    spec = spec or _spec_of(config, taxonomy, leads_frame)
+    spec = spec or _spec_of(config, taxonomy, leads_frame)[0]
     cutoff = as_utc(as_of) if as_of is not None else default_as_of(events_frame)
     events_b = _bucketed(events_frame, n_buckets)
     leads_b = (
@@ -159,9 +159,9 @@ def spark_training_set(
     config: Config | None = None,
     taxonomy: Taxonomy | None = None,
     n_buckets: int = DEFAULT_BUCKETS,
-) -> tuple[pd.DataFrame, FeatureSpec]:
+) -> tuple[pd.DataFrame, FeatureSpec, pd.DataFrame | None]:
     """Training snapshots on Spark: ``lead_id, cutoff, label`` and the features, collected,
-    with the feature spec they were built with.
+    with the feature spec they were built with and the leads table (collected, validated).
 
     Cutoffs come from the whole log's span (one Spark aggregation); each
     bucket then runs the local engine's snapshot, label and feature code.
@@ -176,7 +176,7 @@ def spark_training_set(
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
     events_frame = _read(spark, events, config)
     leads_frame = _read(spark, leads, config)
-    spec = _spec_of(config, taxonomy, leads_frame)
+    spec, leads_table = _spec_of(config, taxonomy, leads_frame)
     first, last = events_frame.agg(F.min("timestamp"), F.max("timestamp")).first()
     cutoffs = make_cutoffs(as_utc(first), as_utc(last), config.labels)
     has_leads = leads_frame is not None
@@ -222,18 +222,24 @@ def spark_training_set(
     )
     frame["cutoff"] = pd.to_datetime(frame["cutoff"]).dt.tz_localize("UTC")
     order = np.lexsort((frame["lead_id"].to_numpy(), frame["cutoff"].array.asi8))
-    return frame.iloc[order].reset_index(drop=True), spec
+    return frame.iloc[order].reset_index(drop=True), spec, leads_table
 
 
-def _spec_of(config: Config, taxonomy: Taxonomy, leads_frame: DataFrame | None) -> FeatureSpec:
-    """The feature spec the local engine would choose for a leads table with these columns."""
+def _spec_of(
+    config: Config, taxonomy: Taxonomy, leads_frame: DataFrame | None
+) -> tuple[FeatureSpec, pd.DataFrame | None]:
+    """The feature spec the local engine would choose for this leads table, and the table.
+
+    The leads table (one row per lead) is collected to the driver: its other
+    columns are encoded with categories learned from all of it, as locally.
+    """
+    from intent_model.dataset import load_leads
     from intent_model.training_set import _spec
-    from intent_model.validate import CheckedTable
 
     if leads_frame is None:
-        return _spec(config, taxonomy, None, [])
-    table = CheckedTable(pd.DataFrame(columns=leads_frame.columns), pd.DataFrame(), "<spark>", 0)
-    return _spec(config, taxonomy, table, [])
+        return _spec(config, taxonomy, None, []), None
+    table = load_leads(leads_frame.toPandas(), config)
+    return _spec(config, taxonomy, table, []), table.frame
 
 
 def default_as_of(events_frame: DataFrame) -> pd.Timestamp:

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from intent_model.features import is_present
 from intent_model.lead_table import FEATURE_ROLES
+from intent_model.validate import is_present
 
 OTHER = "(other)"
 INFORMATION = ("n_fields_provided", "share_fields_provided")
@@ -56,6 +56,9 @@ class TableSpec:
 
     columns: tuple[TableColumn, ...]
     missing_values: tuple[str, ...]
+    # Count the form fields given (n_fields_provided, share_fields_provided); off when
+    # the columns join event features, which count the profile fields themselves.
+    information: bool = True
 
     @classmethod
     def fit(
@@ -65,6 +68,7 @@ class TableSpec:
         missing_values: tuple[str, ...],
         max_categories: int = 30,
         min_category_rows: int = 10,
+        information: bool = True,
     ) -> TableSpec:
         """Learn the encoding (kept categories) from the training rows; no labels are used."""
         columns = []
@@ -95,7 +99,7 @@ class TableSpec:
                 columns.append(TableColumn(row.column, row.role, presence=some_missing))
             else:
                 columns.append(TableColumn(row.column, row.role))
-        return cls(tuple(columns), tuple(missing_values))
+        return cls(tuple(columns), tuple(missing_values), information)
 
     @classmethod
     def from_dict(cls, table: dict) -> TableSpec:
@@ -112,6 +116,7 @@ class TableSpec:
                 for c in table["columns"]
             ),
             missing_values=tuple(table["missing_values"]),
+            information=bool(table.get("information", True)),
         )
 
     def to_dict(self) -> dict:
@@ -123,6 +128,8 @@ class TableSpec:
 
     @property
     def information_columns(self) -> list[str]:
+        if not self.information:
+            return []
         return [f"has_{c.name}" for c in self.columns if c.presence and c.role in _PRESENCE_ROLES]
 
     @property
@@ -139,8 +146,11 @@ class TableSpec:
                 return column.name
         raise KeyError(f"{feature!r} is not a feature of this table spec")
 
-    def encode(self, frame: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    def encode(self, frame: pd.DataFrame, as_of: pd.Timestamp | pd.Series) -> pd.DataFrame:
         """Features of every row (index kept), float32, in ``feature_names`` order.
+
+        ``as_of`` is the scoring time, or one per row (training snapshots): a date
+        after it was not known then and is missing.
 
         Raises
         ------
@@ -157,9 +167,9 @@ class TableSpec:
                 out[column.name] = numeric_values(values, self.missing_values)
             elif column.role == "date":
                 moments = date_values(values)
-                out[f"days_since_{column.name}"] = (as_of - moments).dt.total_seconds().to_numpy(
-                    dtype=float
-                ) / 86_400.0
+                reference = as_of.set_axis(moments.index) if isinstance(as_of, pd.Series) else as_of
+                days = (reference - moments).dt.total_seconds().to_numpy(dtype=float) / 86_400.0
+                out[f"days_since_{column.name}"] = np.where(days >= 0, days, np.nan)
             else:
                 given = is_present(values, self.missing_values)
                 if column.presence:
@@ -180,6 +190,31 @@ class TableSpec:
             features["n_fields_provided"] = n_given
             features["share_fields_provided"] = n_given / len(information)
         return features[self.feature_names].astype(np.float32)
+
+    def describe_value(self, feature: str, value: float) -> str:
+        """A feature in the table's words from its encoded value alone (event mode's reasons).
+
+        Examples
+        --------
+        >>> spec = TableSpec((TableColumn("Lead Source", "categorical", ("web",), ("Web",)),),
+        ...                  (), information=False)
+        >>> spec.describe_value("Lead Source=Web", 1.0), spec.describe_value("has_Lead Source", 0)
+        ('Lead Source = Web', 'Lead Source not given')
+        """
+        column = next(c for c in self.columns if feature in c.feature_names())
+        name = column.name
+        if value != value:
+            return f"{name} not given"
+        if column.role == "numeric":
+            return f"{name} = {_number(value)}"
+        if column.role == "date":
+            days = int(round(value))
+            return f"{name} {days:,} day{'s' if days != 1 else ''} before"
+        if feature == f"has_{name}":
+            return f"{name} given" if value >= 1 else f"{name} not given"
+        label = feature[len(name) + 1 :]
+        label = "a rarer value" if label == OTHER else label
+        return f"{name} = {label}" if value >= 1 else f"{name} is not {label}"
 
     def describer(self, frame: pd.DataFrame):
         """A function ``(row position, feature, value) -> words`` for the rows of ``frame``.

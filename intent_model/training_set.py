@@ -10,6 +10,7 @@ DataFrames or file paths, stream a large Parquet log by lead (see
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
@@ -21,10 +22,11 @@ import numpy as np
 import pandas as pd
 
 from intent_model.chunks import EventChunks, lead_chunk, open_events
+from intent_model.column_checks import check_columns, describe_checks
 from intent_model.config import Config
 from intent_model.dataset import EventLog, count_duplicate_events, load_leads, write_quarantine
 from intent_model.errors import ConfigError
-from intent_model.features import FeatureSpec, compute_features, placeholder_counts
+from intent_model.features import FeatureSpec, compute_features, lead_rows, placeholder_counts
 from intent_model.guards import check_sufficiency, leakage_alarm, outcome_like_columns
 from intent_model.labels import (
     crm_labels,
@@ -34,6 +36,8 @@ from intent_model.labels import (
     make_cutoffs,
     population,
 )
+from intent_model.lead_table import infer_roles
+from intent_model.table_features import TableSpec
 from intent_model.taxonomy import Taxonomy, describe_unknown, load_taxonomy
 from intent_model.validate import PROVIDED_AT_SUFFIX, CheckedTable, as_utc
 
@@ -58,6 +62,8 @@ class TrainingReport:
     warnings: list[str] = field(default_factory=list)
     n_duplicate_events: int = 0
     placeholders: pd.DataFrame | None = None
+    # The post-outcome checks of the leads table's other columns (they join the features).
+    table_checks: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """A few lines for a terminal or a model card."""
@@ -97,6 +103,10 @@ class TrainingReport:
                 "never used as features (look like CRM outcomes): "
                 + ", ".join(self.outcome_like_columns)
             )
+        if self.table_checks is not None and len(self.table_checks):
+            used = self.table_checks.loc[~self.table_checks["left_out"], "column"]
+            lines.append("leads-table columns used as features: " + (", ".join(used) or "none"))
+            lines.extend(describe_checks(self.table_checks))
         for _, row in self.leakage.iterrows():
             lines.append(
                 f"LEAKAGE ALARM: feature {row['feature']} alone has an out-of-time AUC of "
@@ -188,6 +198,8 @@ def build_training_set(
     with tempfile.TemporaryDirectory(dir=workdir, prefix="intent-model-") as tmp:
         chunks = open_events(events, config, taxonomy, tmp)
         lead_table = _lead_table(leads, config)
+        # Table columns are checked for post-outcome leaks only when the spec is made here.
+        fitted_here = spec is None
         spec = spec or _spec(config, taxonomy, lead_table, report_warnings)
         crm_mode = bool(config.labels.label_col)
         if crm_mode:
@@ -215,6 +227,9 @@ def build_training_set(
             if progress:
                 progress(f"features: chunk {i + 1}/{chunks.n_chunks}, {len(keys):,} snapshots")
     X, y, keys = _concat_sorted(parts, spec)
+    table_checks = None
+    if fitted_here:
+        X, spec, table_checks = check_table_columns(X, y, keys, spec, leads_frame, config)
     if check:
         check_sufficiency(y, keys, chunks.first_timestamp, chunks.last_timestamp, config)
     leakage = (
@@ -237,8 +252,33 @@ def build_training_set(
         if leads_frame is not None
         else [],
         warnings=report_warnings,
+        table_checks=table_checks,
     )
     return TrainingSet(X=X, y=y, keys=keys, spec=spec, report=report)
+
+
+def check_table_columns(
+    X: pd.DataFrame,
+    y: pd.Series,
+    keys: pd.DataFrame,
+    spec: FeatureSpec,
+    leads: pd.DataFrame | None,
+    config: Config,
+) -> tuple[pd.DataFrame, FeatureSpec, pd.DataFrame | None]:
+    """Run the post-outcome checks on the leads table's other columns against the snapshot
+    labels; drop the features of the columns left out, from ``X`` and from the spec."""
+    if not spec.table_columns or leads is None or not len(X):
+        return X, spec, None
+    columns = spec.table_columns
+    roles = pd.DataFrame({"column": [c.name for c in columns], "role": [c.role for c in columns]})
+    rows = lead_rows(leads, keys, spec).reset_index(drop=True)
+    checks = check_columns(rows, roles, y.to_numpy().astype(int), config)
+    left_out = set(checks.loc[checks["left_out"], "column"])
+    if not left_out:
+        return X, spec, checks
+    dropped = [f for c in columns if c.name in left_out for f in c.feature_names()]
+    kept = tuple(c for c in columns if c.name not in left_out)
+    return X.drop(columns=dropped), dataclasses.replace(spec, table_columns=kept), checks
 
 
 def build_features(
@@ -370,10 +410,13 @@ class FeatureStream:
 def _spark_training_set(events, leads, config, taxonomy, spark) -> TrainingSet:
     from intent_model.spark import spark_session, spark_training_set
 
-    frame, spec = spark_training_set(spark or spark_session(), events, leads, config, taxonomy)
+    frame, spec, leads_frame = spark_training_set(
+        spark or spark_session(), events, leads, config, taxonomy
+    )
     keys = frame[["lead_id", "cutoff"]].astype({"lead_id": object})
     y = frame["label"].astype(np.int8).rename("label")
     X = frame.drop(columns=["lead_id", "cutoff", "label"]).astype(np.float32)
+    X, spec, table_checks = check_table_columns(X, y, keys, spec, leads_frame, config)
     report = TrainingReport(
         events_accounting="(Spark engine: validated in the workers with the error policy)",
         leads_accounting=None,
@@ -384,6 +427,7 @@ def _spark_training_set(events, leads, config, taxonomy, spark) -> TrainingSet:
         label_rates=label_rate_per_cutoff(keys, y),
         leakage=pd.DataFrame(columns=["feature", "auc_out_of_time"]),
         outcome_like_columns=[],
+        table_checks=table_checks,
     )
     return TrainingSet(X=X, y=y, keys=keys, spec=spec, report=report)
 
@@ -426,6 +470,8 @@ def _spec(
             f"{', '.join(refused)}; an outcome must never be a feature"
         )
     spec = FeatureSpec.from_config(config.features, taxonomy, columns)
+    if lead_table is not None:
+        spec = dataclasses.replace(spec, table_columns=_table_columns(lead_table, spec, config))
     undated = [f for f in spec.profile_fields if f"{f}{PROVIDED_AT_SUFFIX}" not in columns]
     if undated:
         since = "created_at" if "created_at" in columns else "the start of time"
@@ -437,6 +483,39 @@ def _spec(
         notes.append(message)
         warnings.warn(message, UserWarning, stacklevel=3)
     return spec
+
+
+def _table_columns(lead_table: CheckedTable, spec: FeatureSpec, config: Config) -> tuple:
+    """The leads table's other columns (not the id, dates, label or profile fields), encoded
+    as in CRM-table mode, so that they join the event features."""
+    frame = lead_table.frame
+    labels = config.labels
+    reserved = {"lead_id", "created_at", labels.label_col, labels.labeled_at_col}
+    reserved |= set(spec.profile_fields)
+    extra = [
+        c for c in frame.columns if c not in reserved and not str(c).endswith(PROVIDED_AT_SUFFIX)
+    ]
+    if not extra or frame.empty:
+        return ()
+    overrides = {k: v for k, v in config.columns.roles.items() if k in extra}
+    placeholders = config.features.placeholders()
+    roles = infer_roles(frame[["lead_id", *extra]], placeholders, None, overrides)
+    table = TableSpec.fit(
+        frame,
+        roles,
+        placeholders,
+        config.table.max_categories,
+        config.table.min_category_rows,
+        information=False,
+    )
+    clashes = sorted(set(table.feature_names) & set(spec.feature_names))
+    if clashes:
+        raise ConfigError(
+            f"{lead_table.source}: leads-table column(s) would make features named like event "
+            f"features ({', '.join(clashes)}); rename them or set their role to 'ignore' in "
+            "[columns.roles]"
+        )
+    return table.columns
 
 
 def _event_snapshots(

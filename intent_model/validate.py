@@ -162,6 +162,19 @@ def check_leads(
     return _apply_policy(raw, parsed, problems, source, columns, on_bad_rows)
 
 
+def is_present(values: pd.Series, missing_values: tuple[str, ...] = ()) -> np.ndarray:
+    """True where a profile value is filled: not missing, not blank, not a placeholder.
+
+    Examples
+    --------
+    >>> is_present(pd.Series(["ACME", " ", None, "Select", "n/a"]), ("select", "n/a")).tolist()
+    [True, False, False, False, False]
+    """
+    text = values.astype("string").str.strip()
+    placeholder = text.str.casefold().isin(missing_values).fillna(False)
+    return (text.notna() & (text != "") & ~placeholder).to_numpy(dtype=bool)
+
+
 def as_utc(moment: str | pd.Timestamp) -> pd.Timestamp:
     """A moment as a UTC Timestamp; one without a zone is taken as UTC.
 

@@ -128,16 +128,14 @@ def test_reasons_add_up_to_the_score_and_name_real_features(trained, small_demo)
     logit = np.log(p_hard / (1 - p_hard))
     total = explanation.base_value + explanation.contributions.sum(axis=1).to_numpy()
     np.testing.assert_allclose(total, logit, atol=1e-6)
-    for row, drivers in zip(
-        features.itertuples(index=False),
-        top_drivers(features, explanation, loaded.spec),
-        strict=True,
-    ):
+    all_drivers = top_drivers(features, explanation, loaded.spec)
+    assert len(all_drivers) == len(features)
+    for position, drivers in enumerate(all_drivers):
         assert drivers, "every lead gets at least one reason"
         signs = [d.contribution > 0 for d in drivers]
         assert signs == sorted(signs, reverse=True)  # ups first, then downs
         for driver in drivers:
-            actual = getattr(row, driver.feature)
+            actual = features.iloc[position][driver.feature]
             assert actual == pytest.approx(driver.value, nan_ok=True)
 
 

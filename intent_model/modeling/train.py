@@ -249,6 +249,9 @@ def train(
         write_figures(stage / PLOTS_DIR, figures)
         per_cutoff[MAIN_MODEL].to_csv(stage / "metrics_per_cutoff.csv", index=False)
         training_set.report.label_rates.to_csv(stage / "label_rate_per_cutoff.csv", index=False)
+        table_checks = training_set.report.table_checks
+        if table_checks is not None:
+            table_checks.to_csv(stage / "column_checks.csv", index=False)
         card = lambda: render_model_card(  # noqa: E731 - rendered twice, before and after tracking
             metadata, metrics, per_cutoff[MAIN_MODEL], importance, training_set.report.summary()
         )
@@ -264,6 +267,9 @@ def train(
                 write_metadata(stage, metadata)
                 (stage / CARD_FILE).write_text(card())
                 tracking.log_params(flatten(dataclasses.asdict(config)))
+                if table_checks is not None:
+                    left_out = table_checks.loc[table_checks["left_out"], "column"]
+                    tracking.set_tags({"left_out_columns": ", ".join(left_out) or "none"})
                 for kind in MODEL_KINDS:
                     tracking.log_metrics({f"{kind}.{k}": v for k, v in metrics[kind].items()})
                 for step, row in per_cutoff[MAIN_MODEL].iterrows():
@@ -353,6 +359,9 @@ def _metadata(config, taxonomy, training_set, split, model, metrics) -> dict[str
         "feature_names": list(X.columns),
         "feature_dtypes": {name: str(dtype) for name, dtype in X.dtypes.items()},
         "feature_spec": dataclasses.asdict(spec),
+        "left_out_columns": []
+        if training_set.report.table_checks is None
+        else training_set.report.table_checks.query("left_out")["column"].tolist(),
         "taxonomy": {"classes": dict(taxonomy.classes), "aliases": dict(taxonomy.aliases)},
         "config": dataclasses.asdict(config),
         "horizon_days": config.labels.horizon_days,

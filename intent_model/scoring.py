@@ -263,13 +263,7 @@ def predict(
             "drift": monitor.report(spec) if monitor is not None else None,
         }
         _warn_drift(counts["drift"], counts["unknown_type_share"])
-    scores = pd.concat(parts, ignore_index=True)
-    scores = add_rank(scores).sort_values("rank", ignore_index=True)
-    scores.insert(1, "as_of", scored_as_of)
-    scores["model_version"] = loaded.version
-    scores = scores[list(OUTPUT_COLUMNS)]
-    if previous is not None:
-        scores["trend"] = trend(scores, _previous_scores(previous), config.predict.trend_points)
+    scores = _output(pd.concat(parts, ignore_index=True), scored_as_of, loaded, previous, config)
     _check_counts(scores, n_leads_in, stream)
     result = PredictionResult(
         scores=scores,
@@ -285,6 +279,17 @@ def predict(
     return result
 
 
+def _output(scored, as_of, loaded, previous, config) -> pd.DataFrame:
+    """The output contract's columns, ranked best first, with the trend when asked for."""
+    scores = add_rank(scored).sort_values("rank", ignore_index=True)
+    scores.insert(1, "as_of", as_of)
+    scores["model_version"] = loaded.version
+    scores = scores[list(OUTPUT_COLUMNS)]
+    if previous is not None:
+        scores["trend"] = trend(scores, _previous_scores(previous), config.predict.trend_points)
+    return scores
+
+
 def _predict_table(loaded, events, leads, out, as_of, config, previous) -> PredictionResult:
     from intent_model.table_scoring import predict_table
 
@@ -297,12 +302,7 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
     scored, moment, checked = predict_table(
         loaded, leads, as_utc(as_of) if as_of is not None else None, config
     )
-    scores = add_rank(scored).sort_values("rank", ignore_index=True)
-    scores.insert(1, "as_of", moment)
-    scores["model_version"] = loaded.version
-    scores = scores[list(OUTPUT_COLUMNS)]
-    if previous is not None:
-        scores["trend"] = trend(scores, _previous_scores(previous), config.predict.trend_points)
+    scores = _output(scored, moment, loaded, previous, config)
     counted = (
         []
         if len(scores) == checked.n_used

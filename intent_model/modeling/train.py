@@ -87,21 +87,29 @@ class TrainResult:
             + ", ".join(self.metadata["training_data"]["holdout_cutoffs"])
             + "):",
             shown.to_string(float_format=lambda v: f"{v:.4f}"),
-            f"threshold p_hard >= {self.threshold:.4f}; tiers "
-            + ", ".join(f"{k} >= {v:.4f}" for k, v in self.tier_bounds.items()),
-            f"bundle: {self.bundle_dir} (model card: {self.bundle_dir / CARD_FILE}, "
-            f"plots: {self.bundle_dir / PLOTS_DIR})",
+            *outcome_lines(self),
         ]
-        if self.run_id:
-            lines.append(
-                f"MLflow run {self.run_id}, registered "
-                f"{self.metadata['mlflow']['registered_model']} version {self.model_version} "
-                "(alias challenger); see it with "
-                f"`mlflow ui --backend-store-uri {self.metadata['mlflow']['tracking_uri']}`"
-            )
-        if self.promotion:
-            lines.append(self.promotion.message)
         return "\n".join(lines)
+
+
+def outcome_lines(result: TrainResult | TableTrainResult) -> list[str]:
+    """Threshold, tiers, where the bundle is, the MLflow run and version, the promotion."""
+    lines = [
+        f"threshold p_hard >= {result.threshold:.4f}; tiers "
+        + ", ".join(f"{k} >= {v:.4f}" for k, v in result.tier_bounds.items()),
+        f"bundle: {result.bundle_dir} (model card: {result.bundle_dir / CARD_FILE}, "
+        f"plots: {result.bundle_dir / PLOTS_DIR})",
+    ]
+    if result.run_id:
+        lines.append(
+            f"MLflow run {result.run_id}, registered "
+            f"{result.metadata['mlflow']['registered_model']} version {result.model_version} "
+            "(alias challenger); see it with "
+            f"`mlflow ui --backend-store-uri {result.metadata['mlflow']['tracking_uri']}`"
+        )
+    if result.promotion:
+        lines.append(result.promotion.message)
+    return lines
 
 
 def train(

@@ -63,6 +63,7 @@ from intent_model.modeling.train import (
     IMPORTANCE_ROWS,
     MAIN_MODEL,
     flatten,
+    outcome_lines,
     package_versions,
     requirements,
     sample_rows,
@@ -126,21 +127,7 @@ class TableTrainResult:
             )
         else:
             lines.append("No column was flagged as written after the outcome.")
-        lines += [
-            f"threshold p_hard >= {self.threshold:.4f}; tiers "
-            + ", ".join(f"{k} >= {v:.4f}" for k, v in self.tier_bounds.items()),
-            f"bundle: {self.bundle_dir} (model card: {self.bundle_dir / CARD_FILE}, "
-            f"plots: {self.bundle_dir / PLOTS_DIR})",
-        ]
-        if self.run_id:
-            lines.append(
-                f"MLflow run {self.run_id}, registered "
-                f"{self.metadata['mlflow']['registered_model']} version {self.model_version} "
-                "(alias challenger); see it with "
-                f"`mlflow ui --backend-store-uri {self.metadata['mlflow']['tracking_uri']}`"
-            )
-        if self.promotion:
-            lines.append(self.promotion.message)
+        lines += outcome_lines(self)
         lines += [f"WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
 

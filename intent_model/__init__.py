@@ -18,6 +18,7 @@ from intent_model.config import (
     TrainingConfig,
     load_config,
 )
+from intent_model.crm_demo import crm_export
 from intent_model.dataset import EventLog, event_mix, load_events, load_leads, write_quarantine
 from intent_model.errors import ConfigError, InputError, IntentModelError, ModelError
 from intent_model.features import FeatureSpec
@@ -62,6 +63,7 @@ __all__ = [
     "__version__",
     "build_features",
     "build_training_set",
+    "crm_export",
     "event_mix",
     "load_config",
     "load_events",

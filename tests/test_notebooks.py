@@ -10,7 +10,12 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["01-explore-events.ipynb", "02-train-and-evaluate.ipynb", "03-score-and-explain.ipynb"]
+NAMES = [
+    "01-explore-events.ipynb",
+    "02-train-and-evaluate.ipynb",
+    "03-score-and-explain.ipynb",
+    "04-crm-table.ipynb",
+]
 
 
 def _parameters(notebook: nbformat.NotebookNode, values: dict) -> None:
@@ -37,6 +42,7 @@ def test_notebook_runs_top_to_bottom(name, workspace):
         {
             "DATA_DIR": str(workspace / "data"),
             "MODEL_DIR": str(workspace / "models" / "notebook"),
+            "CRM_MODEL_DIR": str(workspace / "models" / "crm" / "notebook"),
             "TRACKING_URI": f"sqlite:///{workspace / 'mlflow.db'}",
             "SMALL_DATA": True,
         },

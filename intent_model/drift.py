@@ -109,12 +109,19 @@ class DriftMonitor:
             name="psi",
         )
 
-    def report(self, spec: FeatureSpec) -> pd.DataFrame:
-        """PSI per feature family (mean and worst feature) and of the score, with a verdict."""
+    def report(
+        self, spec: FeatureSpec | None = None, groups: Mapping[str, list[str]] | None = None
+    ) -> pd.DataFrame:
+        """PSI per feature family (mean and worst feature) and of the score, with a verdict.
+
+        ``groups`` replaces the families (a table model groups features by column).
+        """
         per_feature = self.feature_psi()
+        if groups is None:
+            groups = {family: spec.names_of(family) for family in FEATURE_FAMILIES}
         rows = []
-        for family in FEATURE_FAMILIES:
-            names = [n for n in spec.names_of(family) if n in per_feature.index]
+        for family, members in groups.items():
+            names = [n for n in members if n in per_feature.index]
             if not names:
                 continue
             values = per_feature[names]

@@ -291,7 +291,7 @@ def _output(scored, as_of, loaded, previous, config) -> pd.DataFrame:
 
 
 def _predict_table(loaded, events, leads, out, as_of, config, previous) -> PredictionResult:
-    from intent_model.table_scoring import predict_table
+    from intent_model.table_scoring import column_groups, predict_table, table_spec_of
 
     if events is not None:
         raise ConfigError(
@@ -299,9 +299,16 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
         )
     if leads is None:
         raise ConfigError("nothing to score: give events, or a lead table (--leads)")
-    scored, moment, checked = predict_table(
+    scored, moment, checked, features = predict_table(
         loaded, leads, as_utc(as_of) if as_of is not None else None, config
     )
+    drift = None
+    reference = loaded.metadata.get("drift_reference")
+    if reference:
+        monitor = DriftMonitor(reference)
+        monitor.add(features, scored["p_hard"].to_numpy())
+        drift = monitor.report(groups=column_groups(table_spec_of(loaded.metadata)))
+        _warn_drift(drift, 0.0)
     scores = _output(scored, moment, loaded, previous, config)
     counted = (
         []
@@ -316,6 +323,7 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
         n_leads_in=checked.n_used,
         accounting=[checked.accounting()],
         unknown_types=pd.DataFrame(columns=["event_type", "n_rows"]),
+        drift=drift,
     )
     if out is not None:
         result.out = write_table(scores, out)

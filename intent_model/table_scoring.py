@@ -48,6 +48,14 @@ def encode_table(
         ) from None
 
 
+def column_groups(spec: TableSpec) -> dict[str, list[str]]:
+    """Features by the table column they come from (and the field counts)."""
+    groups: dict[str, list[str]] = {}
+    for feature in spec.feature_names:
+        groups.setdefault(spec.source_of(feature), []).append(feature)
+    return groups
+
+
 def score_table_rows(
     model: IntentModel, spec: TableSpec, frame: pd.DataFrame, features: pd.DataFrame, config: Config
 ) -> pd.DataFrame:
@@ -69,8 +77,9 @@ def predict_table(
     leads: str | Path | pd.DataFrame | CheckedTable,
     as_of: pd.Timestamp | None,
     config: Config,
-) -> tuple[pd.DataFrame, pd.Timestamp, CheckedTable]:
-    """Scores of every lead of a table (lead_id first, unranked), the as_of, the checked table.
+) -> tuple[pd.DataFrame, pd.Timestamp, CheckedTable, pd.DataFrame]:
+    """Scores of every lead of a table (lead_id first, unranked), the as_of, the checked
+    table and the features.
 
     Raises
     ------
@@ -87,4 +96,4 @@ def predict_table(
     scored = score_table_rows(loaded.model, spec, table.frame, features, config)
     scored.insert(0, "lead_id", table.frame["lead_id"].astype(str).to_numpy())
     scored["scored_from"] = SCORED_FROM_TABLE
-    return scored, moment, table.checked
+    return scored, moment, table.checked, features

@@ -156,6 +156,20 @@ def test_mlflow_pyfunc_scores_raw_rows_like_batch_scoring(crm_trained, crm_table
     )
 
 
+def test_drift_of_a_table_is_reported_by_column(crm_trained, crm_table):
+    from intent_model.drift import DriftWarning
+
+    result, _, _ = crm_trained
+    same = predict(result.bundle_dir, None, crm_table)
+    assert (same.drift["psi"] < 0.01).all()
+    shifted = crm_table.assign(total_visits=crm_table["total_visits"] * 10 + 50)
+    with pytest.warns(DriftWarning, match="total_visits"):
+        moved = predict(result.bundle_dir, None, shifted)
+    row = moved.drift.set_index("what").loc["total_visits"]
+    assert row["verdict"] == "significant shift"
+    assert "total_visits" in moved.summary()
+
+
 def test_a_table_missing_a_model_column_is_refused_by_name(crm_trained, crm_table):
     result, _, _ = crm_trained
     with pytest.raises(InputError, match="total_visits"):

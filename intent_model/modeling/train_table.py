@@ -24,6 +24,7 @@ from sklearn.model_selection import StratifiedKFold
 from intent_model import __version__
 from intent_model.column_checks import check_columns, describe_checks
 from intent_model.config import Config
+from intent_model.drift import reference_summary
 from intent_model.errors import ConfigError, InputError
 from intent_model.lead_table import LeadTable, infer_roles, load_lead_table, roles_table
 from intent_model.modeling import tracking
@@ -256,6 +257,8 @@ def train_table(
         config, table, spec, roles, checks, placeholder_cells, evaluation, model, metrics, as_of
     )
     metadata["warnings"] = alerts
+    # The drift reference: the whole table as the model scores it, like a nightly export.
+    metadata["drift_reference"] = reference_summary(X, model.predict_proba(X))
 
     out = Path(out)
     run_id = version = promotion = None

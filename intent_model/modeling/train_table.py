@@ -25,7 +25,7 @@ from intent_model import __version__
 from intent_model.column_checks import check_columns, describe_checks
 from intent_model.config import Config
 from intent_model.drift import reference_summary
-from intent_model.errors import ConfigError, InputError
+from intent_model.errors import ConfigError
 from intent_model.lead_table import LeadTable, infer_roles, load_lead_table, roles_table
 from intent_model.modeling import tracking
 from intent_model.modeling.baselines import TablePointsRule
@@ -484,9 +484,18 @@ def _promote(tracking_uri, version, model, frame, X, y, evaluation, as_of, confi
         loaded = tracking.load_registered(tracking_uri, f"models:/{name}@{tracking.CHAMPION}")
         champion, champion_metadata = tracking.bundle_of(loaded)
         if "table_spec" not in champion_metadata:
-            raise InputError(
-                f"the champion of {name} (version {champion_version}) was not trained on a lead "
-                "table; register table models under their own name ([table] registered_model)"
+            metric = config.training.promotion_metric
+            score = classification_metrics(y[out], model.predict_proba(X[out]))[metric]
+            return PromotionResult(
+                False,
+                metric,
+                version,
+                score,
+                champion_version,
+                None,
+                f"not promoted: the champion of {name} (version {champion_version}) was not "
+                "trained on a lead table; register table models under their own name "
+                "([table] registered_model)",
             )
         champion_spec = TableSpec.from_dict(champion_metadata["table_spec"])
         champion_features = champion_spec.encode(frame[out], as_of)

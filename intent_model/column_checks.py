@@ -138,8 +138,9 @@ def _bins(values: pd.Series, role: str, missing_values: tuple[str, ...]) -> np.n
         if role == "numeric":
             numbers = numeric_values(values, missing_values)
         else:
-            numbers = date_values(values).astype("int64", errors="ignore")
-            numbers = pd.to_numeric(numbers, errors="coerce").to_numpy(dtype=float)
+            # Seconds since the epoch; a missing date stays NaN (its own bin), never a number.
+            since_epoch = date_values(values) - pd.Timestamp(0, tz="UTC")
+            numbers = since_epoch.dt.total_seconds().to_numpy(dtype=float)
         codes = np.full(len(values), "missing", dtype=object)
         known = ~np.isnan(numbers)
         distinct = np.unique(numbers[known])

@@ -329,6 +329,18 @@ def test_a_copy_of_the_label_is_flagged_and_noise_is_not():
     assert single_column_auc(frame["noise"], "numeric", y, PLACEHOLDERS) < 0.56
 
 
+def test_a_missing_date_is_judged_as_missing_like_a_missing_number():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 2000)
+    day = pd.Series(rng.integers(0, 400, 2000).astype(float)).where(
+        rng.random(2000) > 0.03 + y * 0.05
+    )
+    dates = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(day, unit="D")
+    as_dates = single_column_auc(dates, "date", y, PLACEHOLDERS)
+    as_numbers = single_column_auc(day, "numeric", y, PLACEHOLDERS)
+    assert as_dates == pytest.approx(as_numbers)
+
+
 def test_outcome_words_are_matched_as_words_not_substrings():
     assert outcome_word("Lead Status") == "status"
     assert outcome_word("DealStage") == "deal"

@@ -68,7 +68,7 @@ def explain(model: IntentModel, features: pd.DataFrame) -> Explanation:
 def concept_of(feature: str, spec: FeatureSpec) -> str:
     """The concept a feature belongs to: all windows of one count share one concept,
     and all features of one leads-table column too."""
-    if spec.table_columns and feature in spec.names_of("lead_table"):
+    if feature in spec.lead_table_features:
         return "table:" + spec.table_spec().source_of(feature)
     match = _COUNT.match(feature)
     if match and not feature.startswith("n_active_days"):
@@ -180,7 +180,7 @@ def describe(feature: str, value: float, spec: FeatureSpec) -> str:
     'last activity 64 days ago'
     """
     missing = value != value  # NaN
-    if spec.table_columns and feature in spec.names_of("lead_table"):
+    if feature in spec.lead_table_features:
         return spec.table_spec().describe_value(feature, value)
     count = _COUNT.match(feature)
     if count and not feature.startswith("n_active_days"):

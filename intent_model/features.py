@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,17 @@ class FeatureSpec:
 
     def table_spec(self) -> TableSpec:
         """The encoding of the leads table's other columns (no field counts: ours do that)."""
+        return self._table_spec
+
+    # Cached: reasons ask for every feature of every lead whether it is a table feature.
+    @cached_property
+    def _table_spec(self) -> TableSpec:
         return TableSpec(tuple(self.table_columns), self.missing_values, information=False)
+
+    @cached_property
+    def lead_table_features(self) -> frozenset[str]:
+        """The features made from the leads table's other columns."""
+        return frozenset(self.names_of("lead_table"))
 
     @property
     def window_suffixes(self) -> list[str]:

@@ -259,7 +259,7 @@ def _date_share(text: pd.Series) -> float:
 
 
 def roles_table(roles: pd.DataFrame) -> str:
-    """The roles as a printed table, grouped so the feature columns come first."""
+    """The roles as a printed table, one line per column in table order."""
     shown = roles[["column", "role", "n_given", "n_distinct", "detail"]].copy()
     shown["column"] = shown["column"].str.slice(0, 40)
     return shown.to_string(index=False)

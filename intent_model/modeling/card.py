@@ -36,10 +36,12 @@ PER_CUTOFF_COLUMNS = (
 )
 
 
-def metrics_table(metrics: dict[str, dict[str, float]]) -> pd.DataFrame:
-    """Models as rows, the card's metrics as columns."""
+def metrics_table(metrics: dict[str, dict[str, float]], counts: bool = False) -> pd.DataFrame:
+    """Models as rows, the card's metrics as columns (then ``n`` and ``positive_rate``
+    when ``counts``)."""
     table = pd.DataFrame(metrics).T
-    return table[[c for c in CARD_METRICS if c in table.columns]]
+    shown = [c for c in CARD_METRICS if c in table.columns]
+    return table[shown + (["n", "positive_rate"] if counts else [])]
 
 
 def render_model_card(

@@ -44,6 +44,18 @@ def log_params(params: Mapping[str, Any]) -> None:
     mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
 
 
+def run_record(
+    run_id: str, tracking_uri: str, experiment: str, registered_model: str
+) -> dict[str, str]:
+    """Where a bundle's run lives, as its metadata records it."""
+    return {
+        "run_id": run_id,
+        "tracking_uri": tracking_uri,
+        "experiment": experiment,
+        "registered_model": registered_model,
+    }
+
+
 def set_tags(tags: Mapping[str, Any]) -> None:
     """Tag the active run (MLflow caps a tag value at 8000 characters)."""
     mlflow.set_tags({k: str(v)[:8000] for k, v in tags.items()})

@@ -266,12 +266,9 @@ def train(
         if track:
             say(f"logging the MLflow run to {tracking_uri}")
             with tracking.training_run(tracking_uri, training.experiment, out.name) as run_id:
-                metadata["mlflow"] = {
-                    "run_id": run_id,
-                    "tracking_uri": tracking_uri,
-                    "experiment": training.experiment,
-                    "registered_model": training.registered_model,
-                }
+                metadata["mlflow"] = tracking.run_record(
+                    run_id, tracking_uri, training.experiment, training.registered_model
+                )
                 write_metadata(stage, metadata)
                 (stage / CARD_FILE).write_text(card())
                 tracking.log_params(flatten(dataclasses.asdict(config)))
@@ -317,7 +314,7 @@ def train(
     say(f"saved the bundle to {out}")
     return TrainResult(
         bundle_dir=out,
-        metrics=metrics_table(metrics).join(pd.DataFrame(metrics).T[["n", "positive_rate"]]),
+        metrics=metrics_table(metrics, counts=True),
         per_cutoff=per_cutoff,
         importance=importance,
         threshold=threshold,

@@ -215,7 +215,7 @@ def train_table(
     )
 
     say(f"evaluating: {evaluation.description}")
-    predictions, fitted, importance_model = _evaluate(X, y, frame, spec, evaluation, config, say)
+    predictions, main, importance_model = _evaluate(X, y, frame, spec, evaluation, config, say)
     if left_out:
         leaky_spec = _fit_spec(frame[dev], roles, config)
         say(f"fitting the gradient boosting WITH {', '.join(sorted(left_out))}, for comparison")
@@ -228,7 +228,6 @@ def train_table(
     for alert in alerts:
         warnings.warn(alert, LeakWarning, stacklevel=2)
 
-    main = fitted
     threshold = choose_threshold(y[dev], main.oof_proba_)
     tier_bounds = choose_tier_bounds(main.oof_proba_, training.tier_shares)
     model = IntentModel(
@@ -277,12 +276,9 @@ def train_table(
         if track:
             say(f"logging the MLflow run to {tracking_uri}")
             with tracking.training_run(tracking_uri, table_config.experiment, out.name) as run_id:
-                metadata["mlflow"] = {
-                    "run_id": run_id,
-                    "tracking_uri": tracking_uri,
-                    "experiment": table_config.experiment,
-                    "registered_model": table_config.registered_model,
-                }
+                metadata["mlflow"] = tracking.run_record(
+                    run_id, tracking_uri, table_config.experiment, table_config.registered_model
+                )
                 write_metadata(stage, metadata)
                 (stage / CARD_FILE).write_text(card())
                 tracking.log_params(
@@ -320,10 +316,9 @@ def train_table(
         (stage / CARD_FILE).write_text(card())
     point_latest_at(out)
     say(f"saved the bundle to {out}")
-    table_metrics = metrics_table(metrics).join(pd.DataFrame(metrics).T[["n", "positive_rate"]])
     return TableTrainResult(
         bundle_dir=out,
-        metrics=table_metrics,
+        metrics=metrics_table(metrics, counts=True),
         evaluation=evaluation.description,
         roles=roles,
         checks=checks,
@@ -413,13 +408,12 @@ def _evaluate(X, y, frame, spec, evaluation, config, say):
     ids = frame["lead_id"].astype(str).to_numpy()
     if evaluation.method == "out-of-time":
         dev, out = evaluation.development, evaluation.holdout
-        predictions, main = {}, None
+        predictions, fitted = {}, {}
         for kind in MODEL_KINDS:
             say(f"fitting {kind} on the older leads")
-            model = make_calibrated(kind, training, (), points).fit(X[dev], y[dev], ids[dev])
-            predictions[kind] = model.predict_proba(X[out])[:, 1]
-            main = model if kind == MAIN_MODEL else main
-        return predictions, main, (np.flatnonzero(out), main)
+            fitted[kind] = make_calibrated(kind, training, (), points).fit(X[dev], y[dev], ids[dev])
+            predictions[kind] = fitted[kind].predict_proba(X[out])[:, 1]
+        return predictions, fitted[MAIN_MODEL], (np.flatnonzero(out), fitted[MAIN_MODEL])
     predictions = {kind: np.zeros(len(y)) for kind in MODEL_KINDS}
     folds = StratifiedKFold(config.table.cv_folds, shuffle=True, random_state=training.random_state)
     last = None

@@ -1,10 +1,21 @@
 """Feature building for one cutoff: intent_model against a reference DuckDB SQL query.
 
-Run: .venv/bin/python benchmarks/features.py [--leads 6500 65000] [--repeat 1]
+Run: .venv/bin/python benchmarks/features.py [--leads 6500 65000] [--int-leads 65000 500000 2000000]
 (needs the bench extra: pip install -e '.[bench]'; `make bench` does it)
 
-For each size it writes demo data to Parquet, then times, each in a fresh
-subprocess so that peak memory (max RSS) is the engine's own:
+Two shapes of data, both written to Parquet:
+
+* ``demo``: the simulated funnel as the demo writes it (string ids like
+  ``L000123``, UTC timestamps), at each ``--leads`` size;
+* ``integer ids``: the events of the largest simulated funnel given to
+  ``--int-leads`` visitors with 11-digit integer ids (as web analytics export
+  them) and naive timestamps, each simulated lead's events dealt among several
+  visitors; the leads table repeats each lead's profile for its visitors. The
+  events stay the same (~10M for 65,000 simulated leads), so the rows of the
+  table show how the cost grows with the number of leads alone.
+
+For each case it times, each in a fresh subprocess so that peak memory
+(max RSS) is the engine's own:
 
 * intent_model: ``build_features(events.parquet, leads.parquet, as_of=...)``,
   reading, validating, classifying and streaming the log by lead;
@@ -35,6 +46,7 @@ AS_OF = "2025-06-01"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, nargs="+", default=[6500, 65000])
+    parser.add_argument("--int-leads", type=int, nargs="*", default=[65000, 500000, 2000000])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--worker", choices=["intent_model", "duckdb"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -47,39 +59,87 @@ def main() -> None:
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-features-") as tmp:
-        for n_leads in args.leads:
+        demo = None
+        for n_leads in sorted(set(args.leads)):
             data = Path(tmp) / f"leads-{n_leads}"
             demo = simulate_funnel(n_leads=n_leads, seed=args.seed)
             write_demo_data(demo, data)
-            n_events = len(demo.events)
-            del demo
-            results = {}
-            for engine in ("intent_model", "duckdb"):
-                out = data / f"{engine}.parquet"
-                command = [sys.executable, __file__, "--worker", engine, "--data", str(data)]
-                finished = subprocess.run(
-                    [*command, "--out", str(out)], check=True, capture_output=True, text=True
-                )
-                results[engine] = json.loads(finished.stdout.strip().splitlines()[-1])
-                results[engine]["features"] = pd.read_parquet(out)
-            mismatches = _compare(
-                results["intent_model"]["features"], results["duckdb"]["features"]
-            )
-            for engine in ("intent_model", "duckdb"):
-                seconds = results[engine]["seconds"]
-                rows.append(
-                    {
-                        "events": f"{n_events:,}",
-                        "engine": engine,
-                        "seconds": round(seconds, 2),
-                        "events_per_s": f"{n_events / seconds:,.0f}",
-                        "peak_rss_MB": round(results[engine]["peak_rss_mb"]),
-                        "ratio_to_duckdb": round(seconds / results["duckdb"]["seconds"], 2),
-                        "features_match": "yes" if not mismatches else f"NO: {mismatches[:3]}",
-                    }
-                )
+            rows += _measure(data, "demo, string ids", n_leads, len(demo.events))
+        if args.int_leads:
+            if demo is None or len(demo.leads) != max(args.leads):
+                demo = simulate_funnel(n_leads=max(args.leads), seed=args.seed)
+            for n_visitors in args.int_leads:
+                data = Path(tmp) / f"int-{n_visitors}"
+                n_written = _write_integer_ids(demo, n_visitors, data, args.seed)
+                rows += _measure(data, "integer ids, naive", n_written, len(demo.events))
     print(f"Features for one cutoff ({AS_OF}), 2-core machine; ratio < 1 means faster than DuckDB")
     print(pd.DataFrame(rows).to_string(index=False))
+
+
+def _measure(data: Path, shape: str, n_leads: int, n_events: int) -> list[dict]:
+    results = {}
+    for engine in ("intent_model", "duckdb"):
+        out = data / f"{engine}.parquet"
+        command = [sys.executable, __file__, "--worker", engine, "--data", str(data)]
+        finished = subprocess.run(
+            [*command, "--out", str(out)], check=True, capture_output=True, text=True
+        )
+        results[engine] = json.loads(finished.stdout.strip().splitlines()[-1])
+        results[engine]["features"] = pd.read_parquet(out)
+    mismatches = _compare(results["intent_model"]["features"], results["duckdb"]["features"])
+    rows = []
+    for engine in ("intent_model", "duckdb"):
+        seconds = results[engine]["seconds"]
+        rows.append(
+            {
+                "shape": shape,
+                "leads": f"{n_leads:,}",
+                "events": f"{n_events:,}",
+                "engine": engine,
+                "seconds": round(seconds, 2),
+                "events_per_s": f"{n_events / seconds:,.0f}",
+                "peak_rss_MB": round(results[engine]["peak_rss_mb"]),
+                "ratio_to_duckdb": round(seconds / results["duckdb"]["seconds"], 2),
+                "features_match": "yes" if not mismatches else f"NO: {mismatches[:3]}",
+            }
+        )
+    return rows
+
+
+def _write_integer_ids(demo, n_visitors: int, data: Path, seed: int) -> int:
+    """Deal each simulated lead's events among visitors with integer ids; naive timestamps.
+
+    Returns the number of visitors in the leads table.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    n_leads = len(demo.leads)
+    per_lead = max(1, round(n_visitors / n_leads))
+    first_id = 10_000_000_000  # 11 digits, as visitor ids often are
+    lead_index = pd.Index(demo.leads["lead_id"].astype(str)).get_indexer(
+        demo.events["lead_id"].astype(str)
+    )
+    share = rng.integers(0, per_lead, len(demo.events))
+    events = pd.DataFrame(
+        {
+            "lead_id": first_id + lead_index.astype(np.int64) * per_lead + share,
+            "timestamp": demo.events["timestamp"].dt.tz_convert(None),
+            "event_type": demo.events["event_type"].astype(str),
+            "channel": demo.events["channel"].astype(str),
+        }
+    )
+    leads = demo.leads.loc[np.repeat(np.arange(n_leads), per_lead)].reset_index(drop=True)
+    leads["lead_id"] = first_id + np.arange(len(leads), dtype=np.int64)
+    for name in leads.columns:
+        if isinstance(leads[name].dtype, pd.DatetimeTZDtype):
+            leads[name] = leads[name].dt.tz_convert(None)
+    data.mkdir(parents=True)
+    for name, frame in (("events", events), ("leads", leads)):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, data / f"{name}.parquet", coerce_timestamps="us")
+    return len(leads)
 
 
 def _worker(engine: str, data: Path, out: Path) -> None:
@@ -191,6 +251,36 @@ def _duckdb(data: Path) -> pd.DataFrame:
         f"CASE WHEN {given['email']} THEN CAST(lower(regexp_extract(email, '@([^@]*)$', 1)) "
         f"NOT IN ({free}) AS DOUBLE) END AS email_is_corporate",
     ]
+    # The leads table's other columns join as the "lead_table" family; in the demo
+    # they are categorical: given-or-not, one indicator per frequent value, "(other)".
+    placeholders = ", ".join("'" + v.replace("'", "''") + "'" for v in spec.missing_values)
+    reserved = {"lead_id", "created_at", *fields}
+    table_features, table_names = [], []
+    for column in lead_columns:
+        if column in reserved or column.endswith("_provided_at"):
+            continue
+        key = f"lower(trim({column}))"
+        present = (
+            f"({column} IS NOT NULL AND trim({column}) <> '' AND {key} NOT IN ({placeholders}))"
+        )
+        kept = connection.execute(
+            f"""SELECT {key} AS k, mode(trim({column})) AS label, count(*) AS n
+                FROM read_parquet('{leads_path}') WHERE {present}
+                GROUP BY k HAVING n >= {config.table.min_category_rows}
+                ORDER BY n DESC, k LIMIT {config.table.max_categories}"""
+        ).fetchall()
+        table_features.append(f'CAST({present} AS DOUBLE) AS "has_{column}"')
+        table_features += [
+            f"CAST(coalesce({present} AND {key} = '{k}', FALSE) AS DOUBLE) AS \"{column}={label}\""
+            for k, label, _ in kept
+        ]
+        others = " AND ".join(f"{key} <> '{k}'" for k, _, _ in kept) or "TRUE"
+        table_features.append(
+            f'CAST(coalesce({present} AND {others}, FALSE) AS DOUBLE) AS "{column}=(other)"'
+        )
+        table_names += [f"has_{column}"] + [f"{column}={label}" for _, label, _ in kept]
+        table_names.append(f"{column}=(other)")
+    information += table_features
     query = f"""
     WITH ev AS (
         SELECT e.lead_id, m.canonical AS event_type, m.event_class, m.is_known,
@@ -213,6 +303,7 @@ def _duckdb(data: Path) -> pd.DataFrame:
     FROM everyone w LEFT JOIN leads USING (lead_id) LEFT JOIN agg USING (lead_id)
     """
     frame = connection.execute(query).df().set_index("lead_id").sort_index()
+    frame[table_names] = frame[table_names].fillna(0.0)  # leads the table lacks
     counts = [n for n in spec.names_of("counts")] + [
         f"n_active_days_{s}" for s in spec.window_suffixes
     ]
@@ -227,12 +318,14 @@ def _duckdb(data: Path) -> pd.DataFrame:
     )
     created = frame["created_age_ns"].where(frame["created_age_ns"].notna(), frame["first_age_ns"])
     frame["days_since_created"] = created / 86400e9
-    return frame[spec.feature_names].astype(float)
+    return frame[spec.feature_names + table_names].astype(float)
 
 
 def _compare(ours: pd.DataFrame, reference: pd.DataFrame) -> list[str]:
-    ours = ours.set_index("lead_id").sort_index()
-    reference = reference.set_index("lead_id").sort_index()
+    # Our lead ids are text; the reference keeps the file's type (integers here).
+    ours = ours.set_index(ours["lead_id"].astype(str)).drop(columns="lead_id").sort_index()
+    reference = reference.set_index(reference["lead_id"].astype(str))
+    reference = reference.drop(columns="lead_id").sort_index()
     if not ours.index.equals(reference.index):
         return ["different leads"]
     mismatched = []

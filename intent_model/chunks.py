@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from intent_model.config import Config
@@ -22,7 +23,7 @@ from intent_model.dataset import EventLog, empty_events, load_events
 from intent_model.errors import InputError
 from intent_model.io import apply_column_mapping, table_format
 from intent_model.taxonomy import EVENT_CLASSES, UNKNOWN_CLASS, Taxonomy, load_taxonomy
-from intent_model.validate import CheckedTable, check_events
+from intent_model.validate import CheckedTable, check_events, with_user_columns
 
 
 def lead_chunk(lead_ids: pd.Series, n_chunks: int) -> np.ndarray:
@@ -40,8 +41,20 @@ def lead_chunk(lead_ids: pd.Series, n_chunks: int) -> np.ndarray:
 
 
 def _hash_chunk(values: np.ndarray, n_chunks: int) -> np.ndarray:
-    hashed = pd.util.hash_array(values.astype(str).astype(object), categorize=False)
+    # Ids are text by now; anything else is hashed as its text, so both agree.
+    if not all(isinstance(v, str) for v in values[:1000]):
+        values = values.astype(str)
+    hashed = pd.util.hash_array(values.astype(object), categorize=False)
     return (hashed % np.uint64(n_chunks)).astype(np.int64)
+
+
+def _split_order(chunk_of_row: np.ndarray, n_chunks: int) -> tuple[np.ndarray, np.ndarray]:
+    """The order that groups rows by chunk (file order kept within one), and each chunk's
+    bounds in it."""
+    # A stable sort of 16-bit keys is a radix sort in numpy: linear, not n log n.
+    keys = chunk_of_row.astype(np.int16) if n_chunks < 2**15 else chunk_of_row
+    order = np.argsort(keys, kind="stable")
+    return order, np.searchsorted(chunk_of_row[order], np.arange(n_chunks + 1))
 
 
 @dataclass
@@ -126,6 +139,14 @@ class _Dictionary:
 
     def __init__(self) -> None:
         self.values = pd.Index([], dtype=object)
+        self._chunks = np.zeros(0, dtype=np.int64)
+
+    def chunk_of(self, codes: np.ndarray, n_chunks: int) -> np.ndarray:
+        """The chunk of each coded lead id: each distinct id is hashed once per run."""
+        if len(self._chunks) < len(self.values):
+            new = self.values[len(self._chunks) :].to_numpy(dtype=object)
+            self._chunks = np.concatenate([self._chunks, _hash_chunk(new, n_chunks)])
+        return self._chunks[codes]
 
     def encode(self, categorical: pd.Series) -> np.ndarray:
         categories = pd.Index(categorical.cat.categories, dtype=object)
@@ -148,6 +169,7 @@ def open_events(
     config: Config | None = None,
     taxonomy: Taxonomy | None = None,
     workdir: str | Path | None = None,
+    jobs: int = 1,
 ) -> EventChunks:
     """Read, validate and classify events, split by lead into chunks.
 
@@ -164,10 +186,13 @@ def open_events(
     taxonomy : Taxonomy, optional
     workdir : path, optional
         Where chunk files go when streaming (required then).
+    jobs : int
+        Chunks that will be worked on at once: ``chunk_events`` bounds the
+        events in memory together, so each chunk holds a ``jobs``-th of it.
     """
     config = config or Config()
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
-    chunk_events = max(1, config.features.chunk_events)
+    chunk_events = max(1, config.features.chunk_events // max(1, jobs))
     is_parquet = not isinstance(source, pd.DataFrame | EventLog) and (
         table_format(source) == "parquet"
     )
@@ -176,14 +201,14 @@ def open_events(
         if n_rows > chunk_events:
             if workdir is None:
                 raise ValueError("workdir is needed to stream a Parquet file in chunks")
-            return _stream_parquet(Path(source), config, taxonomy, Path(workdir), n_rows)
+            return _stream_parquet(
+                Path(source), config, taxonomy, Path(workdir), n_rows, chunk_events
+            )
     log = source if isinstance(source, EventLog) else load_events(source, config, taxonomy)
     events = log.events
     n_chunks = max(1, -(-len(events) // chunk_events))
     chunk_of_row = lead_chunk(events["lead_id"], n_chunks)
-    # A stable sort keeps each lead's events in file order within its chunk.
-    order = np.argsort(chunk_of_row, kind="stable")
-    bounds = np.searchsorted(chunk_of_row[order], np.arange(n_chunks + 1))
+    order, bounds = _split_order(chunk_of_row, n_chunks)
     frames = [events.iloc[order[bounds[i] : bounds[i + 1]]] for i in range(n_chunks)]
     return EventChunks(
         n_chunks=n_chunks,
@@ -203,9 +228,8 @@ def _parquet_rows(path: Path) -> int:
 
 
 def _stream_parquet(
-    path: Path, config: Config, taxonomy: Taxonomy, workdir: Path, n_rows: int
+    path: Path, config: Config, taxonomy: Taxonomy, workdir: Path, n_rows: int, chunk_events: int
 ) -> EventChunks:
-    chunk_events = config.features.chunk_events
     n_chunks = -(-n_rows // chunk_events)
     theirs = {ours: t for t, ours in config.columns.renames().items()}
     source = str(path)
@@ -213,10 +237,13 @@ def _stream_parquet(
         available = set(pq.read_schema(path).names)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: cannot read as parquet: {exc}") from None
+    lead_column = theirs.get("lead_id", "lead_id")
     wanted = [theirs.get(c, c) for c in ("lead_id", "timestamp", "event_type", "channel")]
     wanted = [c for c in wanted if c in available]
     text_columns = [c for c in wanted if c != theirs.get("timestamp", "timestamp")]
     parquet = pq.ParquetFile(path, read_dictionary=text_columns)
+    # Every column is read, but only the contract's are turned into pandas; the rest are
+    # there for the rare rejected rows, which the quarantine file shows whole.
     workdir.mkdir(parents=True, exist_ok=True)
     spill = _SpilledChunks(
         paths=[workdir / f"events-chunk-{i:05d}.arrow" for i in range(n_chunks)],
@@ -229,14 +256,19 @@ def _stream_parquet(
     first = last = None
     offset = 0
     try:
-        for batch in parquet.iter_batches(batch_size=min(chunk_events, 1_000_000), columns=wanted):
-            raw = apply_column_mapping(batch.to_pandas(), config.columns, source)
+        for whole_batch in parquet.iter_batches(batch_size=min(chunk_events, 1_000_000)):
+            batch = whole_batch.select(wanted)
+            raw = _ids_as_dictionary(batch, lead_column)
+            raw = apply_column_mapping(raw, config.columns, source)
             row_numbers = np.arange(offset, offset + len(raw))
             offset += len(raw)
             checked = check_events(
                 raw, source, config.columns, config.input.on_bad_rows, row_numbers
             )
-            rejected.append(checked.rejected)
+            if checked.n_rejected:
+                bad = np.flatnonzero(~np.isin(row_numbers, checked.frame.index))
+                user_rows = whole_batch.take(pa.array(bad)).to_pandas()
+                rejected.append(with_user_columns(checked.rejected, user_rows))
             frame = checked.frame
             if frame.empty:
                 continue
@@ -255,9 +287,8 @@ def _stream_parquet(
                 "event_class": classified["event_class"].cat.codes.to_numpy(),
                 "channel": spill.channels.encode(channel.astype("category")),
             }
-            chunk_of_row = lead_chunk(frame["lead_id"], n_chunks)
-            order = np.argsort(chunk_of_row, kind="stable")
-            bounds = np.searchsorted(chunk_of_row[order], np.arange(n_chunks + 1))
+            chunk_of_row = spill.lead_ids.chunk_of(codes["lead"], n_chunks)
+            order, bounds = _split_order(chunk_of_row, n_chunks)
             table = pa.Table.from_arrays(
                 [pa.array(codes[name][order]) for name in spill.SCHEMA.names],
                 schema=spill.SCHEMA,
@@ -291,6 +322,19 @@ def _stream_parquet(
         unknown_types=unknown,
         _spill=spill,
     )
+
+
+def _ids_as_dictionary(batch: pa.RecordBatch, lead_column: str) -> pd.DataFrame:
+    """The batch as pandas, its lead ids dictionary-encoded (a categorical) whatever their type.
+
+    Integer ids (web analytics visitor ids) are hashed in Arrow, so validation
+    and chunking then work once per distinct id instead of once per event.
+    """
+    index = batch.schema.get_field_index(lead_column)
+    if index >= 0 and not pa.types.is_dictionary(batch.schema.field(index).type):
+        encoded = pc.dictionary_encode(batch.column(index))
+        batch = batch.set_column(index, lead_column, encoded)
+    return batch.to_pandas()
 
 
 def _count_unknown(

@@ -20,6 +20,10 @@ A config file may hold any of these sections; every key is optional::
     [input]
     on_bad_rows = "quarantine"       # or "error" (default)
     quarantine_dir = "data/quarantine"
+    delimiter = ";"                  # text files: each told from the file unless set
+    encoding = "cp1252"
+    decimal = ","
+    sheet = "Leads"                  # Excel: the first sheet unless set
 
     [taxonomy]                       # extends or overrides the built-in taxonomy
     hard = ["book_meeting"]
@@ -80,6 +84,12 @@ class InputConfig:
 
     on_bad_rows: BadRowPolicy = "error"
     quarantine_dir: str = "data/quarantine"
+    # Text files: each is told from the file unless set here.
+    delimiter: str | None = None
+    encoding: str | None = None
+    decimal: str | None = None
+    # Excel: a sheet name; the first sheet by default.
+    sheet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,8 +195,9 @@ class FeatureConfig:
     # extra_missing_values adds to the defaults.
     missing_values: tuple[str, ...] = DEFAULT_MISSING_VALUES
     extra_missing_values: tuple[str, ...] = ()
-    # Events per chunk (about): the log is split by lead into chunks of this
-    # size, so peak memory is set by the chunk, not by the size of the log.
+    # Events in memory at once (about): the log is split by lead into chunks,
+    # one per core at work, whose sizes add up to this, so peak memory is set
+    # by it and not by the size of the log.
     chunk_events: int = 2_000_000
 
     def placeholders(self) -> tuple[str, ...]:

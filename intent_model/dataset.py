@@ -7,13 +7,15 @@ reads data go through :func:`load_events` and :func:`load_leads`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from intent_model.config import Config
-from intent_model.io import apply_column_mapping, read_table, write_table
+from intent_model.io import apply_column_mapping, read_user_table, write_table
 from intent_model.taxonomy import EVENT_CLASSES, Taxonomy, load_taxonomy
 from intent_model.validate import CheckedTable, check_events, check_leads
 
@@ -28,8 +30,8 @@ class EventLog:
     ----------
     events : pandas.DataFrame
         ``lead_id``, ``timestamp`` (UTC), ``event_type`` (canonical name),
-        ``event_class`` (hard/soft/engagement), ``channel`` and any extra
-        columns, one row per accepted input row.
+        ``event_class`` (hard/soft/engagement) and ``channel``, one row per
+        accepted input row (the user's other columns are not carried).
     checked : CheckedTable
         Rows read, used and quarantined, with the rejected rows.
     unknown_types : pandas.DataFrame
@@ -76,8 +78,9 @@ def load_events(
     """
     config = config or Config()
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
-    raw, name = _read(source, config, categorical=("lead_id", "event_type", "channel"))
+    raw, name, how = _read(source, config, categorical=("lead_id", "event_type", "channel"))
     checked = check_events(raw, name, config.columns, config.input.on_bad_rows)
+    checked = dataclasses.replace(checked, read_as=how)
     classified = taxonomy.classify(checked.frame["event_type"])
     events = checked.frame.assign(
         event_type=classified["event_type"], event_class=classified["event_class"]
@@ -98,8 +101,9 @@ def load_leads(source: str | Path | pd.DataFrame, config: Config | None = None) 
         ``created_at``/``*_provided_at`` as UTC datetimes.
     """
     config = config or Config()
-    raw, name = _read(source, config)
-    return check_leads(raw, name, config.columns, config.input.on_bad_rows)
+    raw, name, how = _read(source, config)
+    checked = check_leads(raw, name, config.columns, config.input.on_bad_rows)
+    return dataclasses.replace(checked, read_as=how)
 
 
 def write_quarantine(checked: CheckedTable, directory: str | Path) -> Path | None:
@@ -115,12 +119,15 @@ def write_quarantine(checked: CheckedTable, directory: str | Path) -> Path | Non
 
 def _read(
     source: str | Path | pd.DataFrame, config: Config, categorical: tuple[str, ...] = ()
-) -> tuple[pd.DataFrame, str]:
+) -> tuple[pd.DataFrame, str, str]:
     if isinstance(source, pd.DataFrame):
-        return apply_column_mapping(source, config.columns, DATAFRAME_SOURCE), DATAFRAME_SOURCE
+        frame = apply_column_mapping(source, config.columns, DATAFRAME_SOURCE)
+        return frame, DATAFRAME_SOURCE, ""
     string_columns = () if "lead_id" in categorical else ("lead_id",)
-    raw = read_table(source, config.columns, string_columns, categorical_columns=categorical)
-    return raw, str(source)
+    read = read_user_table(
+        source, config.columns, string_columns, categorical, options=config.input
+    )
+    return read.frame, str(source), read.how
 
 
 def count_duplicate_events(events: pd.DataFrame) -> int:
@@ -132,7 +139,22 @@ def count_duplicate_events(events: pd.DataFrame) -> int:
     """
     if events.empty:
         return 0
-    return int(events.duplicated(subset=["lead_id", "timestamp", "event_type"]).sum())
+    # On integer codes: hashing three int64 columns is several times faster than
+    # hashing the categoricals and datetimes themselves.
+    keys = pd.DataFrame(
+        {
+            "lead": _codes(events["lead_id"]),
+            "timestamp": events["timestamp"].array.asi8,
+            "event_type": _codes(events["event_type"]),
+        }
+    )
+    return int(keys.duplicated().sum())
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy()
+    return pd.factorize(values)[0]
 
 
 def event_mix(events: pd.DataFrame) -> pd.DataFrame:

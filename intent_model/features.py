@@ -17,6 +17,8 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from intent_model.config import FeatureConfig
 from intent_model.table_features import TableSpec
@@ -155,6 +157,7 @@ def compute_features(
     keys: pd.DataFrame,
     spec: FeatureSpec,
     leads: pd.DataFrame | None = None,
+    dtype: type = np.float64,
 ) -> pd.DataFrame:
     """Features of each (lead, cutoff) pair, from events strictly before the cutoff.
 
@@ -170,11 +173,14 @@ def compute_features(
     leads : pandas.DataFrame, optional
         Validated leads table: profile fields, ``<field>_provided_at``,
         ``created_at``.
+    dtype : numpy float type
+        Of the result: each value is computed in float64 and rounded once
+        into it, so float32 here equals float64 then ``astype(float32)``.
 
     Returns
     -------
     pandas.DataFrame
-        ``spec.feature_names`` as float64 columns, indexed like ``keys``.
+        ``spec.feature_names`` as ``dtype`` columns, indexed like ``keys``.
         Recency features are NaN where there is nothing to measure from.
 
     Examples
@@ -211,13 +217,18 @@ def compute_features(
     profile = _ProfileArrays.build(leads, lead_index, spec)
 
     names = spec.feature_names
-    out = np.full((len(keys), len(names)), np.nan)
+    # Column-major: each feature is written as one contiguous column.
+    out = np.full((len(keys), len(names)), np.nan, dtype=dtype, order="F")
     column = {name: i for i, name in enumerate(names)}
     for cutoff in np.unique(key_cutoff):
         rows = np.flatnonzero(key_cutoff == cutoff)
         per_lead = _features_at(table, profile, spec, int(cutoff), n_leads, key_code[rows])
+        every_row = len(rows) == len(keys)  # one cutoff (scoring): no row indexing
         for name, values in per_lead.items():
-            out[rows, column[name]] = values
+            if every_row:
+                out[:, column[name]] = values
+            else:
+                out[rows, column[name]] = values
     if spec.table_columns:
         table_names = spec.names_of("lead_table")
         encoded = spec.table_spec().encode(lead_rows(leads, keys, spec), keys["cutoff"])
@@ -284,12 +295,19 @@ class _ProfileArrays:
                 when = np.where(provided == NEVER, fallback, provided)
             given_at[position, j] = np.where(present, when, NEVER)
         if "email" in spec.profile_fields and "email" in rows:
-            domain = rows["email"].astype("string").str.rsplit("@", n=1).str[-1].str.lower()
-            free = domain.isin(spec.free_email_domains).to_numpy(dtype=bool)
+            free = _free_email(rows["email"], spec.free_email_domains)
             corporate[position] = np.where(
                 is_present(rows["email"], spec.missing_values), (~free).astype(float), np.nan
             )
         return cls(given_at, created_at, corporate)
+
+
+def _free_email(emails: pd.Series, free_domains: tuple[str, ...]) -> np.ndarray:
+    """True where the e-mail's domain (after the last @, any case) is a free provider's."""
+    text = pa.array(emails.astype("string").to_numpy(dtype=object), pa.string(), from_pandas=True)
+    domain = pc.utf8_lower(pc.replace_substring_regex(text, r"^.*@", ""))
+    free = pc.is_in(domain, value_set=pa.array(free_domains, pa.string()))
+    return np.asarray(pc.fill_null(free, False), dtype=bool)
 
 
 def _features_at(
@@ -311,6 +329,8 @@ def _features_at(
     features.update(_intensity(before, spec, cutoff, n_leads, features))
     features.update(_diversity(before, n_leads))
     features.update(_decay(before, spec, cutoff, n_leads))
+    if len(key_leads) == n_leads and np.array_equal(key_leads, np.arange(n_leads)):
+        return features  # every lead in order (scoring): no copy of every feature
     return {name: values[key_leads] for name, values in features.items()}
 
 

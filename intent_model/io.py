@@ -1,7 +1,14 @@
-"""Reading and writing tables: CSV and Parquet by extension, column mapping, atomic writes.
+"""Reading and writing tables: CSV, Excel and Parquet by extension, column mapping, atomic writes.
 
 This module moves bytes; it does not judge them. Parsing values and deciding
-which rows are bad is :mod:`intent_model.validate`'s job.
+which rows are bad is :mod:`intent_model.validate`'s job; telling how a text
+file is written (delimiter, encoding, decimal mark) is
+:mod:`intent_model.dialect`'s.
+
+Readers: pandas' C parser for text (fast, and it takes the detected dialect
+as is), pyarrow for Parquet, and python-calamine (a Rust reader, through
+``pandas.read_excel``) for Excel, about ten times faster than openpyxl on a
+CRM report of a hundred thousand rows.
 """
 
 from __future__ import annotations
@@ -9,31 +16,54 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from intent_model.config import ColumnMapping
+from intent_model.config import ColumnMapping, InputConfig
+from intent_model.dialect import detect_dialect, fallback_encoding
 from intent_model.errors import InputError
 
-CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 
 
 def table_format(path: str | Path) -> str:
-    """Return ``"csv"`` or ``"parquet"`` from a file name, or raise :class:`InputError`."""
+    """Return ``"csv"``, ``"excel"`` or ``"parquet"`` from a file name, or raise
+    :class:`InputError`."""
     name = str(path).lower()
     if name.endswith(CSV_SUFFIXES):
         return "csv"
     if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
+    if name.endswith(EXCEL_SUFFIXES):
+        return "excel"
     raise InputError(
         f"{path}: unknown file type; use a file ending in "
-        + ", ".join(CSV_SUFFIXES + PARQUET_SUFFIXES)
+        + ", ".join(CSV_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES)
     )
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """A table as read, with our column names, and how it was read.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+    how : str
+        One line for the run's summary (delimiter, encoding, decimal mark,
+        sheet; each detected or set); empty for Parquet and DataFrames.
+    """
+
+    frame: pd.DataFrame
+    how: str = ""
 
 
 def read_table(
@@ -41,13 +71,32 @@ def read_table(
     columns: ColumnMapping | None = None,
     string_columns: tuple[str, ...] = (),
     categorical_columns: tuple[str, ...] = (),
+    options: InputConfig | None = None,
 ) -> pd.DataFrame:
-    """Read a CSV or Parquet file and rename the user's columns to ours.
+    """Read a CSV, Excel or Parquet file and rename the user's columns to ours.
+
+    The table of :func:`read_user_table`, without the line on how it was read.
+    """
+    return read_user_table(path, columns, string_columns, categorical_columns, options).frame
+
+
+def read_user_table(
+    path: str | Path,
+    columns: ColumnMapping | None = None,
+    string_columns: tuple[str, ...] = (),
+    categorical_columns: tuple[str, ...] = (),
+    options: InputConfig | None = None,
+) -> TableRead:
+    """Read a CSV, Excel or Parquet file and rename the user's columns to ours.
 
     Parameters
     ----------
     path : str or Path
-        A ``.csv``/``.csv.gz``/``.tsv`` or ``.parquet``/``.pq`` file.
+        A text table (``.csv``, ``.csv.gz``, ``.tsv``, ``.txt``: any of the
+        delimiters , ; tab |, UTF-8 with or without BOM, UTF-16, Windows-1252
+        or Latin-1, decimal point or comma, Excel's ``sep=`` line), an Excel
+        workbook (``.xlsx``, ``.xlsm``, ``.xls``, ``.ods``) or Parquet
+        (``.parquet``, ``.pq``).
     columns : ColumnMapping, optional
         Maps our column names onto the file's; defaults to identical names.
     string_columns : tuple of str
@@ -57,11 +106,15 @@ def read_table(
         Our names of text columns read as categoricals (dictionary-encoded):
         a 10-million-row event log repeats a few thousand lead ids and a few
         dozen event types, so this saves most of the memory and the time.
+    options : InputConfig, optional
+        ``delimiter``, ``encoding``, ``decimal`` (text) and ``sheet`` (Excel)
+        when the user sets them; each is otherwise told from the file.
 
     Returns
     -------
-    pandas.DataFrame
-        The raw table with our column names; values are not parsed or checked.
+    TableRead
+        The raw table with our column names (values not parsed or checked),
+        and a line saying how it was read.
 
     Raises
     ------
@@ -70,22 +123,21 @@ def read_table(
     """
     path = Path(path)
     columns = columns or ColumnMapping()
+    options = options or InputConfig()
     kind = table_format(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes); expected a {kind} table")
     ours_to_theirs = {ours: theirs for theirs, ours in columns.renames().items()}
+    how = ""
     try:
         if kind == "csv":
             dtypes = {ours_to_theirs.get(name, name): "string" for name in string_columns}
             dtypes |= {ours_to_theirs.get(name, name): "category" for name in categorical_columns}
-            frame = pd.read_csv(
-                path,
-                sep="\t" if str(path).lower().endswith(".tsv") else ",",
-                dtype=dtypes,
-                low_memory=False,
-            )
+            frame, how = _read_text(path, dtypes, options)
+        elif kind == "excel":
+            frame, how = _read_excel(path, options)
         else:
             schema = pq.read_schema(path)
             wanted = {ours_to_theirs.get(name, name) for name in categorical_columns}
@@ -102,7 +154,57 @@ def read_table(
         raise InputError(f"{path}: cannot read as {kind}: {_first_line(exc)}") from None
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: cannot read as {kind}: {_first_line(exc)}") from None
-    return apply_column_mapping(frame, columns, str(path))
+    return TableRead(apply_column_mapping(frame, columns, str(path)), how)
+
+
+def _read_text(path: Path, dtypes: dict, options: InputConfig) -> tuple[pd.DataFrame, str]:
+    dialect = detect_dialect(path, options.delimiter, options.encoding, options.decimal)
+    encoding, notes = dialect.encoding, list(dialect.notes)
+    while True:
+        try:
+            frame = pd.read_csv(
+                path,
+                sep=dialect.delimiter,
+                encoding=encoding,
+                decimal=dialect.decimal,
+                skiprows=dialect.skip_rows,
+                dtype=dtypes,
+                low_memory=False,
+            )
+            break
+        except UnicodeDecodeError as exc:
+            # The first block was one encoding; a byte further on says otherwise.
+            following = None if options.encoding else fallback_encoding(encoding)
+            if following is None:
+                raise InputError(
+                    f"{path}: cannot decode the file as {encoding} ({_first_line(exc)}); set "
+                    '[input] encoding (e.g. "cp1252", "latin-1", "utf-16")'
+                ) from None
+            notes[1] = f"encoding {following} (detected: bytes past the start are not {encoding})"
+            encoding = following
+    return frame, "read as CSV: " + "; ".join(notes)
+
+
+def _read_excel(path: Path, options: InputConfig) -> tuple[pd.DataFrame, str]:
+    from python_calamine import CalamineError  # imported here: only Excel files need it
+
+    try:
+        workbook = pd.ExcelFile(path, engine="calamine")
+    except (CalamineError, zipfile.BadZipFile) as exc:
+        raise InputError(f"{path}: cannot read as excel: {_first_line(exc)}") from None
+    names = workbook.sheet_names
+    if options.sheet is None:
+        sheet, how = names[0], f"the first of {len(names)}" if len(names) > 1 else "the only one"
+    elif options.sheet in names:
+        sheet, how = options.sheet, "set"
+    else:
+        raise InputError(
+            f"{path}: no sheet {options.sheet!r}; the workbook has "
+            + ", ".join(repr(n) for n in names)
+            + " (set [input] sheet)"
+        )
+    frame = workbook.parse(sheet)
+    return frame, f"read as Excel: sheet {sheet!r} ({how})"
 
 
 def apply_column_mapping(frame: pd.DataFrame, columns: ColumnMapping, source: str) -> pd.DataFrame:
@@ -126,6 +228,8 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """
     path = Path(path)
     kind = table_format(path)
+    if kind == "excel":
+        raise InputError(f"{path}: tables are written as .parquet or .csv, not Excel")
     with atomic_path(path) as tmp:
         if kind == "csv":
             frame.to_csv(tmp, index=False)

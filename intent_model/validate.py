@@ -19,6 +19,14 @@ import pyarrow.compute as pc
 
 from intent_model.config import BadRowPolicy, ColumnMapping
 from intent_model.errors import InputError
+from intent_model.names import (
+    QUARANTINE_COLUMN,
+    QUARANTINE_COLUMNS,
+    QUARANTINE_FILE,
+    QUARANTINE_REASON,
+    QUARANTINE_ROW,
+    unclaimed,
+)
 
 EVENT_COLUMNS = ("lead_id", "timestamp", "event_type")
 LEAD_COLUMNS = ("lead_id",)
@@ -53,18 +61,24 @@ class CheckedTable:
         The rows that passed, with contract columns parsed (``lead_id`` as str,
         timestamps as UTC datetimes). Its index is the row position in the file.
     rejected : pandas.DataFrame
-        The rows set aside, original values as text, with ``source_row``,
-        ``column`` and ``reason``.
+        The rows set aside, every user column under its own name with its
+        values as text, plus the file, row, column and reason under the names
+        of :data:`intent_model.names.QUARANTINE_COLUMNS` (see
+        :func:`rejected_rows`).
     source : str
         Where the table came from (a path or ``"<DataFrame>"``).
     n_read : int
         Rows in the input.
+    read_as : str
+        How the file was read (delimiter, encoding, sheet), when there was
+        anything to tell.
     """
 
     frame: pd.DataFrame
     rejected: pd.DataFrame
     source: str
     n_read: int
+    read_as: str = ""
 
     @property
     def n_used(self) -> int:
@@ -75,10 +89,11 @@ class CheckedTable:
         return len(self.rejected)
 
     def accounting(self) -> str:
-        """One line: rows read = rows used + rows quarantined."""
+        """One line: rows read = rows used + rows quarantined (and how the file was read)."""
+        how = f" ({self.read_as})" if self.read_as else ""
         return (
             f"{self.source}: {self.n_read:,} rows read = {self.n_used:,} used "
-            f"+ {self.n_rejected:,} quarantined"
+            f"+ {self.n_rejected:,} quarantined{how}"
         )
 
 
@@ -109,8 +124,9 @@ def check_events(
     CheckedTable
         ``frame`` has ``lead_id`` (str), ``timestamp`` (datetime64, UTC),
         ``event_type`` (str, as written), ``channel`` (str, ``"unknown"`` when
-        missing) and every other column unchanged. Text columns read as
-        categoricals stay categoricals (same values, far less memory).
+        missing), and no other column (the user's extra columns stay in the
+        quarantine side file only). Text columns read as categoricals stay
+        categoricals (same values, far less memory).
     """
     columns = columns or ColumnMapping()
     _require_columns(raw, EVENT_COLUMNS, source, columns, "events")
@@ -123,7 +139,11 @@ def check_events(
         *timestamp_problems,
         RowProblem("event_type", "is empty", event_type.isna().to_numpy()),
     ]
-    parsed = raw.assign(lead_id=lead_id, timestamp=timestamp, event_type=event_type)
+    # Only the contract columns go on: a user's extra columns are never used as event
+    # data, and keeping them would let a column of theirs stand beside one of ours.
+    parsed = pd.DataFrame(
+        {"lead_id": lead_id, "timestamp": timestamp, "event_type": event_type}, index=raw.index
+    )
     if "channel" in raw:
         channel = _clean_text(raw["channel"])
         if isinstance(channel.dtype, pd.CategoricalDtype):
@@ -170,9 +190,21 @@ def is_present(values: pd.Series, missing_values: tuple[str, ...] = ()) -> np.nd
     >>> is_present(pd.Series(["ACME", " ", None, "Select", "n/a"]), ("select", "n/a")).tolist()
     [True, False, False, False, False]
     """
-    text = values.astype("string").str.strip()
-    placeholder = text.str.casefold().isin(missing_values).fillna(False)
-    return (text.notna() & (text != "") & ~placeholder).to_numpy(dtype=bool)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        per_category = is_present(pd.Series(values.cat.categories), missing_values)
+        return np.append(per_category, False)[values.cat.codes.to_numpy()]
+    try:
+        # Arrow's string kernels: a lead table of half a million rows is checked per field
+        # and per chunk, and pandas' .str methods loop in Python.
+        text = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        text = pa.array(values.astype("string").to_numpy(dtype=object), from_pandas=True)
+    text = pc.utf8_trim_whitespace(text)
+    present = pc.and_(pc.is_valid(text), pc.not_equal(text, ""))
+    if missing_values:
+        placeholder = pc.is_in(pc.utf8_lower(text), value_set=pa.array(missing_values, pa.string()))
+        present = pc.and_(present, pc.invert(placeholder))
+    return np.asarray(pc.fill_null(present, False), dtype=bool)
 
 
 def as_utc(moment: str | pd.Timestamp) -> pd.Timestamp:
@@ -188,25 +220,71 @@ def as_utc(moment: str | pd.Timestamp) -> pd.Timestamp:
 
 
 def normalize_lead_ids(values: pd.Series) -> tuple[pd.Series, RowProblem]:
-    """Turn lead ids into strings (``12``, ``12.0`` and ``"12"`` all become ``"12"``).
+    """Turn lead ids into strings: ``12``, ``12.0``, ``"12"``, ``"12.0"`` and ``" 12 "``
+    all become ``"12"``, so the same lead read from CSV, Excel or Parquet is one lead.
+
+    Each distinct value is turned into text once (a hash of the values, no
+    sort and no per-row Python), so half a million integer ids in ten million
+    rows cost about as much as the half million.
 
     Returns the ids (object dtype, ``None`` where missing; a categorical
     stays categorical) and the rows whose id is missing or empty.
+
+    Examples
+    --------
+    >>> ids = pd.Series([12, 12.0, " 12 ", "12.00", "A-7", ""], dtype=object)
+    >>> normalize_lead_ids(ids)[0].tolist()
+    ['12', '12', '12', '12', 'A-7', None]
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
-        category_ids, _ = normalize_lead_ids(pd.Series(values.cat.categories))
-        ids = _recode(values, category_ids)
+        category_ids = id_text(pd.Index(values.cat.categories))
+        ids = _recode(values, pd.Series(category_ids, dtype=object))
         return ids, RowProblem("lead_id", "is empty", ids.isna().to_numpy())
-    if pd.api.types.is_float_dtype(values):
-        whole = values.notna() & (values == np.floor(values))
-        as_text = values.astype(object).map(str)
-        as_text[whole] = values[whole].astype("int64").astype(str)
-        text = pd.Series(as_text, index=values.index, dtype="string").mask(values.isna())
-    else:
-        text = _strip(values)
-    missing = (text.isna() | (text == "")).to_numpy(dtype=bool)
-    ids = text.astype(object).where(~missing, None)
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    text = np.append(id_text(pd.Index(distinct)), None)
+    ids = pd.Series(text[codes], index=values.index, dtype=object, name=values.name)
+    missing = ids.isna().to_numpy()
     return ids, RowProblem("lead_id", "is empty", missing)
+
+
+_WHOLE_NUMBER_TEXT = r"^(-?\d+)\.0+$"
+
+
+def id_text(distinct: pd.Index) -> np.ndarray:
+    """Distinct lead ids as text (object array; ``None`` for an empty one).
+
+    Integers are written in Arrow, whole floats as integers, text is stripped,
+    and ``"12.0"`` becomes ``"12"`` (a spreadsheet's way of writing an integer id).
+    """
+    if pd.api.types.is_integer_dtype(distinct.dtype):
+        text = pc.cast(pa.array(distinct.to_numpy()), pa.string())
+    elif pd.api.types.is_float_dtype(distinct.dtype):
+        numbers = distinct.to_numpy(dtype=float)
+        whole = np.isfinite(numbers) & (numbers == np.floor(numbers)) & (np.abs(numbers) < 2**63)
+        as_text = np.array([repr(v) for v in numbers], dtype=object)
+        as_text[whole] = pc.cast(pa.array(numbers[whole].astype(np.int64)), pa.string()).to_numpy(
+            zero_copy_only=False
+        )
+        text = pa.array(as_text, type=pa.string())
+    else:
+        values = distinct.to_numpy(dtype=object)
+        try:
+            text = pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            # Mixed types (an Excel column of numbers and text): each distinct value once.
+            whole = [_whole_float_text(v) for v in values]
+            text = pa.array(whole, type=pa.string(), from_pandas=True)
+        text = pc.utf8_trim_whitespace(text)
+    text = pc.replace_substring_regex(text, _WHOLE_NUMBER_TEXT, r"\1")
+    out = text.to_numpy(zero_copy_only=False).astype(object)
+    out[np.asarray(pc.fill_null(pc.equal(text, ""), True))] = None
+    return out
+
+
+def _whole_float_text(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return None if value is None or value is pd.NA else str(value)
 
 
 def parse_timestamps(
@@ -390,11 +468,10 @@ def _require_columns(
     ]
     present = ", ".join(map(repr, map(str, raw.columns))) or "none"
     flags = ", ".join(f"--{name.replace('_', '-')}-col" for name in missing)
-    if len(raw.columns) == 1 and any(sep in str(raw.columns[0]) for sep in ";|\t"):
+    if len(raw.columns) == 1 and any(sep in str(raw.columns[0]) for sep in ",;|\t"):
         raise InputError(
-            f"{source}: the header is one column, {str(raw.columns[0])[:80]!r}: the file looks "
-            "separated by something other than commas; save it comma-separated (or as .tsv "
-            "for tabs) and try again"
+            f"{source}: the header is one column, {str(raw.columns[0])[:80]!r}: the rows are "
+            "not split by the delimiter it was read with; set [input] delimiter in the config"
         )
     raise InputError(
         f"{source}: the {what} table has no column {', '.join(described)}; it has {present}. "
@@ -436,16 +513,51 @@ def _apply_policy(
         reason[problem.rows] = problem.reason
         column[problem.rows] = problem.column
     bad = reason != None  # noqa: E711 - elementwise comparison on an object array
-    rejected = raw.loc[bad].astype("string").astype(object)
-    rejected.insert(0, "reason", reason[bad])
-    rejected.insert(0, "column", column[bad])
-    rejected.insert(0, "source_row", positions[bad])
-    rejected.insert(0, "source", source)
+    rejected = rejected_rows(raw, source, columns, positions[bad], column[bad], reason[bad], bad)
     frame = parsed.loc[~bad] if bad.any() else parsed
     frame.index = positions[~bad]
-    return CheckedTable(
-        frame=frame, rejected=rejected.reset_index(drop=True), source=source, n_read=len(raw)
-    )
+    return CheckedTable(frame=frame, rejected=rejected, source=source, n_read=len(raw))
+
+
+def rejected_rows(
+    raw: pd.DataFrame,
+    source: str,
+    columns: ColumnMapping,
+    positions: np.ndarray,
+    column: np.ndarray,
+    reason: np.ndarray,
+    bad: np.ndarray,
+) -> pd.DataFrame:
+    """The rejected rows as the user wrote them, plus where and why, under names of our own.
+
+    Every user column comes back under its own name with its values as text;
+    ours (:data:`~intent_model.names.QUARANTINE_COLUMNS`) come first, under
+    names no user column has. The row is named as the error message names it.
+    """
+    theirs = {ours: theirs for theirs, ours in columns.renames().items()}
+    user = raw.loc[bad].astype("string").astype(object)
+    user.columns = [theirs.get(name, name) for name in user.columns]
+    ours = {
+        QUARANTINE_FILE: source,
+        QUARANTINE_ROW: [row_label(source, int(p)) for p in positions],
+        QUARANTINE_COLUMN: [theirs.get(c, c) for c in column],
+        QUARANTINE_REASON: reason,
+    }
+    named = {unclaimed(name, user.columns): values for name, values in ours.items()}
+    added = pd.DataFrame(named, index=user.index)
+    return pd.concat([added, user], axis=1).reset_index(drop=True)
+
+
+def with_user_columns(rejected: pd.DataFrame, user_rows: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows found in a few columns of a file, shown with all of its columns.
+
+    ``user_rows`` are the same rows, in the same order, as the file has them
+    (every column, the user's names).
+    """
+    ours = rejected.iloc[:, : len(QUARANTINE_COLUMNS)].reset_index(drop=True)
+    user = user_rows.astype("string").astype(object).reset_index(drop=True)
+    ours.columns = [unclaimed(name, user.columns) for name in QUARANTINE_COLUMNS]
+    return pd.concat([ours, user], axis=1)
 
 
 def _describe_problems(

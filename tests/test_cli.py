@@ -67,9 +67,11 @@ def test_flags_map_columns_and_quarantine_writes_the_rejected_rows(tmp_path, cap
     assert code == 0
     assert "3 rows read = 2 used + 1 quarantined" in out
     rejected = pd.read_csv(tmp_path / "q" / "e.rejected.csv")
-    assert rejected["reason"].tolist() == ["is empty"]
-    assert rejected["column"].tolist() == ["lead_id"]
-    assert rejected["source_row"].tolist() == [1]
+    assert rejected["_rejected_reason"].tolist() == ["is empty"]
+    # The user's own column names, and the row as the error message would name it.
+    assert rejected["_rejected_column"].tolist() == ["visitorid"]
+    assert rejected["_rejected_row"].tolist() == ["line 3"]
+    assert list(rejected.columns[4:]) == ["visitorid", "ts", "event"]
 
 
 def test_a_bad_config_file_is_one_clear_error(tmp_path, capsys):

@@ -55,7 +55,8 @@ def test_mapping_onto_a_name_the_file_already_has_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("e.xlsx", b"x", "unknown file type"),
+        ("e.json", b"x", "unknown file type"),
+        ("e.xlsx", b"x", "cannot read as excel"),
         ("e.csv", b"", "the file is empty"),
         ("e.parquet", b"", "the file is empty"),
         ("e.parquet", b"not parquet at all", "cannot read as parquet"),

@@ -35,9 +35,10 @@ HEADER = "lead_id,timestamp,event_type\n"
 BAD_EVENT_FILES = {
     "truncated mid-row": (HEADER + "a,2024-01-01,page_view\nb,2024-0", "line 3"),
     "truncated inside quotes": (HEADER + 'a,"2024-01-01,page_view\n', "cannot read as csv"),
-    "semicolon delimiter": (
-        "lead_id;timestamp;event_type\na;2024-01-01;page_view\n",
-        "other than commas",
+    "two delimiters, neither consistent": (
+        "lead_id;timestamp;event_type,channel\na,2024-01-01,page_view;web\n"
+        "b,2024-01-01,page_view;web\n",
+        "cannot tell how the columns are separated",
     ),
     "missing column": ("lead_id,timestamp\na,2024-01-01\n", "no column 'event_type'"),
     "year 1900": (HEADER + "a,1900-01-01,page_view\n", "out of range"),

@@ -130,13 +130,13 @@ def test_quarantine_sets_bad_rows_aside_with_reasons_and_accounts_for_every_row(
     checked = check_events(raw, "events.parquet", on_bad_rows="quarantine")
     assert checked.n_read == 6 and checked.n_used == 3 and checked.n_rejected == 3
     assert checked.n_used + checked.n_rejected == checked.n_read
-    assert checked.rejected["source_row"].tolist() == [1, 2, 4]
-    assert checked.rejected["reason"].tolist() == [
+    assert checked.rejected["_rejected_row"].tolist() == ["row 1", "row 2", "row 4"]
+    assert checked.rejected["_rejected_reason"].tolist() == [
         "is empty",
         "cannot be parsed as a timestamp",
         "is empty",
     ]
-    assert checked.rejected["column"].tolist() == ["lead_id", "timestamp", "lead_id"]
+    assert checked.rejected["_rejected_column"].tolist() == ["lead_id", "timestamp", "lead_id"]
     assert checked.frame.index.tolist() == [0, 3, 5]
     assert "6 rows read = 3 used + 3 quarantined" in checked.accounting()
 
@@ -155,7 +155,7 @@ def test_duplicate_lead_ids_in_leads_are_refused_everywhere_they_appear():
         check_leads(raw, "leads.csv")
     checked = check_leads(raw, "leads.csv", on_bad_rows="quarantine")
     assert checked.frame["lead_id"].tolist() == ["b", "c"]
-    assert checked.rejected["reason"].tolist() == ["is duplicated", "is duplicated"]
+    assert checked.rejected["_rejected_reason"].tolist() == ["is duplicated", "is duplicated"]
 
 
 def test_lead_time_columns_are_parsed_and_may_be_empty():

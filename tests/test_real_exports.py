@@ -117,7 +117,11 @@ def test_user_columns_named_like_ours_never_crash_or_get_overwritten(
     )
 
     scores = predict(
-        result.bundle_dir, tmp / "events.csv", tmp / "leads.parquet", tmp / "s.parquet", config=config
+        result.bundle_dir,
+        tmp / "events.csv",
+        tmp / "leads.parquet",
+        tmp / "s.parquet",
+        config=config,
     ).scores
     written = pd.read_parquet(tmp / "s.parquet")
     assert list(written.columns)[:11] == [
@@ -256,9 +260,7 @@ def test_bytes_past_the_first_block_that_are_not_utf8_switch_the_encoding(tmp_pa
 def test_the_config_input_section_fixes_each_part_of_the_dialect(tmp_path):
     (tmp_path / "l.csv").write_bytes("lead_id|score\n1|0,5\n".encode("latin-1"))
     config = Config().replace(
-        input=dataclasses.replace(
-            Config().input, delimiter="|", encoding="latin-1", decimal=","
-        )
+        input=dataclasses.replace(Config().input, delimiter="|", encoding="latin-1", decimal=",")
     )
     table = load_leads(tmp_path / "l.csv", config)
     assert table.frame["score"].tolist() == [0.5]

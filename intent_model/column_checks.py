@@ -13,7 +13,17 @@ still empty. Three checks per column, each with its evidence:
 * **its name**: words like status, stage, tag, disposition, quality, outcome,
   won, lost, closed, converted, reason, rating, score;
 * **its values**: words like closed, won, lost, converted, "already a
-  customer", "will revert", "not interested", in at least 1% of its rows.
+  customer", "will revert", "not interested", in at least 1% of its rows;
+* **dominance**: a column measured during the very contact that produced
+  the outcome (a call's length, zero when there was no call) can stay under
+  the single-column threshold and still carry the model. A column is
+  flagged when, on its own, it predicts at least as well as all the other
+  columns together, or when leaving it out costs the model more than
+  ``[table] dominance_margin`` of AUC. Both are measured out of fold on the
+  columns' out-of-fold encodings (one logistic regression per column left
+  out: cheap next to the training itself). What it cannot see: a leak spread
+  over two or more columns that are each unremarkable (leaving out one costs
+  little while the other remains).
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import re
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
@@ -113,10 +124,17 @@ def single_column_auc(
     (a status whose "Closed - Won" means converted), and cannot score a column by
     memorising it: identifiers and free text are judged by given-or-not only.
     """
+    return _auc(out_of_fold_encoding(values, role, y, missing_values, seed), y)
+
+
+def out_of_fold_encoding(
+    values: pd.Series, role: str, y: np.ndarray, missing_values: tuple[str, ...], seed: int = 0
+) -> np.ndarray | None:
+    """Each row's label rate in its bin, learnt on the other folds (None: too few of a class)."""
     bins = _bins(values, role, missing_values)
-    n_folds = int(min(5, np.bincount(y).min()))
+    n_folds = int(min(5, np.bincount(y, minlength=2).min()))
     if n_folds < 2:
-        return float("nan")
+        return None
     scores = np.zeros(len(y))
     prior = y.mean()
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
@@ -128,8 +146,72 @@ def single_column_auc(
         )
         rate = (table["sum"] + SMOOTHING_ROWS * prior) / (table["count"] + SMOOTHING_ROWS)
         scores[valid] = pd.Series(bins[valid]).map(rate).fillna(prior).to_numpy()
-    if np.all(scores == scores[0]):
-        return 0.5
+    return scores
+
+
+def out_of_fold_score(features: pd.DataFrame, y: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Out-of-fold label rate of a plain logistic regression on numeric features.
+
+    Counts are log-scaled and missing values set to 0 (with a missing
+    indicator per column that has any): a stand-in for what a set of
+    features says together, to weigh a checked column against.
+    """
+    values = features.to_numpy(dtype=float)
+    missing = np.isnan(values)
+    values = np.log1p(np.clip(np.nan_to_num(values), 0, None))
+    design = np.hstack([values, missing[:, missing.any(axis=0)]])
+    spread = design.std(axis=0)
+    design = (design[:, spread > 0] - design[:, spread > 0].mean(axis=0)) / spread[spread > 0]
+    n_folds = int(min(5, np.bincount(y, minlength=2).min()))
+    scores = np.full(len(y), y.mean())
+    if n_folds < 2 or design.shape[1] == 0:
+        return scores
+    for train, valid in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(design, y):
+        model = _stacker().fit(design[train], y[train])
+        scores[valid] = model.predict_proba(design[valid])[:, 1]
+    return scores
+
+
+def _stacker() -> LogisticRegression:
+    # Newton steps on a few dozen columns: a handful of iterations, where lbfgs takes hundreds.
+    return LogisticRegression(solver="newton-cholesky", max_iter=100)
+
+
+def dominance(encoded: pd.DataFrame, y: np.ndarray, seed: int = 0) -> pd.DataFrame:
+    """How much of the model each column carries, out of fold.
+
+    Parameters
+    ----------
+    encoded : pandas.DataFrame
+        One column per checked column: its out-of-fold encoding (a label rate).
+    y : numpy.ndarray
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by column: ``others_auc`` (a model on all the other columns
+        together, out of fold) and ``drop_cost`` (the AUC of the model on all
+        columns minus ``others_auc``).
+    """
+    columns = list(encoded.columns)
+    if len(columns) < 2:
+        return pd.DataFrame({"others_auc": np.nan, "drop_cost": np.nan}, index=columns)
+    rates = np.clip(encoded.to_numpy(dtype=float), 1e-4, 1 - 1e-4)
+    logits = np.log(rates / (1 - rates))
+    n_folds = int(min(5, np.bincount(y, minlength=2).min()))
+    folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(logits, y))
+    every = _stacked_auc(logits, y, folds)
+    others = [_stacked_auc(np.delete(logits, j, axis=1), y, folds) for j in range(len(columns))]
+    return pd.DataFrame(
+        {"others_auc": others, "drop_cost": [every - auc for auc in others]}, index=columns
+    )
+
+
+def _stacked_auc(logits: np.ndarray, y: np.ndarray, folds: list) -> float:
+    scores = np.zeros(len(y))
+    for train, valid in folds:
+        model = _stacker().fit(logits[train], y[train])
+        scores[valid] = model.decision_function(logits[valid])
     return float(roc_auc_score(y, scores))
 
 
@@ -157,15 +239,24 @@ def _bins(values: pd.Series, role: str, missing_values: tuple[str, ...]) -> np.n
 
 
 def check_columns(
-    frame: pd.DataFrame, roles: pd.DataFrame, y: np.ndarray, config: Config
+    frame: pd.DataFrame,
+    roles: pd.DataFrame,
+    y: np.ndarray,
+    config: Config,
+    context: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Run the three checks on every feature column; decide which ones are left out.
+    """Run the checks on every feature column; decide which ones are left out.
+
+    ``context``, when given, is an out-of-fold score from features that are not
+    checked (the event features, when a leads table joins them): it counts
+    among "all the other columns" of the dominance check.
 
     Returns
     -------
     pandas.DataFrame
-        ``column, role, single_column_auc, name_word, outcome_values, flagged,
-        kept, left_out, evidence``: one row per checked column, most suspicious first.
+        ``column, role, single_column_auc, others_auc, drop_cost, name_word,
+        outcome_values, flagged, kept, left_out, evidence``: one row per checked
+        column, most suspicious first.
 
     Raises
     ------
@@ -181,9 +272,13 @@ def check_columns(
             f"--keep-column / [table] keep_columns names column(s) the table does not have: "
             f"{', '.join(unknown)}"
         )
-    rows = []
+    encoded = {
+        column: out_of_fold_encoding(frame[column], role, y, missing_values)
+        for column, role in zip(candidates["column"], candidates["role"], strict=True)
+    }
+    rows = {}
     for column, role in zip(candidates["column"], candidates["role"], strict=True):
-        auc = single_column_auc(frame[column], role, y, missing_values)
+        auc = _auc(encoded[column], y)
         word = outcome_word(column)
         values, share = outcome_values(frame[column]) if role == "categorical" else ([], 0.0)
         evidence = []
@@ -197,27 +292,31 @@ def check_columns(
         if share >= VALUE_SHARE:
             shown = ", ".join(repr(v) for v in values[:3])
             evidence.append(f"{share:.0%} of its values read like an outcome ({shown})")
-        flagged = bool(evidence)
-        kept = flagged and column in table.keep_columns
-        rows.append(
-            {
-                "column": column,
-                "role": role,
-                "single_column_auc": auc,
-                "name_word": word or "",
-                "outcome_values": ", ".join(values[:5]),
-                "flagged": flagged,
-                "kept": kept,
-                "left_out": flagged and not kept,
-                "evidence": "; ".join(evidence),
-            }
-        )
+        rows[column] = {
+            "column": column,
+            "role": role,
+            "single_column_auc": auc,
+            "others_auc": np.nan,
+            "drop_cost": np.nan,
+            "name_word": word or "",
+            "outcome_values": ", ".join(values[:5]),
+            "evidence": evidence,
+        }
+    _flag_dominant(rows, encoded, y, table.dominance_margin, context)
+    for row in rows.values():
+        row["flagged"] = bool(row["evidence"])
+        row["kept"] = row["flagged"] and row["column"] in table.keep_columns
+        row["left_out"] = row["flagged"] and not row["kept"]
+        row["evidence"] = "; ".join(row["evidence"])
+    rows = list(rows.values())
     checks = pd.DataFrame(
         rows,
         columns=[
             "column",
             "role",
             "single_column_auc",
+            "others_auc",
+            "drop_cost",
             "name_word",
             "outcome_values",
             "flagged",
@@ -229,6 +328,54 @@ def check_columns(
     return checks.sort_values(
         ["flagged", "single_column_auc"], ascending=[False, False], ignore_index=True
     )
+
+
+def _flag_dominant(
+    rows: dict[str, dict],
+    encoded: dict[str, np.ndarray | None],
+    y: np.ndarray,
+    margin: float,
+    context: np.ndarray | None,
+) -> None:
+    """Add the dominance evidence to the columns that carry the model.
+
+    Among the columns no other check flagged: a leak flagged by its name would
+    otherwise stand in for a second one (leaving either out costs nothing while
+    the other remains). Rounds repeat, so a second leak hidden behind the first
+    is found once the first is set aside.
+    """
+    while True:
+        honest = {c: e for c, e in encoded.items() if e is not None and not rows[c]["evidence"]}
+        if len(honest) + (context is not None) < 2:
+            return
+        stack = pd.DataFrame(honest)
+        if context is not None:
+            stack[_CONTEXT] = context
+        carried = dominance(stack, y).drop(index=_CONTEXT, errors="ignore")
+        found = False
+        for column, (others, cost) in carried.iterrows():
+            row = rows[column]
+            row["others_auc"], row["drop_cost"] = others, cost
+            if row["single_column_auc"] >= others or cost > margin:
+                row["evidence"].append(
+                    f"it carries the model: alone {row['single_column_auc']:.2f}; all the "
+                    f"others together {others:.2f}; leaving it out costs {cost:.3f} AUC "
+                    f"(margin {margin:g})"
+                )
+                found = True
+        if not found:
+            return
+
+
+_CONTEXT = "(the event features)"
+
+
+def _auc(scores: np.ndarray | None, y: np.ndarray) -> float:
+    if scores is None:
+        return float("nan")
+    if np.all(scores == scores[0]):
+        return 0.5
+    return float(roc_auc_score(y, scores))
 
 
 def describe_checks(checks: pd.DataFrame) -> list[str]:

@@ -250,6 +250,10 @@ class TableConfig:
     # A column whose out-of-fold AUC on its own is above this is flagged as written
     # after the outcome: honest engagement columns of CRM exports stay well below.
     leakage_auc: float = 0.9
+    # A column is also flagged when leaving it out costs a model on all the columns more
+    # than this much AUC (out of fold), or when alone it predicts at least as well as all
+    # the others together. The evidence for 0.05 is in the README's section on leaks.
+    dominance_margin: float = 0.05
     # A model whose out-of-sample AUC is above this has almost surely learned a leak.
     leak_warning_auc: float = 0.97
     # Stratified folds for the evaluation when the table has no creation date.

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from intent_model.chunks import EventChunks, lead_chunk, open_events
-from intent_model.column_checks import check_columns, describe_checks
+from intent_model.column_checks import check_columns, describe_checks, out_of_fold_score
 from intent_model.config import Config
 from intent_model.dataset import EventLog, count_duplicate_events, load_leads, write_quarantine
 from intent_model.errors import ConfigError
@@ -278,7 +278,11 @@ def check_table_columns(
     columns = spec.table_columns
     roles = pd.DataFrame({"column": [c.name for c in columns], "role": [c.role for c in columns]})
     rows = lead_rows(leads, keys, spec).reset_index(drop=True)
-    checks = check_columns(rows, roles, y.to_numpy().astype(int), config)
+    labels = y.to_numpy().astype(int)
+    # The event features count among "all the other columns" of the dominance check.
+    event_features = X.drop(columns=spec.names_of("lead_table"))
+    context = out_of_fold_score(event_features, labels) if event_features.shape[1] else None
+    checks = check_columns(rows, roles, labels, config, context)
     left_out = set(checks.loc[checks["left_out"], "column"])
     if not left_out:
         return X, spec, checks

@@ -170,7 +170,17 @@ def render_table_card(
         lines += [f"- `{r.column}`: {r.evidence}" for r in kept.itertuples(index=False)]
     lines += [
         "",
-        checks[["column", "role", "single_column_auc", "flagged", "left_out"]]
+        checks[
+            [
+                "column",
+                "role",
+                "single_column_auc",
+                "others_auc",
+                "drop_cost",
+                "flagged",
+                "left_out",
+            ]
+        ]
         .round(4)
         .to_string(index=False),
         "",

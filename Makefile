@@ -15,9 +15,9 @@ help:
 	@echo "make test      set up .venv with the dev extra, run ruff and pytest"
 	@echo "make data      generate the demo data into $(DEMO_DIR)"
 	@echo "make train     train on the demo data, log to MLflow, save models/demo"
-	@echo "make predict   score every demo lead with models/latest"
+	@echo "make predict   score every demo lead with the champion (models:/lead-intent@champion)"
 	@echo "make train-crm train from the demo CRM export alone (one row per lead, no events)"
-	@echo "make predict-crm score every lead of the demo CRM export with models/crm/latest"
+	@echo "make predict-crm score every lead of the demo CRM export with its champion"
 	@echo "make bench     run the speed, memory and quality benchmarks (prints tables)"
 	@echo "make format    format the code with ruff"
 	@echo "make clean     remove generated data, models and MLflow stores"
@@ -45,7 +45,7 @@ train: data
 		--out models/demo --promote
 
 predict: $(VENV)/.installed
-	$(BIN)/intent-model predict --model models/latest --events $(DEMO_DIR)/events.parquet \
+	$(BIN)/intent-model predict --model models:/lead-intent@champion --events $(DEMO_DIR)/events.parquet \
 		--leads $(DEMO_DIR)/leads.parquet --out data/processed/demo_scores.parquet
 
 # The CRM-table path: the same leads as one row each, engagement summed up, no events.
@@ -54,12 +54,13 @@ train-crm: data
 		--out models/crm/demo --promote
 
 predict-crm: $(VENV)/.installed
-	$(BIN)/intent-model predict --model models/crm/latest --leads $(DEMO_DIR)/crm_leads.parquet \
+	$(BIN)/intent-model predict --model models:/lead-intent-crm@champion --leads $(DEMO_DIR)/crm_leads.parquet \
 		--out data/processed/demo_crm_scores.parquet
 
 demo: validate train predict train-crm predict-crm
 	@echo
-	@echo "Done. Model bundle: models/demo (model_card.md, plots/); models/latest points at it."
+	@echo "Done. Model bundle: models/demo (model_card.md, plots/); what runs is the registry's"
+	@echo "champion (models:/lead-intent@champion), which moves only when a promotion wins."
 	@echo "Scores of every lead: data/processed/demo_scores.parquet"
 	@echo "From the CRM export alone: models/crm/demo, data/processed/demo_crm_scores.parquet"
 	@echo "Runs and registered versions: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"

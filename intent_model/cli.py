@@ -83,9 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     generate.set_defaults(handler=_generate)
 
     validate = commands.add_parser(
-        "validate", help="check events (and leads) against the input contract and summarise them"
+        "validate",
+        help="check events (and leads) against the input contract and summarise them; or a "
+        "CRM table alone (--leads F [--label-col C]): its rows, column roles and label",
     )
-    _add_data_arguments(validate)
+    _add_data_arguments(validate, events_required=False)
+    validate.add_argument(
+        "--label-col", help="with --leads alone: the label column to check (0/1, yes/no, ...)"
+    )
     validate.set_defaults(handler=_validate)
 
     train = commands.add_parser(
@@ -131,7 +136,8 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--model",
         required=True,
-        help="bundle directory (models/latest) or MLflow URI (models:/lead-intent@champion)",
+        help="MLflow URI (models:/lead-intent@champion: what was promoted) or a bundle "
+        "directory (models/demo)",
     )
     _add_data_arguments(predict, events_required=False)
     predict.add_argument("--out", type=Path, required=True, help="scores file, .parquet or .csv")
@@ -140,6 +146,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     predict.add_argument(
         "--previous", type=Path, help="last run's scores: adds trend (rising/steady/falling/new)"
+    )
+    predict.add_argument(
+        "--score",
+        choices=("open", "all"),
+        help="open (default): rank the leads that can still convert; leads that already "
+        "converted or are closed keep their row, not ranked. all: rank every lead",
     )
     _add_tracking_arguments(predict)
     predict.add_argument(
@@ -222,6 +234,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if getattr(args, "keep_column", None):
         kept = (*config.table.keep_columns, *args.keep_column)
         sections["table"] = dataclasses.replace(config.table, keep_columns=kept)
+    if getattr(args, "score", None):
+        sections["predict"] = dataclasses.replace(config.predict, score=args.score)
     return config.replace(**sections)
 
 
@@ -246,6 +260,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    if args.events is None:
+        return _validate_table(args, config)
     taxonomy = load_taxonomy(config.taxonomy, args.taxonomy)
     log = load_events(args.events, config, taxonomy)
     tables = [log.checked]
@@ -278,6 +294,34 @@ def _validate(args: argparse.Namespace) -> int:
             event_type=log.unknown_types["event_type"].astype(str).str.slice(0, 60)
         )
         print(_indent(shown.to_string(index=False)))
+    return 0
+
+
+def _validate_table(args: argparse.Namespace, config: Config) -> int:
+    """A CRM table alone: rows, quarantine, the roles its columns would get, the label."""
+    from intent_model.lead_table import infer_roles, load_lead_table, roles_table
+
+    if args.leads is None:
+        raise ConfigError("nothing to validate: give --events, or a lead table with --leads")
+    table = load_lead_table(args.leads, config, label_col=args.label_col)
+    print(table.checked.accounting())
+    written = write_quarantine(table.checked, config.input.quarantine_dir)
+    if written:
+        print(f"  rejected rows and reasons: {written}")
+    roles = infer_roles(
+        table.checked.frame,
+        config.features.placeholders(),
+        args.label_col,
+        dict(config.columns.roles),
+    )
+    print("\nColumn roles (override with [columns.roles]):")
+    print(_indent(roles_table(roles)))
+    if table.label is not None:
+        n_positive = int(table.label.sum())
+        print(
+            f"\nlabel {args.label_col!r}: {n_positive:,} converted of {len(table.label):,} "
+            f"({n_positive / len(table.label):.1%})"
+        )
     return 0
 
 

@@ -286,6 +286,9 @@ class PlaybookConfig:
         "Nurture: useful content and targeted e-mail (case studies, guides, webinars); "
         "build the relationship, don't push."
     )
+    # Leads that already bought, and leads the CRM closed: not ranked.
+    converted: str = "Hand over to account management: already a customer, no sales outreach."
+    closed: str = "No outreach: the lead is closed in the CRM."
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,14 @@ class PredictConfig:
     # A score change of at least this many points (0-100) against the previous
     # run is "rising" or "falling"; smaller changes are "steady".
     trend_points: int = 5
+    # Who is ranked: "open" (default) ranks the leads that can still convert; the
+    # others keep their row with intent = converted / closed. "all" ranks everyone.
+    score: Literal["open", "all"] = "open"
+    # A hard conversion this many days before as_of means converted (default: the
+    # model's label horizon).
+    exclude_converted_days: float | None = None
+    # Leads-table column -> values that mean the lead is closed (any case).
+    closed_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -317,6 +328,27 @@ class Config:
     def replace(self, **sections: Any) -> Config:
         """Return a copy with whole sections replaced (``config.replace(input=...)``)."""
         return dataclasses.replace(self, **sections)
+
+
+def with_columns(config: Config | None, columns: Mapping[str, str] | None) -> Config:
+    """The config with the column mapping of the Python API on top (like the CLI's flags).
+
+    Examples
+    --------
+    >>> with_columns(None, {"lead_id": "Prospect ID"}).columns.lead_id
+    'Prospect ID'
+    """
+    config = config or Config()
+    if not columns:
+        return config
+    known = [f.name for f in dataclasses.fields(ColumnMapping) if f.name != "roles"]
+    unknown = sorted(set(columns) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"columns: unknown key(s) {', '.join(unknown)}; map our names "
+            f"({', '.join(known)}) to your column names"
+        )
+    return config.replace(columns=dataclasses.replace(config.columns, **columns))
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -10,15 +10,15 @@ is written, and the file is written atomically.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from intent_model.config import Config
+from intent_model.config import Config, with_columns
 from intent_model.dataset import load_leads
 from intent_model.drift import (
     SIGNIFICANT_PSI,
@@ -33,6 +33,7 @@ from intent_model.io import read_table, write_table
 from intent_model.modeling.bundle import load_bundle
 from intent_model.modeling.evaluate import TIER_NAMES
 from intent_model.modeling.model import IntentModel
+from intent_model.population import CONVERTED, OPEN, describe_population, status_of_leads
 from intent_model.taxonomy import Taxonomy, describe_unknown, load_taxonomy
 from intent_model.training_set import EventsInput, FeatureStream, LeadsInput, Progress
 from intent_model.validate import CheckedTable, as_utc
@@ -88,7 +89,7 @@ def load_model(source: str | Path, tracking_uri: str | None = None) -> LoadedMod
     Parameters
     ----------
     source : str or Path
-        A bundle directory (``models/demo``, ``models/latest``), or
+        A bundle directory (``models/demo``), or
         ``models:/lead-intent/3``, ``models:/lead-intent@champion``, ``runs:/<id>/model``.
     tracking_uri : str, optional
         MLflow store for URIs; defaults to ``sqlite:///mlflow.db``.
@@ -125,11 +126,14 @@ class PredictionResult:
     drift: pd.DataFrame | None = None
     unknown_type_share: float = 0.0
     out: Path | None = None
+    population: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         scores = self.scores
         tiers = scores["tier"].value_counts().reindex(list(TIER_NAMES), fill_value=0)
-        intents = scores["intent"].value_counts().reindex(["hard", "soft"], fill_value=0)
+        intents = scores["intent"].value_counts()
+        others = list(intents.index.difference(["hard", "soft"]))
+        intents = intents.reindex(["hard", "soft", *others], fill_value=0)
         from_profile = int((scores["scored_from"] == "profile only").sum())
         from_table = bool((scores["scored_from"] == "table").all())
         lines = [
@@ -141,6 +145,7 @@ class PredictionResult:
             "their profile only"
             if not from_table
             else "  scored from the lead table's columns (no events)",
+            *[f"  {line}" for line in self.population],
             *[f"  {line}" for line in self.accounting],
         ]
         if self.n_events_at_or_after_as_of:
@@ -182,6 +187,7 @@ def predict(
     config: Config | None = None,
     *,
     previous: str | Path | pd.DataFrame | None = None,
+    columns: Mapping[str, str] | None = None,
     tracking_uri: str | None = None,
     workdir: str | Path | None = None,
     progress: Progress | None = None,
@@ -205,12 +211,14 @@ def predict(
         Column mapping, bad-row policy, playbook texts, reasons per lead.
     previous : path or DataFrame, optional
         Last run's output: adds ``trend`` (rising / steady / falling / new).
+    columns : mapping, optional
+        Our column names to yours, like the CLI's flags (``{"lead_id": "Prospect ID"}``).
 
     Returns
     -------
     PredictionResult
     """
-    config = config or Config()
+    config = with_columns(config, columns)
     loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)
     if loaded.metadata.get("mode") == "table" or events is None:
         return _predict_table(loaded, events, leads, out, as_of, config, previous)
@@ -263,8 +271,11 @@ def predict(
             "drift": monitor.report(spec) if monitor is not None else None,
         }
         _warn_drift(counts["drift"], counts["unknown_type_share"])
-    scores = _output(pd.concat(parts, ignore_index=True), scored_as_of, loaded, previous, config)
-    _check_counts(scores, n_leads_in, stream)
+    scored, status, skipped = _population(
+        pd.concat(parts, ignore_index=True), stream.lead_table, scored_as_of, loaded, config
+    )
+    scores = _output(scored, status, scored_as_of, loaded, previous, config)
+    _check_counts(scores, n_leads_in, stream, skipped)
     result = PredictionResult(
         scores=scores,
         as_of=scored_as_of,
@@ -272,6 +283,9 @@ def predict(
         n_leads_in=n_leads_in,
         accounting=accounting,
         unknown_types=unknown,
+        population=describe_population(
+            scores["intent"], len(skipped), _converted_days(loaded, config)
+        ),
         **counts,
     )
     if out is not None:
@@ -279,9 +293,61 @@ def predict(
     return result
 
 
-def _output(scored, as_of, loaded, previous, config) -> pd.DataFrame:
-    """The output contract's columns, ranked best first, with the trend when asked for."""
-    scores = add_rank(scored).sort_values("rank", ignore_index=True)
+def _population(
+    scored: pd.DataFrame,
+    lead_table: CheckedTable | None,
+    as_of: pd.Timestamp,
+    loaded: LoadedModel,
+    config: Config,
+) -> tuple[pd.DataFrame, np.ndarray, pd.Index]:
+    """Drop the leads created after ``as_of``; tell open, converted and closed leads apart.
+
+    Returns the scored rows kept, their status, and the ids of the leads skipped.
+    """
+    rows = None
+    skipped = pd.Index([], dtype=object)
+    if lead_table is not None:
+        frame = lead_table.frame
+        rows = frame.set_index(frame["lead_id"].astype(str)).reindex(scored["lead_id"])
+        if "created_at" in rows:
+            not_yet = (rows["created_at"] >= as_of).to_numpy() & (scored["_n_events"] == 0)
+            skipped = pd.Index(scored.loc[not_yet, "lead_id"])
+            scored, rows = scored.loc[~not_yet], rows.loc[~not_yet.to_numpy()]
+    scored = scored.reset_index(drop=True)
+    if config.predict.score == "all":
+        return scored, np.full(len(scored), OPEN, dtype=object), skipped
+    status = status_of_leads(
+        len(scored),
+        days_since_last_hard=scored["_days_since_last_hard"].to_numpy(dtype=float),
+        exclude_converted_days=_converted_days(loaded, config),
+        rows=rows,
+        closed_values=config.predict.closed_values,
+    )
+    return scored, status, skipped
+
+
+def _converted_days(loaded: LoadedModel, config: Config) -> float | None:
+    if config.predict.exclude_converted_days is not None:
+        return config.predict.exclude_converted_days
+    return loaded.metadata.get("horizon_days")
+
+
+def _output(scored, status, as_of, loaded, previous, config) -> pd.DataFrame:
+    """The output contract's columns, open leads ranked best first, the others after them
+    (not ranked, no tier, their own next action), with the trend when asked for."""
+    is_open = status == OPEN
+    ranked = add_rank(scored.loc[is_open]).sort_values("rank")
+    others = scored.loc[~is_open].assign(
+        intent=status[~is_open],
+        tier=None,
+        next_action=np.where(
+            status[~is_open] == CONVERTED, config.playbook.converted, config.playbook.closed
+        ),
+        rank=pd.NA,
+    )
+    others = others.sort_values(["p_hard", "lead_id"], ascending=[False, True])
+    scores = pd.concat([ranked, others], ignore_index=True)
+    scores["rank"] = scores["rank"].astype("Int64")
     scores.insert(1, "as_of", as_of)
     scores["model_version"] = loaded.version
     scores = scores[list(OUTPUT_COLUMNS)]
@@ -309,7 +375,19 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
         monitor.add(features, scored["p_hard"].to_numpy())
         drift = monitor.report(groups=column_groups(table_spec_of(loaded.metadata)))
         _warn_drift(drift, 0.0)
-    scores = _output(scored, moment, loaded, previous, config)
+    rows = checked.frame.reset_index(drop=True)
+    label_col = loaded.metadata.get("label_col")
+    status = (
+        np.full(len(scored), OPEN, dtype=object)
+        if config.predict.score == "all"
+        else status_of_leads(
+            len(scored),
+            label=rows.get(label_col),
+            rows=rows,
+            closed_values=config.predict.closed_values,
+        )
+    )
+    scores = _output(scored, status, moment, loaded, previous, config)
     counted = (
         []
         if len(scores) == checked.n_used
@@ -324,6 +402,7 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
         accounting=[checked.accounting()],
         unknown_types=pd.DataFrame(columns=["event_type", "n_rows"]),
         drift=drift,
+        population=describe_population(scores["intent"], 0, None),
     )
     if out is not None:
         result.out = write_table(scores, out)
@@ -366,6 +445,9 @@ def _score_chunk(
     scored["scored_from"] = np.where(
         features["n_events_all"].to_numpy() > 0, "events", "profile only"
     )
+    # Who is ranked is decided from these once every chunk is scored; _output drops them.
+    scored["_days_since_last_hard"] = features["days_since_last_hard"].to_numpy()
+    scored["_n_events"] = features["n_events_all"].to_numpy()
     return scored
 
 
@@ -461,23 +543,34 @@ def _warn_drift(drift: pd.DataFrame | None, unknown_share: float) -> None:
         )
 
 
-def _check_counts(scores: pd.DataFrame, n_leads_in: int, stream: FeatureStream) -> None:
+def _check_counts(
+    scores: pd.DataFrame, n_leads_in: int, stream: FeatureStream, skipped: pd.Index
+) -> None:
     problems = []
-    if len(scores) != n_leads_in:
-        problems.append(f"{n_leads_in:,} leads in but {len(scores):,} rows out")
-    _check_every_lead_scored(scores, stream.lead_table, problems)
+    if len(scores) + len(skipped) != n_leads_in:
+        problems.append(
+            f"{n_leads_in:,} leads in but {len(scores):,} rows out and {len(skipped):,} "
+            "not yet created"
+        )
+    _check_every_lead_scored(scores, stream.lead_table, problems, skipped)
 
 
 def _check_every_lead_scored(
-    scores: pd.DataFrame, lead_table: CheckedTable | None, problems: list[str] | None = None
+    scores: pd.DataFrame,
+    lead_table: CheckedTable | None,
+    problems: list[str] | None = None,
+    skipped: pd.Index | None = None,
 ) -> None:
-    """No lead id twice, and every lead of the leads table with a score; else nothing is written."""
+    """No lead id twice, and every lead of the leads table with a score (or skipped as not
+    yet created); else nothing is written."""
     problems = list(problems or [])
     ids = scores["lead_id"]
     if ids.duplicated().any():
         problems.append(f"{int(ids.duplicated().sum()):,} lead ids scored twice")
     if lead_table is not None:
         expected = lead_table.frame["lead_id"].astype(str)
+        if skipped is not None and len(skipped):
+            expected = expected[~expected.isin(skipped)]
         absent = ~expected.isin(ids)
         if absent.any():
             problems.append(f"{int(absent.sum()):,} leads of the leads table have no score")

@@ -110,3 +110,16 @@ def test_generate_can_write_a_crm_export(tmp_path, capsys):
     assert main(args) == 0
     crm = pd.read_parquet(tmp_path / "crm_leads.parquet")
     assert len(crm) == 80 and "converted" in crm.columns
+
+
+def test_validate_checks_a_crm_table_alone_with_its_label(tmp_path, capsys, small_demo):
+    from intent_model import crm_export
+
+    crm_export(small_demo).to_csv(tmp_path / "crm.csv", index=False)
+    code = main(["validate", "--leads", str(tmp_path / "crm.csv"), "--label-col", "converted"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"{len(small_demo.leads):,} rows read" in out
+    assert "Column roles" in out and "label 'converted':" in out
+    assert main(["validate", "--leads", str(tmp_path / "crm.csv"), "--label-col", "nope"]) == 2
+    assert "no label column 'nope'" in capsys.readouterr().err

@@ -41,7 +41,7 @@ def api_scores(trained, small_demo, leads_with_a_silent_one, tmp_path_factory):
     out = tmp_path_factory.mktemp("scores") / "scores.parquet"
     with pytest.warns(UserWarning, match="chat_widget_open"):
         result = predict(
-            trained[1] / "models" / "latest", small_demo.events, leads_with_a_silent_one, out
+            trained[1] / "models" / "first", small_demo.events, leads_with_a_silent_one, out
         )
     return result, out
 

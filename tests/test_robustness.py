@@ -272,7 +272,7 @@ def test_killing_train_at_any_point_leaves_a_whole_bundle_or_none(small_demo, tm
             load_bundle(bundle)  # whole: metadata, and a model matching its checksum
     assert subprocess.run(command, capture_output=True).returncode == 0
     load_bundle(bundle)
-    assert sorted(p.name for p in bundle.parent.iterdir()) == ["latest", "m"]
+    assert sorted(p.name for p in bundle.parent.iterdir()) == ["m"]
 
 
 def test_same_data_config_and_seed_give_identical_predictions(small_demo, tmp_path):

@@ -33,7 +33,6 @@ MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 CARD_FILE = "model_card.md"
 PLOTS_DIR = "plots"
-LATEST_LINK = "latest"
 
 
 class VersionMismatchWarning(UserWarning):
@@ -163,16 +162,3 @@ def load_bundle(directory: str | Path) -> tuple[IntentModel, dict[str, Any]]:
     if not isinstance(model, IntentModel):
         raise ModelError(f"{model_path}: not an intent_model model ({type(model).__name__})")
     return model, metadata
-
-
-def point_latest_at(bundle: str | Path) -> Path:
-    """Make ``<parent>/latest`` a symlink to ``bundle`` (replaced atomically)."""
-    bundle = Path(bundle)
-    link = bundle.parent / LATEST_LINK
-    if bundle.name == LATEST_LINK:
-        return link
-    temporary = bundle.parent / f".{LATEST_LINK}.{os.getpid()}"
-    temporary.unlink(missing_ok=True)
-    os.symlink(bundle.name, temporary)
-    os.replace(temporary, link)
-    return link

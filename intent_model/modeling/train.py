@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ import pyarrow
 import sklearn
 
 from intent_model import __version__
-from intent_model.config import Config
+from intent_model.config import Config, with_columns
 from intent_model.drift import reference_summary
 from intent_model.errors import ConfigError
 from intent_model.features import FEATURE_FAMILIES
@@ -28,7 +29,6 @@ from intent_model.modeling import tracking
 from intent_model.modeling.bundle import (
     CARD_FILE,
     PLOTS_DIR,
-    point_latest_at,
     staged_bundle,
     write_metadata,
     write_model,
@@ -109,6 +109,18 @@ def outcome_lines(result: TrainResult | TableTrainResult) -> list[str]:
         )
     if result.promotion:
         lines.append(result.promotion.message)
+    if result.run_id and not (result.promotion and result.promotion.promoted):
+        name = result.metadata["mlflow"]["registered_model"]
+        lines.append(
+            f"not the champion: nightly scoring with models:/{name}@champion still runs the "
+            f"current one; to compare and promote this one: intent-model promote --version "
+            f"{result.model_version} (with the data to compare on)"
+        )
+    elif not result.run_id:
+        lines.append(
+            f"not registered (--no-track): score with --model {result.bundle_dir}; nothing "
+            "else points at it"
+        )
     return lines
 
 
@@ -120,6 +132,7 @@ def train(
     taxonomy: Taxonomy | None = None,
     *,
     label_col: str | None = None,
+    columns: Mapping[str, str] | None = None,
     tracking_uri: str | None = None,
     track: bool = True,
     promote: bool = False,
@@ -135,9 +148,13 @@ def train(
         :func:`intent_model.modeling.train_table.train_table` trains on it.
     label_col : str, optional
         CRM-table mode: the label column of the leads table.
+    columns : mapping, optional
+        Our column names to yours, like the CLI's ``--lead-id-col`` flags:
+        ``{"lead_id": "Prospect ID", "created_at": "Created On"}``.
     out : path
-        The bundle directory to write (replaced atomically); ``<parent>/latest``
-        then points at it.
+        The bundle directory to write (replaced atomically). Nothing outside it is
+        written: what runs at night is the registry's ``@champion``, which moves
+        only when a promotion wins.
     config : Config, optional
     taxonomy : Taxonomy, optional
     tracking_uri : str, optional
@@ -155,6 +172,7 @@ def train(
     -------
     TrainResult
     """
+    config = with_columns(config, columns)
     if events is None:
         from intent_model.modeling.train_table import train_table
 
@@ -170,7 +188,6 @@ def train(
             promote=promote,
             progress=progress,
         )
-    config = config or Config()
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
     training = config.training
     tracking_uri = tracking_uri or training.tracking_uri
@@ -310,7 +327,6 @@ def train(
                 say(promotion.message)
         write_metadata(stage, metadata)
         (stage / CARD_FILE).write_text(card())
-    point_latest_at(out)
     say(f"saved the bundle to {out}")
     return TrainResult(
         bundle_dir=out,

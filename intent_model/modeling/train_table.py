@@ -32,7 +32,6 @@ from intent_model.modeling.baselines import TablePointsRule
 from intent_model.modeling.bundle import (
     CARD_FILE,
     PLOTS_DIR,
-    point_latest_at,
     staged_bundle,
     write_metadata,
     write_model,
@@ -314,7 +313,6 @@ def train_table(
                 say(promotion.message)
         write_metadata(stage, metadata)
         (stage / CARD_FILE).write_text(card())
-    point_latest_at(out)
     say(f"saved the bundle to {out}")
     return TableTrainResult(
         bundle_dir=out,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intent_model.config import Config, with_columns
+from intent_model.config import Config, TaxonomyConfig, with_columns
 from intent_model.dataset import load_leads
 from intent_model.drift import (
     SIGNIFICANT_PSI,
@@ -233,8 +233,10 @@ def predict(
         load_leads(leads, config) if isinstance(leads, str | Path | pd.DataFrame) else leads
     )
     _check_profile_columns(spec, lead_table)
+    # Only a taxonomy the user gave can differ on purpose; the defaults say nothing.
     configured = load_taxonomy(config.taxonomy)
-    if dict(configured.classes) != dict(loaded.taxonomy.classes):
+    given = config.taxonomy != TaxonomyConfig()
+    if given and dict(configured.classes) != dict(loaded.taxonomy.classes):
         warnings.warn(
             "the config's taxonomy differs from the one the model was trained with; scoring "
             "uses the model's (retrain to change it)",

@@ -62,7 +62,13 @@ def test_every_lead_in_is_one_row_out_including_leads_without_events(
 
 
 def test_output_follows_the_contract(api_scores, trained):
-    scores = api_scores[0].scores
+    everyone = api_scores[0].scores
+    # Open leads first, ranked; leads that converted in the last 30 days after them.
+    ranked = everyone["rank"].notna()
+    assert ranked.iloc[: ranked.sum()].all() and (~ranked).sum() > 0
+    assert set(everyone.loc[~ranked, "intent"]) == {"converted"}
+    assert everyone.loc[~ranked, "tier"].isna().all()
+    scores = everyone[ranked]
     assert scores["rank"].tolist() == list(range(1, len(scores) + 1))
     assert scores["p_hard"].is_monotonic_decreasing
     threshold = trained[0].threshold
@@ -162,9 +168,10 @@ def test_scoring_as_of_an_earlier_time_uses_only_earlier_events(trained, small_d
         trained[1] / "models" / "first", small_demo.events, small_demo.leads, as_of=as_of
     )
     assert (result.scores["as_of"] == as_of).all()
+    # Leads created later did not exist yet: not scored (counted in the summary).
     created_later = small_demo.leads.loc[small_demo.leads["created_at"] >= as_of, "lead_id"]
-    later = result.scores.set_index("lead_id").loc[created_later]
-    assert (later["scored_from"] == "profile only").all()
+    assert not set(created_later.astype(str)) & set(result.scores["lead_id"])
+    assert "created after as_of were not scored" in result.summary()
 
 
 def test_a_tampered_model_is_refused_and_missing_inputs_are_named(trained, small_demo, tmp_path):

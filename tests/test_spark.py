@@ -6,6 +6,7 @@ PySpark or Java is missing.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import warnings
 
@@ -64,12 +65,15 @@ def test_spark_training_set_equals_local(spark, demo_files):
 
 def test_spark_predictions_equal_local_predictions(spark, demo_files, trained, tmp_path):
     from intent_model import predict
+    from intent_model.config import Config
     from intent_model.spark import spark_predict
 
     model = trained[1] / "models" / "first"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        local = predict(model, demo_files["events"], demo_files["leads"]).scores
+        # Spark ranks every lead (it has no scoring population yet): compare with --score all.
+        everyone = Config().replace(predict=dataclasses.replace(Config().predict, score="all"))
+        local = predict(model, demo_files["events"], demo_files["leads"], config=everyone).scores
     spark_predict(spark, model, demo_files["events"], demo_files["leads"], tmp_path / "scores")
     on_spark = pd.read_parquet(tmp_path / "scores").sort_values("rank", ignore_index=True)
     assert list(on_spark.columns) == list(local.columns)

@@ -166,3 +166,32 @@ def test_a_crash_while_writing_a_bundle_leaves_the_old_one_whole(tmp_path):
         raise RuntimeError("killed")
     assert (target / "model.joblib").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_promotion_compares_models_with_other_taxonomies_like_with_like(tmp_path):
+    from intent_model.config import TaxonomyConfig
+    from intent_model.modeling import tracking
+    from intent_model.synthetic import simulate_funnel
+    from intent_model.taxonomy import load_taxonomy
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = _config(uri)
+    demo = simulate_funnel(n_leads=700, seed=21, n_days=270)
+    events, leads = demo.events, demo.leads
+    train(events, leads, tmp_path / "v1", config, promote=True)
+    # Version 2 counts webinars as engagement, not soft: labels are the same, features differ.
+    quieter = load_taxonomy(TaxonomyConfig(engagement=("webinar_registration",)))
+    train(events, leads, tmp_path / "v2", config, quieter)
+    forward = promote(events, leads, config, version="2")
+    tracking.set_alias(uri, "lead-intent", tracking.CHAMPION, "2")
+    backward = promote(events, leads, config, version="1")
+    # Each model sees features built with its own taxonomy: the same two figures both ways.
+    assert forward.challenger_score == pytest.approx(backward.champion_score, abs=1e-12)
+    assert forward.champion_score == pytest.approx(backward.challenger_score, abs=1e-12)
+    # Version 3 counts webinars as hard: the same data gives it other labels. Refused.
+    harder = load_taxonomy(TaxonomyConfig(hard=("webinar_registration",)))
+    third = train(events, leads, tmp_path / "v3", config, harder, promote=True)
+    assert not third.promotion.promoted
+    assert "cannot be compared" in third.promotion.message and "hard" in third.promotion.message
+    refused = promote(events, leads, config, version="3")
+    assert not refused.promoted and "webinar_registration" in refused.message

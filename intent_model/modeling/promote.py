@@ -15,6 +15,7 @@ from intent_model.features import FeatureSpec
 from intent_model.modeling import tracking
 from intent_model.modeling.evaluate import classification_metrics
 from intent_model.modeling.model import IntentModel
+from intent_model.taxonomy import Taxonomy
 from intent_model.training_set import EventsInput, LeadsInput, build_training_set
 
 LOWER_IS_BETTER = {"log_loss", "brier", "ece"}
@@ -38,6 +39,40 @@ def beats(metric: str, challenger: float, champion: float) -> bool:
     return challenger < champion if metric in LOWER_IS_BETTER else challenger > champion
 
 
+def not_comparable(challenger: dict, champion: dict, features_rebuilt: bool) -> str | None:
+    """Why two event models' figures cannot be compared on one evaluation, or None.
+
+    Labels come from the hard event types and the label settings: when the two
+    models disagree on those, the same data gives each different labels. When
+    only the rest of the taxonomy differs, each model's features must be built
+    with its own (``features_rebuilt``), as ``intent-model promote`` does.
+    """
+    mine, theirs = challenger.get("taxonomy"), champion.get("taxonomy")
+    if mine is None or theirs is None:
+        return None
+    hard = {t for t, c in mine["classes"].items() if c == "hard"}
+    their_hard = {t for t, c in theirs["classes"].items() if c == "hard"}
+    if hard != their_hard:
+        differ = sorted(hard ^ their_hard)
+        return (
+            "their taxonomies count different event types as hard ("
+            + ", ".join(differ[:5])
+            + "), so the same data gives each other labels"
+        )
+    labels = ("horizon_days", "label_col", "exclude_recent_hard_days", "stop_after_first_positive")
+    mine_labels = challenger.get("config", {}).get("labels", {})
+    their_labels = champion.get("config", {}).get("labels", {})
+    changed = [k for k in labels if mine_labels.get(k) != their_labels.get(k)]
+    if changed:
+        return f"their label settings differ ({', '.join(changed)})"
+    if not features_rebuilt and dict(mine["classes"]) != dict(theirs["classes"]):
+        return (
+            "their taxonomies differ, and each model must see features built with its own: "
+            "run `intent-model promote`, which builds them so"
+        )
+    return None
+
+
 def compare_with_champion(
     tracking_uri: str,
     registered_model: str,
@@ -48,12 +83,18 @@ def compare_with_champion(
     metric: str,
     champion_features: pd.DataFrame | None = None,
     champion: IntentModel | None = None,
+    *,
+    challenger_metadata: dict | None = None,
+    champion_metadata: dict | None = None,
+    features_rebuilt: bool = False,
 ) -> PromotionResult:
     """Score challenger and champion on the same held-out snapshots; move the alias if earned.
 
     ``champion_features`` are the same snapshots built with the champion's own
-    feature spec, when it differs from the challenger's. ``champion`` is the
-    champion's model when the caller has loaded it already.
+    feature spec and taxonomy, when they differ from the challenger's.
+    ``champion`` is the champion's model when the caller has loaded it already.
+    Event models whose figures cannot be compared (see :func:`not_comparable`)
+    are refused with the reason.
     """
     score = classification_metrics(y_holdout, challenger.predict_proba(X_holdout))[metric]
     champion_version = tracking.alias_version(tracking_uri, registered_model, tracking.CHAMPION)
@@ -79,11 +120,27 @@ def compare_with_champion(
             f"version {challenger_version} is now the champion (there was none to beat; "
             f"{metric} {score:.4f})",
         )
-    if champion is None:
+    if champion is None or champion_metadata is None:
         loaded = tracking.load_registered(
             tracking_uri, f"models:/{registered_model}@{tracking.CHAMPION}"
         )
-        champion, _ = tracking.bundle_of(loaded)
+        champion, champion_metadata = tracking.bundle_of(loaded)
+    reason = (
+        not_comparable(challenger_metadata, champion_metadata, features_rebuilt)
+        if challenger_metadata is not None
+        else None
+    )
+    if reason:
+        return PromotionResult(
+            False,
+            metric,
+            challenger_version,
+            score,
+            champion_version,
+            None,
+            f"not promoted: version {challenger_version} and champion version "
+            f"{champion_version} cannot be compared: {reason}",
+        )
     features = champion_features if champion_features is not None else X_holdout
     missing = [name for name in champion.feature_names if name not in features.columns]
     if missing:
@@ -156,9 +213,15 @@ def promote(
     data_config = config.replace(labels=labels)
     held_out = pd.to_datetime(metadata["training_data"]["holdout_cutoffs"], utc=True)
 
-    def holdout_of(spec_table: dict) -> tuple[pd.DataFrame, pd.Series]:
+    def holdout_of(model_metadata: dict) -> tuple[pd.DataFrame, pd.Series]:
+        # Each model's features are built with its own spec and its own taxonomy.
         snapshots = build_training_set(
-            events, leads, data_config, spec=FeatureSpec.from_dict(spec_table), check=False
+            events,
+            leads,
+            data_config,
+            taxonomy=_taxonomy_of(model_metadata),
+            spec=FeatureSpec.from_dict(model_metadata["feature_spec"]),
+            check=False,
         )
         rows = snapshots.keys["cutoff"].isin(held_out).to_numpy()
         if not rows.any():
@@ -168,15 +231,18 @@ def promote(
             )
         return snapshots.X[rows], snapshots.y[rows]
 
-    X_holdout, y_holdout = holdout_of(metadata["feature_spec"])
-    champion_features = champion = None
+    X_holdout, y_holdout = holdout_of(metadata)
+    champion_features = champion = champion_metadata = None
     champion_version = tracking.alias_version(uri, name, tracking.CHAMPION)
     if champion_version not in (None, version):
         champion, champion_metadata = tracking.bundle_of(
             tracking.load_registered(uri, f"models:/{name}/{champion_version}")
         )
-        if champion_metadata["feature_spec"] != metadata["feature_spec"]:
-            champion_features, _ = holdout_of(champion_metadata["feature_spec"])
+        same_inputs = champion_metadata["feature_spec"] == metadata["feature_spec"] and (
+            champion_metadata.get("taxonomy") == metadata.get("taxonomy")
+        )
+        if not same_inputs and not not_comparable(metadata, champion_metadata, True):
+            champion_features, _ = holdout_of(champion_metadata)
     return compare_with_champion(
         uri,
         name,
@@ -187,4 +253,12 @@ def promote(
         training.promotion_metric,
         champion_features,
         champion,
+        challenger_metadata=metadata,
+        champion_metadata=champion_metadata,
+        features_rebuilt=True,
     )
+
+
+def _taxonomy_of(metadata: dict) -> Taxonomy:
+    table = metadata["taxonomy"]
+    return Taxonomy(classes=dict(table["classes"]), aliases=dict(table["aliases"]))

@@ -323,6 +323,7 @@ def train(
                     X_out,
                     y_out,
                     training.promotion_metric,
+                    challenger_metadata=metadata,
                 )
                 say(promotion.message)
         write_metadata(stage, metadata)

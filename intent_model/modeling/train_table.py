@@ -470,7 +470,7 @@ def _promote(tracking_uri, version, model, frame, X, y, evaluation, as_of, confi
     """Compare with the champion on the newest leads, each model encoding them its own way."""
     name = config.table.registered_model
     out = evaluation.holdout
-    champion = champion_features = None
+    champion = champion_features = champion_metadata = None
     champion_version = tracking.alias_version(tracking_uri, name, tracking.CHAMPION)
     if champion_version not in (None, version):
         loaded = tracking.load_registered(tracking_uri, f"models:/{name}@{tracking.CHAMPION}")
@@ -501,6 +501,7 @@ def _promote(tracking_uri, version, model, frame, X, y, evaluation, as_of, confi
         config.training.promotion_metric,
         champion_features=champion_features,
         champion=champion,
+        champion_metadata=champion_metadata,
     )
 
 

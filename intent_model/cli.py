@@ -123,9 +123,10 @@ def _parser() -> argparse.ArgumentParser:
 
     promote = commands.add_parser(
         "promote",
-        help="move the champion alias to a version that beats the champion out of time",
+        help="move the champion alias to a version that beats the champion out of time "
+        "(event models: --events; table models: --leads alone)",
     )
-    _add_data_arguments(promote)
+    _add_data_arguments(promote, events_required=False)
     _add_tracking_arguments(promote)
     promote.add_argument("--version", help="registered version to promote (default: challenger)")
     promote.set_defaults(handler=_promote)

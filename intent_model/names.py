@@ -30,7 +30,7 @@ EVENT_COLUMNS = (LEAD_ID, TIMESTAMP, EVENT_TYPE, EVENT_CLASS, CHANNEL)
 # Training snapshots and scores.
 CUTOFF = "cutoff"
 LABEL = "label"
-SCORE_COLUMNS = (
+OUTPUT_COLUMNS = (
     "lead_id",
     "as_of",
     "p_hard",
@@ -60,7 +60,7 @@ INTERNAL_COLUMNS = tuple(
             *EVENT_COLUMNS,
             CUTOFF,
             LABEL,
-            *SCORE_COLUMNS,
+            *OUTPUT_COLUMNS,
             TREND,
             *QUARANTINE_COLUMNS,
             # Older names of the quarantine columns, and the taxonomy's flag.

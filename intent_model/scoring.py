@@ -33,24 +33,12 @@ from intent_model.io import read_table, write_table
 from intent_model.modeling.bundle import load_bundle
 from intent_model.modeling.evaluate import TIER_NAMES
 from intent_model.modeling.model import IntentModel
+from intent_model.names import OUTPUT_COLUMNS
 from intent_model.population import CONVERTED, OPEN, describe_population, status_of_leads
 from intent_model.taxonomy import Taxonomy, describe_unknown, load_taxonomy
 from intent_model.training_set import EventsInput, FeatureStream, LeadsInput, Progress
 from intent_model.validate import CheckedTable, as_utc
 
-OUTPUT_COLUMNS = (
-    "lead_id",
-    "as_of",
-    "p_hard",
-    "intent",
-    "score",
-    "tier",
-    "rank",
-    "top_reasons",
-    "next_action",
-    "model_version",
-    "scored_from",
-)
 MODEL_URI_PREFIXES = ("models:/", "runs:/", "models:", "mlflow-artifacts:")
 
 

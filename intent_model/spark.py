@@ -268,7 +268,8 @@ def spark_predict(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from intent_model.scoring import OUTPUT_COLUMNS, LoadedModel, load_model, score_features
+    from intent_model.names import OUTPUT_COLUMNS
+    from intent_model.scoring import LoadedModel, load_model, score_features
 
     config = config or Config()
     loaded = model if isinstance(model, LoadedModel) else load_model(model)

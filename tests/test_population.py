@@ -104,3 +104,26 @@ def test_the_python_api_maps_column_names_like_the_cli_flags(table_model, tmp_pa
     assert len(scores) == len(table) and set(scores["lead_id"]) == set(table["lead_id"])
     with pytest.raises(Exception, match="unknown key"):
         predict(result.bundle_dir, leads=tmp_path / "export.csv", columns={"leadid": "x"})
+
+
+def test_a_table_model_is_promoted_from_the_lead_table_alone(small_demo, tmp_path, capsys):
+    from intent_model import promote
+    from intent_model.cli import main
+    from intent_model.config import TrainingConfig
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = Config(training=TrainingConfig(tracking_uri=uri))
+    path = tmp_path / "crm.parquet"
+    crm_export(small_demo).to_parquet(path)
+    first = train(leads=path, label_col="converted", out=tmp_path / "v1", config=config)
+    assert first.model_version == "1" and first.promotion is None
+    second = train(leads=path, label_col="converted", out=tmp_path / "v2", config=config)
+    assert "intent-model promote --version 2" in second.summary()
+    result = promote(None, path, config, version="1")
+    assert result.promoted and "now the champion" in result.message
+    again = promote(None, path, config, version="2")
+    assert again.champion_version == "1" and again.challenger_score == pytest.approx(
+        again.champion_score
+    )
+    code = main(["promote", "--leads", str(path), "--version", "2", "--tracking-uri", uri])
+    assert code == 0 and "version 2" in capsys.readouterr().out

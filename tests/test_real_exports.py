@@ -25,7 +25,13 @@ from intent_model.config import (
 from intent_model.dialect import detect_dialect
 from intent_model.errors import InputError
 from intent_model.io import read_user_table
-from intent_model.names import EVENT_COLUMNS, INTERNAL_COLUMNS, QUARANTINE_COLUMNS, unclaimed
+from intent_model.names import (
+    EVENT_COLUMNS,
+    INTERNAL_COLUMNS,
+    OUTPUT_COLUMNS,
+    QUARANTINE_COLUMNS,
+    unclaimed,
+)
 from intent_model.synthetic import simulate_funnel
 
 # --- names that cannot collide ------------------------------------------------
@@ -124,19 +130,7 @@ def test_user_columns_named_like_ours_never_crash_or_get_overwritten(
         config=config,
     ).scores
     written = pd.read_parquet(tmp / "s.parquet")
-    assert list(written.columns)[:11] == [
-        "lead_id",
-        "as_of",
-        "p_hard",
-        "intent",
-        "score",
-        "tier",
-        "rank",
-        "top_reasons",
-        "next_action",
-        "model_version",
-        "scored_from",
-    ]
+    assert list(written.columns) == list(OUTPUT_COLUMNS)
     every_lead = set(log.events["lead_id"]) | set(leads["lead_id"].astype(str))
     assert set(written["lead_id"]) == every_lead and written["lead_id"].is_unique
     assert len(scores) == len(every_lead)

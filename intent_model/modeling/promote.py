@@ -9,12 +9,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from intent_model.config import Config, LabelConfig
-from intent_model.errors import ModelError
+from intent_model.config import Config, LabelConfig, with_columns
+from intent_model.errors import ConfigError, ModelError
 from intent_model.features import FeatureSpec
+from intent_model.lead_table import load_lead_table
 from intent_model.modeling import tracking
 from intent_model.modeling.evaluate import classification_metrics
 from intent_model.modeling.model import IntentModel
+from intent_model.modeling.split import TableEvaluation, choose_evaluation
+from intent_model.table_features import TableSpec
 from intent_model.taxonomy import Taxonomy
 from intent_model.training_set import EventsInput, LeadsInput, build_training_set
 
@@ -175,34 +178,38 @@ def compare_with_champion(
 
 
 def promote(
-    events: EventsInput,
+    events: EventsInput | None,
     leads: LeadsInput = None,
     config: Config | None = None,
     *,
     version: str | None = None,
     tracking_uri: str | None = None,
+    columns: dict[str, str] | None = None,
 ) -> PromotionResult:
     """Compare a registered version (default: the ``challenger``) with the ``champion``
-    on the challenger's held-out cutoffs of the given data, and promote it if it wins.
+    on the challenger's held-out data, and promote it if it wins.
 
-    Each model scores features built with its own feature spec, so models
-    trained with different taxonomies or windows are still compared fairly.
+    With events: the challenger's held-out cutoffs; each model scores features
+    built with its own feature spec and taxonomy, so models trained with other
+    windows or taxonomies are compared like with like (or refused, when the
+    same data would give them different labels). Without events, a lead table
+    model (``[table] registered_model``): the newest leads, as in training,
+    each model encoding them its own way.
 
     Raises
     ------
     ModelError
         When there is no such version, or no challenger.
     """
-    config = config or Config()
+    config = with_columns(config, columns)
+    if events is None:
+        if leads is None:
+            raise ConfigError("nothing to compare on: give events, or a lead table (--leads)")
+        return _promote_table(leads, config, version, tracking_uri)
     training = config.training
     uri = tracking_uri or training.tracking_uri
     name = training.registered_model
-    version = version or tracking.alias_version(uri, name, tracking.CHALLENGER)
-    if version is None:
-        raise ModelError(f"no version of {name} has the alias challenger in {uri}; train first")
-    challenger, metadata = tracking.bundle_of(
-        tracking.load_registered(uri, f"models:/{name}/{version}")
-    )
+    version, challenger, metadata = _challenger(uri, name, version)
     labels = LabelConfig(
         **{
             k: v
@@ -262,3 +269,84 @@ def promote(
 def _taxonomy_of(metadata: dict) -> Taxonomy:
     table = metadata["taxonomy"]
     return Taxonomy(classes=dict(table["classes"]), aliases=dict(table["aliases"]))
+
+
+def _challenger(uri: str, name: str, version: str | None) -> tuple[str, IntentModel, dict]:
+    """The version to promote (default: the ``challenger`` alias), its model and metadata."""
+    version = version or tracking.alias_version(uri, name, tracking.CHALLENGER)
+    if version is None:
+        raise ModelError(f"no version of {name} has the alias challenger in {uri}; train first")
+    model, metadata = tracking.bundle_of(tracking.load_registered(uri, f"models:/{name}/{version}"))
+    return version, model, metadata
+
+
+def _promote_table(
+    leads: LeadsInput, config: Config, version: str | None, tracking_uri: str | None
+) -> PromotionResult:
+    uri = tracking_uri or config.training.tracking_uri
+    name = config.table.registered_model
+    version, challenger, metadata = _challenger(uri, name, version)
+    if "table_spec" not in metadata:
+        raise ModelError(f"version {version} of {name} was not trained on a lead table")
+    table = load_lead_table(leads, config, metadata["label_col"])
+    evaluation = choose_evaluation(table.frame, table.label, config)
+    if evaluation.method != "out-of-time":
+        raise ConfigError(
+            "promoting a lead table model needs an out-of-time comparison: give the creation "
+            "date column (--created-at-col)"
+        )
+    as_of = pd.Timestamp(metadata["training_as_of"])
+    features = TableSpec.from_dict(metadata["table_spec"]).encode(table.frame, as_of)
+    return compare_table_with_champion(
+        uri, version, challenger, table.frame, features, table.label, evaluation, as_of, config
+    )
+
+
+def compare_table_with_champion(
+    tracking_uri: str,
+    version: str,
+    model: IntentModel,
+    frame: pd.DataFrame,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    evaluation: TableEvaluation,
+    as_of: pd.Timestamp,
+    config: Config,
+) -> PromotionResult:
+    """Compare a table model with the champion on the newest leads, each model encoding them
+    its own way."""
+    name = config.table.registered_model
+    out = evaluation.holdout
+    champion = champion_features = champion_metadata = None
+    champion_version = tracking.alias_version(tracking_uri, name, tracking.CHAMPION)
+    if champion_version not in (None, version):
+        loaded = tracking.load_registered(tracking_uri, f"models:/{name}@{tracking.CHAMPION}")
+        champion, champion_metadata = tracking.bundle_of(loaded)
+        if "table_spec" not in champion_metadata:
+            metric = config.training.promotion_metric
+            score = classification_metrics(y[out], model.predict_proba(X[out]))[metric]
+            return PromotionResult(
+                False,
+                metric,
+                version,
+                score,
+                champion_version,
+                None,
+                f"not promoted: the champion of {name} (version {champion_version}) was not "
+                "trained on a lead table; register table models under their own name "
+                "([table] registered_model)",
+            )
+        champion_spec = TableSpec.from_dict(champion_metadata["table_spec"])
+        champion_features = champion_spec.encode(frame[out], as_of)
+    return compare_with_champion(
+        tracking_uri,
+        name,
+        version,
+        model,
+        X[out],
+        y[out],
+        config.training.promotion_metric,
+        champion_features=champion_features,
+        champion=champion,
+        champion_metadata=champion_metadata,
+    )

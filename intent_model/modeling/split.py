@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
+from intent_model.config import Config
 from intent_model.errors import InputError
 
 
@@ -77,3 +78,56 @@ def grouped_folds(
         if len(valid) == 0:
             raise InputError("a validation fold is empty; add data or use fewer folds")
     return folds
+
+
+@dataclass(frozen=True)
+class TableEvaluation:
+    """How the table's model is evaluated: the newest leads held out, or cross-validation."""
+
+    method: str  # "out-of-time" or "cross-validation"
+    description: str
+    development: np.ndarray  # rows the models learn from
+    holdout: np.ndarray  # rows the metrics are measured on (all rows, out of fold, for CV)
+
+
+def choose_evaluation(frame: pd.DataFrame, y: np.ndarray, config: Config) -> TableEvaluation:
+    """Out of time when the table has creation dates; stratified cross-validation otherwise."""
+    everything = np.ones(len(y), dtype=bool)
+    why_cv = None
+    if "created_at" in frame.columns and frame["created_at"].notna().any():
+        created = frame["created_at"]
+        cut = created.quantile(1.0 - config.table.holdout_share)
+        holdout = (created > cut).to_numpy()
+        development = ~holdout
+        if min(y[holdout].sum(), (1 - y[holdout]).sum(), y[development].sum()) < 10:
+            why_cv = (
+                "the newest leads hold fewer than 10 of a class, too few for an out-of-time "
+                "evaluation"
+            )
+        else:
+            dated = created[holdout]
+            return TableEvaluation(
+                method="out-of-time",
+                description=(
+                    f"out of time: the models learn from the {int(development.sum()):,} leads "
+                    f"created up to {cut.date()} and are measured on the "
+                    f"{int(holdout.sum()):,} leads created after ({dated.min().date()} to "
+                    f"{dated.max().date()}), as they will be used: on leads newer than any "
+                    f"they learned from. Newer leads have had less time to convert (converted: "
+                    f"{y[development].mean():.1%} before, {y[holdout].mean():.1%} after)."
+                ),
+                development=development,
+                holdout=holdout,
+            )
+    why_cv = why_cv or "the table has no creation date (give one with --created-at-col)"
+    return TableEvaluation(
+        method="cross-validation",
+        description=(
+            f"stratified {config.table.cv_folds}-fold cross-validation, because {why_cv}. Every "
+            "lead is scored by models that did not see it, but old and new leads are mixed, so "
+            "a change over time (new campaigns, sources, sales process) is not measured and the "
+            "figures may be optimistic."
+        ),
+        development=everything,
+        holdout=everything,
+    )

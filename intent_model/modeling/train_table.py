@@ -57,8 +57,9 @@ from intent_model.modeling.plots import (
     reliability_diagram,
     roc_pr_curves,
 )
-from intent_model.modeling.promote import PromotionResult, compare_with_champion
+from intent_model.modeling.promote import PromotionResult, compare_table_with_champion
 from intent_model.modeling.pyfunc import pyfunc_scores
+from intent_model.modeling.split import choose_evaluation
 from intent_model.modeling.train import (
     IMPORTANCE_ROWS,
     MAIN_MODEL,
@@ -80,16 +81,6 @@ TABLE_MODE = "table"
 
 class LeakWarning(UserWarning):
     """An out-of-sample AUC so high that the model has almost surely learned a leak."""
-
-
-@dataclass(frozen=True)
-class TableEvaluation:
-    """How the table's model is evaluated: the newest leads held out, or cross-validation."""
-
-    method: str  # "out-of-time" or "cross-validation"
-    description: str
-    development: np.ndarray  # rows the models learn from
-    holdout: np.ndarray  # rows the metrics are measured on (all rows, out of fold, for CV)
 
 
 @dataclass
@@ -307,7 +298,7 @@ def train_table(
                 )
             metadata["mlflow"]["version"] = version
             if promote:
-                promotion = _promote(
+                promotion = compare_table_with_champion(
                     tracking_uri, version, model, frame, X, y, evaluation, as_of, config
                 )
                 say(promotion.message)
@@ -329,49 +320,6 @@ def train_table(
         model_version=version,
         promotion=promotion,
         warnings=alerts,
-    )
-
-
-def choose_evaluation(frame: pd.DataFrame, y: np.ndarray, config: Config) -> TableEvaluation:
-    """Out of time when the table has creation dates; stratified cross-validation otherwise."""
-    everything = np.ones(len(y), dtype=bool)
-    why_cv = None
-    if "created_at" in frame.columns and frame["created_at"].notna().any():
-        created = frame["created_at"]
-        cut = created.quantile(1.0 - config.table.holdout_share)
-        holdout = (created > cut).to_numpy()
-        development = ~holdout
-        if min(y[holdout].sum(), (1 - y[holdout]).sum(), y[development].sum()) < 10:
-            why_cv = (
-                "the newest leads hold fewer than 10 of a class, too few for an out-of-time "
-                "evaluation"
-            )
-        else:
-            dated = created[holdout]
-            return TableEvaluation(
-                method="out-of-time",
-                description=(
-                    f"out of time: the models learn from the {int(development.sum()):,} leads "
-                    f"created up to {cut.date()} and are measured on the "
-                    f"{int(holdout.sum()):,} leads created after ({dated.min().date()} to "
-                    f"{dated.max().date()}), as they will be used: on leads newer than any "
-                    f"they learned from. Newer leads have had less time to convert (converted: "
-                    f"{y[development].mean():.1%} before, {y[holdout].mean():.1%} after)."
-                ),
-                development=development,
-                holdout=holdout,
-            )
-    why_cv = why_cv or "the table has no creation date (give one with --created-at-col)"
-    return TableEvaluation(
-        method="cross-validation",
-        description=(
-            f"stratified {config.table.cv_folds}-fold cross-validation, because {why_cv}. Every "
-            "lead is scored by models that did not see it, but old and new leads are mixed, so "
-            "a change over time (new campaigns, sources, sales process) is not measured and the "
-            "figures may be optimistic."
-        ),
-        development=everything,
-        holdout=everything,
     )
 
 
@@ -464,45 +412,6 @@ def _leak_alerts(metrics: dict, checks: pd.DataFrame, limit: float) -> list[str]
         f"out-of-sample AUC {auc:.3f} is above {limit:g}: the model has almost surely learned "
         f"a leak, not intent; {suspects}"
     ]
-
-
-def _promote(tracking_uri, version, model, frame, X, y, evaluation, as_of, config):
-    """Compare with the champion on the newest leads, each model encoding them its own way."""
-    name = config.table.registered_model
-    out = evaluation.holdout
-    champion = champion_features = champion_metadata = None
-    champion_version = tracking.alias_version(tracking_uri, name, tracking.CHAMPION)
-    if champion_version not in (None, version):
-        loaded = tracking.load_registered(tracking_uri, f"models:/{name}@{tracking.CHAMPION}")
-        champion, champion_metadata = tracking.bundle_of(loaded)
-        if "table_spec" not in champion_metadata:
-            metric = config.training.promotion_metric
-            score = classification_metrics(y[out], model.predict_proba(X[out]))[metric]
-            return PromotionResult(
-                False,
-                metric,
-                version,
-                score,
-                champion_version,
-                None,
-                f"not promoted: the champion of {name} (version {champion_version}) was not "
-                "trained on a lead table; register table models under their own name "
-                "([table] registered_model)",
-            )
-        champion_spec = TableSpec.from_dict(champion_metadata["table_spec"])
-        champion_features = champion_spec.encode(frame[out], as_of)
-    return compare_with_champion(
-        tracking_uri,
-        name,
-        version,
-        model,
-        X[out],
-        y[out],
-        config.training.promotion_metric,
-        champion_features=champion_features,
-        champion=champion,
-        champion_metadata=champion_metadata,
-    )
 
 
 def _input_example(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:

@@ -269,6 +269,7 @@ def spark_predict(
     from pyspark.sql import functions as F
 
     from intent_model.names import OUTPUT_COLUMNS
+    from intent_model.population import OPEN, status_of_leads
     from intent_model.scoring import LoadedModel, load_model, score_features
 
     config = config or Config()
@@ -282,6 +283,14 @@ def spark_predict(
     )
     intent_model = loaded.model
     version = loaded.version
+    # Who is ranked, as in local scoring: a lead with a recent hard conversion keeps its row
+    # with intent = converted. (Closed values and leads created after as_of need the leads
+    # table's rows, which the Spark features do not carry: local scoring only.)
+    converted_days = (
+        None
+        if config.predict.score == "all"
+        else config.predict.exclude_converted_days or loaded.metadata.get("horizon_days")
+    )
 
     def score(batches):
         for batch in batches:
@@ -291,16 +300,27 @@ def spark_predict(
             scored["scored_from"] = np.where(
                 frame["n_events_all"].to_numpy() > 0, "events", "profile only"
             )
+            status = status_of_leads(
+                len(scored),
+                days_since_last_hard=frame["days_since_last_hard"].to_numpy(dtype=float),
+                exclude_converted_days=converted_days,
+            )
+            done = status != OPEN
+            scored.loc[done, "intent"] = status[done]
+            scored.loc[done, "tier"] = None
+            scored.loc[done, "next_action"] = config.playbook.converted
+            scored["is_open"] = ~done
             yield scored
 
     scored = features.mapInPandas(
         score,
         schema="lead_id string, p_hard double, intent string, score long, tier string, "
-        "top_reasons string, next_action string, scored_from string",
+        "top_reasons string, next_action string, scored_from string, is_open boolean",
     )
-    order = Window.orderBy(F.col("p_hard").desc(), F.col("lead_id"))
+    order = Window.partitionBy("is_open").orderBy(F.col("p_hard").desc(), F.col("lead_id"))
+    ranked = F.when(F.col("is_open"), F.row_number().over(order))
     result = (
-        scored.withColumn("rank", F.row_number().over(order))
+        scored.withColumn("rank", ranked.cast("long"))
         .withColumn("as_of", F.lit(as_of_value.to_pydatetime()))
         .withColumn("model_version", F.lit(version))
         .select(*OUTPUT_COLUMNS)

@@ -297,6 +297,9 @@ def test_drift_is_reported_and_warned_past_the_threshold(trained, small_demo):
         warnings.simplefilter("ignore")
         same = predict(trained[1] / "models" / "first", small_demo.events, small_demo.leads)
     assert set(same.drift["what"]) >= {"counts", "recency", "score (p_hard)"}
+    # The training data itself, scored, has not shifted from itself.
+    assert (same.drift["psi"] < 0.01).all(), same.drift
+    assert (same.drift["verdict"] == "stable").all()
     # A tracker that stopped recording pricing and e-mail events: the counts shift.
     broken = small_demo.events[
         ~small_demo.events["event_type"].astype(str).isin(["page_view", "email_open"])

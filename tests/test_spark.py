@@ -6,7 +6,6 @@ PySpark or Java is missing.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import warnings
 
@@ -65,21 +64,23 @@ def test_spark_training_set_equals_local(spark, demo_files):
 
 def test_spark_predictions_equal_local_predictions(spark, demo_files, trained, tmp_path):
     from intent_model import predict
-    from intent_model.config import Config
     from intent_model.spark import spark_predict
 
     model = trained[1] / "models" / "first"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # Spark ranks every lead (it has no scoring population yet): compare with --score all.
-        everyone = Config().replace(predict=dataclasses.replace(Config().predict, score="all"))
-        local = predict(model, demo_files["events"], demo_files["leads"], config=everyone).scores
+        local = predict(model, demo_files["events"], demo_files["leads"]).scores
     spark_predict(spark, model, demo_files["events"], demo_files["leads"], tmp_path / "scores")
-    on_spark = pd.read_parquet(tmp_path / "scores").sort_values("rank", ignore_index=True)
+    # Ranked leads first, then the converted ones by p_hard, as the local engine orders them.
+    on_spark = pd.read_parquet(tmp_path / "scores").sort_values(
+        ["rank", "p_hard", "lead_id"], ascending=[True, False, True], ignore_index=True
+    )
+    assert (local["intent"] == "converted").any()
     assert list(on_spark.columns) == list(local.columns)
     assert on_spark["lead_id"].tolist() == local["lead_id"].tolist()
     np.testing.assert_allclose(on_spark["p_hard"], local["p_hard"], rtol=0, atol=1e-9)
-    for column in ("intent", "score", "tier", "rank", "top_reasons", "next_action", "scored_from"):
+    assert on_spark["rank"].astype("Int64").tolist() == local["rank"].astype("Int64").tolist()
+    for column in ("intent", "score", "tier", "top_reasons", "next_action", "scored_from"):
         assert on_spark[column].tolist() == local[column].tolist(), column
 
 

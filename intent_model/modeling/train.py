@@ -55,7 +55,13 @@ from intent_model.modeling.promote import PromotionResult, compare_with_champion
 from intent_model.modeling.pyfunc import pyfunc_scores
 from intent_model.modeling.split import out_of_time_split
 from intent_model.taxonomy import Taxonomy, load_taxonomy
-from intent_model.training_set import EventsInput, LeadsInput, Progress, build_training_set
+from intent_model.training_set import (
+    EventsInput,
+    LeadsInput,
+    Progress,
+    build_features,
+    build_training_set,
+)
 
 if TYPE_CHECKING:
     from intent_model.modeling.train_table import TableTrainResult
@@ -262,9 +268,13 @@ def train(
         .assign(label=y_out.to_numpy(), **{f"p_{k}": p for k, p in holdout_p.items()})
     )
     metadata = _metadata(config, taxonomy, training_set, split, model, metrics)
-    # The drift reference is the latest held-out cutoff: one cutoff, like a scoring run.
-    latest = (cutoffs_out == cutoffs_out.max()).to_numpy()
-    metadata["drift_reference"] = reference_summary(X_out[latest], holdout_p[MAIN_MODEL][latest])
+    # The drift reference is the training data as a scoring run sees it: every lead, as of
+    # just after the last event. Scoring the training data then shows no shift, and a
+    # later run shows how far its leads moved since (a held-out cutoff, a month or more
+    # before the end and only its snapshot population, read as a "moderate shift").
+    say("features of every lead at the end of the data (the drift reference)")
+    at_end = build_features(events, leads, config=config, spec=training_set.spec, taxonomy=taxonomy)
+    metadata["drift_reference"] = reference_summary(at_end, model.predict_proba(at_end))
 
     out = Path(out)
     run_id = version = None

@@ -27,6 +27,43 @@ from intent_model.lead_table import LABEL_VALUES
 OPEN = "open"
 CONVERTED = "converted"
 CLOSED = "closed"
+NOT_YET = "not yet created"
+
+
+def population_of(
+    lead_ids: pd.Series,
+    n_events: np.ndarray,
+    days_since_last_hard: np.ndarray,
+    leads: pd.DataFrame | None,
+    as_of: pd.Timestamp,
+    *,
+    exclude_converted_days: float | None,
+    closed_values: Mapping[str, tuple[str, ...]] | None,
+    score_all: bool = False,
+) -> np.ndarray:
+    """The status of each scored lead of an event model, the local and the Spark engine alike.
+
+    ``not yet created`` (created at or after ``as_of``, no event before it: not scored),
+    else ``open`` with ``score_all``, else as :func:`status_of_leads` says.
+    """
+    rows = None
+    if leads is not None:
+        rows = leads.set_index(leads["lead_id"].astype(str)).reindex(lead_ids.astype(str))
+    status = (
+        np.full(len(lead_ids), OPEN, dtype=object)
+        if score_all
+        else status_of_leads(
+            len(lead_ids),
+            days_since_last_hard=days_since_last_hard,
+            exclude_converted_days=exclude_converted_days,
+            rows=rows,
+            closed_values=closed_values,
+        )
+    )
+    if rows is not None and "created_at" in rows:
+        later = (rows["created_at"] >= as_of).fillna(False).to_numpy(dtype=bool)
+        status[later & (np.asarray(n_events) == 0)] = NOT_YET
+    return status
 
 
 def status_of_leads(

@@ -34,7 +34,14 @@ from intent_model.modeling.bundle import load_bundle
 from intent_model.modeling.evaluate import TIER_NAMES
 from intent_model.modeling.model import IntentModel
 from intent_model.names import OUTPUT_COLUMNS
-from intent_model.population import CONVERTED, OPEN, describe_population, status_of_leads
+from intent_model.population import (
+    CONVERTED,
+    NOT_YET,
+    OPEN,
+    describe_population,
+    population_of,
+    status_of_leads,
+)
 from intent_model.taxonomy import Taxonomy, describe_unknown, load_taxonomy
 from intent_model.training_set import EventsInput, FeatureStream, LeadsInput, Progress
 from intent_model.validate import CheckedTable, as_utc
@@ -274,7 +281,7 @@ def predict(
         accounting=accounting,
         unknown_types=unknown,
         population=describe_population(
-            scores["intent"], len(skipped), _converted_days(loaded, config)
+            scores["intent"], len(skipped), converted_days(loaded, config)
         ),
         **counts,
     )
@@ -294,29 +301,24 @@ def _population(
 
     Returns the scored rows kept, their status, and the ids of the leads skipped.
     """
-    rows = None
-    skipped = pd.Index([], dtype=object)
-    if lead_table is not None:
-        frame = lead_table.frame
-        rows = frame.set_index(frame["lead_id"].astype(str)).reindex(scored["lead_id"])
-        if "created_at" in rows:
-            not_yet = (rows["created_at"] >= as_of).to_numpy() & (scored["_n_events"] == 0)
-            skipped = pd.Index(scored.loc[not_yet, "lead_id"])
-            scored, rows = scored.loc[~not_yet], rows.loc[~not_yet.to_numpy()]
-    scored = scored.reset_index(drop=True)
-    if config.predict.score == "all":
-        return scored, np.full(len(scored), OPEN, dtype=object), skipped
-    status = status_of_leads(
-        len(scored),
-        days_since_last_hard=scored["_days_since_last_hard"].to_numpy(dtype=float),
-        exclude_converted_days=_converted_days(loaded, config),
-        rows=rows,
+    status = population_of(
+        scored["lead_id"],
+        scored["_n_events"].to_numpy(),
+        scored["_days_since_last_hard"].to_numpy(dtype=float),
+        lead_table.frame if lead_table is not None else None,
+        as_of,
+        exclude_converted_days=converted_days(loaded, config),
         closed_values=config.predict.closed_values,
+        score_all=config.predict.score == "all",
     )
-    return scored, status, skipped
+    not_yet = status == NOT_YET
+    skipped = pd.Index(scored.loc[not_yet, "lead_id"])
+    return scored.loc[~not_yet].reset_index(drop=True), status[~not_yet], skipped
 
 
-def _converted_days(loaded: LoadedModel, config: Config) -> float | None:
+def converted_days(loaded: LoadedModel, config: Config) -> float | None:
+    """Days before as_of within which a hard conversion means converted (config, else the
+    model's label horizon)."""
     if config.predict.exclude_converted_days is not None:
         return config.predict.exclude_converted_days
     return loaded.metadata.get("horizon_days")

@@ -27,6 +27,7 @@ import pandas as pd
 
 from intent_model.config import Config, InputConfig
 from intent_model.features import FeatureSpec, compute_features
+from intent_model.population import CONVERTED, NOT_YET, OPEN, population_of
 from intent_model.taxonomy import Taxonomy
 from intent_model.validate import as_utc
 
@@ -91,6 +92,7 @@ def spark_features(
     spec: FeatureSpec | None = None,
     taxonomy: Taxonomy | None = None,
     n_buckets: int = DEFAULT_BUCKETS,
+    population: dict | None = None,
 ) -> DataFrame:
     """Features of every lead as of one moment, on Spark (``build_features(engine="spark")``).
 
@@ -99,11 +101,15 @@ def spark_features(
     spark : SparkSession
     events, leads : Spark DataFrame or Parquet path
     as_of : optional; defaults, as locally, to one second after the latest event
+    population : dict, optional
+        Keyword arguments of :func:`intent_model.population.population_of`
+        (scoring): adds ``status``, decided in each bucket where the leads'
+        rows are at hand.
 
     Returns
     -------
     pyspark.sql.DataFrame
-        ``lead_id`` and the spec's features (double), one row per lead.
+        ``lead_id`` (and ``status``) and the spec's features (double), one row per lead.
     """
 
     from intent_model.taxonomy import load_taxonomy
@@ -142,11 +148,20 @@ def spark_features(
         features = compute_features(events_chunk, keys, spec, leads_chunk)
         # float32 first, exactly like the local engine, then widened for Spark.
         features = features.astype(np.float32).astype(np.float64)
-        return features.assign(lead_id=keys["lead_id"].astype(str).to_numpy())[
-            ["lead_id", *spec.feature_names]
-        ]
+        out = features.assign(lead_id=keys["lead_id"].astype(str).to_numpy())
+        if population is None:
+            return out[["lead_id", *spec.feature_names]]
+        status = population_of(
+            out["lead_id"],
+            out["n_events_all"].to_numpy(),
+            out["days_since_last_hard"].to_numpy(),
+            leads_chunk,
+            cutoff,
+            **population,
+        )
+        return out.assign(status=status)[["lead_id", "status", *spec.feature_names]]
 
-    schema = _feature_schema(spec, [])
+    schema = _feature_schema(spec, [] if population is None else [("status", "string")])
     grouped_events = events_b.groupBy(BUCKET)
     grouped_leads = leads_b.groupBy(BUCKET)
     return grouped_events.cogroup(grouped_leads).applyInPandas(per_bucket, schema=schema)
@@ -269,8 +284,7 @@ def spark_predict(
     from pyspark.sql import functions as F
 
     from intent_model.names import OUTPUT_COLUMNS
-    from intent_model.population import OPEN, status_of_leads
-    from intent_model.scoring import LoadedModel, load_model, score_features
+    from intent_model.scoring import LoadedModel, converted_days, load_model, score_features
 
     config = config or Config()
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
@@ -278,37 +292,35 @@ def spark_predict(
     as_of_value = (
         as_utc(as_of) if as_of is not None else default_as_of(_read(spark, events, config))
     )
+    population = {
+        "exclude_converted_days": converted_days(loaded, config),
+        "closed_values": dict(config.predict.closed_values),
+        "score_all": config.predict.score == "all",
+    }
     features = spark_features(
-        spark, events, leads, as_of_value, config, spec, loaded.taxonomy, n_buckets
+        spark, events, leads, as_of_value, config, spec, loaded.taxonomy, n_buckets, population
     )
     intent_model = loaded.model
     version = loaded.version
-    # Who is ranked, as in local scoring: a lead with a recent hard conversion keeps its row
-    # with intent = converted. (Closed values and leads created after as_of need the leads
-    # table's rows, which the Spark features do not carry: local scoring only.)
-    converted_days = (
-        None
-        if config.predict.score == "all"
-        else config.predict.exclude_converted_days or loaded.metadata.get("horizon_days")
-    )
+    playbook = config.playbook
 
     def score(batches):
+        # Who is ranked, as in local scoring (decided per bucket, beside the leads' rows).
         for batch in batches:
+            batch = batch[batch["status"] != NOT_YET]
             frame = batch.set_index("lead_id")[spec.feature_names].astype(np.float32)
             scored = score_features(intent_model, frame, spec, config).reset_index(drop=True)
             scored.insert(0, "lead_id", frame.index.astype(str))
             scored["scored_from"] = np.where(
                 frame["n_events_all"].to_numpy() > 0, "events", "profile only"
             )
-            status = status_of_leads(
-                len(scored),
-                days_since_last_hard=frame["days_since_last_hard"].to_numpy(dtype=float),
-                exclude_converted_days=converted_days,
-            )
+            status = batch["status"].to_numpy()
             done = status != OPEN
             scored.loc[done, "intent"] = status[done]
             scored.loc[done, "tier"] = None
-            scored.loc[done, "next_action"] = config.playbook.converted
+            scored.loc[done, "next_action"] = np.where(
+                status[done] == CONVERTED, playbook.converted, playbook.closed
+            )
             scored["is_open"] = ~done
             yield scored
 

@@ -67,10 +67,16 @@ def test_spark_predictions_equal_local_predictions(spark, demo_files, trained, t
     from intent_model.spark import spark_predict
 
     model = trained[1] / "models" / "first"
+    # A backfill: some leads were created later (not scored), some had just converted.
+    as_of = "2025-02-01"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        local = predict(model, demo_files["events"], demo_files["leads"]).scores
-    spark_predict(spark, model, demo_files["events"], demo_files["leads"], tmp_path / "scores")
+        local = predict(model, demo_files["events"], demo_files["leads"], as_of=as_of)
+    assert "created after as_of were not scored" in local.summary()
+    local = local.scores
+    spark_predict(
+        spark, model, demo_files["events"], demo_files["leads"], tmp_path / "scores", as_of
+    )
     # Ranked leads first, then the converted ones by p_hard, as the local engine orders them.
     on_spark = pd.read_parquet(tmp_path / "scores").sort_values(
         ["rank", "p_hard", "lead_id"], ascending=[True, False, True], ignore_index=True

@@ -113,6 +113,20 @@ def load_lead_table(
     return LeadTable(checked=checked, label_col=label_col, label=label)
 
 
+def label_values(values: pd.Series) -> pd.Series:
+    """1 or 0 for each value that spells a label (see :func:`parse_label`), missing otherwise.
+
+    Examples
+    --------
+    >>> label_values(pd.Series(["Yes", " n ", "maybe", None])).tolist()
+    [1.0, 0.0, nan, nan]
+    """
+    text = values.astype("string").str.strip().str.casefold()
+    # Numbers read from a file come back as "1.0"/"0.0".
+    text = text.replace({"1.0": "1", "0.0": "0"})
+    return text.map(LABEL_VALUES, na_action="ignore").astype(float)
+
+
 def parse_label(values: pd.Series, source: str, column: str) -> np.ndarray:
     """0/1 from 0/1, yes/no, y/n, true/false or hard/soft (any case, booleans too).
 
@@ -126,10 +140,7 @@ def parse_label(values: pd.Series, source: str, column: str) -> np.ndarray:
     >>> parse_label(pd.Series(["Yes", "no", 1, True, "hard", "0.0"]), "t.csv", "won").tolist()
     [1, 0, 1, 1, 1, 0]
     """
-    text = values.astype("string").str.strip().str.casefold()
-    # Numbers read from a file come back as "1.0"/"0.0".
-    text = text.replace({"1.0": "1", "0.0": "0"})
-    parsed = text.map(LABEL_VALUES, na_action="ignore")
+    parsed = label_values(values)
     bad = parsed.isna().to_numpy()
     if bad.any():
         positions = np.flatnonzero(bad)

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from intent_model.lead_table import LABEL_VALUES
+from intent_model.lead_table import label_values
 
 OPEN = "open"
 CONVERTED = "converted"
@@ -49,16 +49,13 @@ def population_of(
     rows = None
     if leads is not None:
         rows = leads.set_index(leads["lead_id"].astype(str)).reindex(lead_ids.astype(str))
-    status = (
-        np.full(len(lead_ids), OPEN, dtype=object)
-        if score_all
-        else status_of_leads(
-            len(lead_ids),
-            days_since_last_hard=days_since_last_hard,
-            exclude_converted_days=exclude_converted_days,
-            rows=rows,
-            closed_values=closed_values,
-        )
+    status = status_of_leads(
+        len(lead_ids),
+        days_since_last_hard=days_since_last_hard,
+        exclude_converted_days=exclude_converted_days,
+        rows=rows,
+        closed_values=closed_values,
+        score_all=score_all,
     )
     if rows is not None and "created_at" in rows:
         later = (rows["created_at"] >= as_of).fillna(False).to_numpy(dtype=bool)
@@ -74,6 +71,7 @@ def status_of_leads(
     label: pd.Series | None = None,
     rows: pd.DataFrame | None = None,
     closed_values: Mapping[str, tuple[str, ...]] | None = None,
+    score_all: bool = False,
 ) -> np.ndarray:
     """``open``, ``converted`` or ``closed`` for each lead (aligned arrays and rows).
 
@@ -91,6 +89,8 @@ def status_of_leads(
         The leads table's row of each lead (missing where it has none).
     closed_values : mapping, optional
         Column -> the values (any case, stripped) that mean the lead is closed.
+    score_all : bool
+        Every lead open (``--score all``).
 
     Examples
     --------
@@ -99,6 +99,8 @@ def status_of_leads(
     ['converted', 'open', 'open']
     """
     status = np.full(n_leads, OPEN, dtype=object)
+    if score_all:
+        return status
     if rows is not None and closed_values:
         for column, values in closed_values.items():
             if column not in rows:
@@ -110,10 +112,9 @@ def status_of_leads(
         recent = np.nan_to_num(days_since_last_hard, nan=np.inf) <= exclude_converted_days
         status[recent] = CONVERTED
     if label is not None:
-        text = label.astype("string").str.strip().str.casefold()
-        text = text.replace({"1.0": "1", "0.0": "0"})
-        positive = text.map(LABEL_VALUES, na_action="ignore") == 1
-        status[positive.fillna(False).to_numpy(dtype=bool)] = CONVERTED
+        # Anything that is not a label value is ignored here, not refused: scoring reads
+        # the column only to leave out who already converted.
+        status[(label_values(label) == 1).to_numpy(dtype=bool)] = CONVERTED
     return status
 
 

@@ -369,15 +369,12 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
         _warn_drift(drift, 0.0)
     rows = checked.frame.reset_index(drop=True)
     label_col = loaded.metadata.get("label_col")
-    status = (
-        np.full(len(scored), OPEN, dtype=object)
-        if config.predict.score == "all"
-        else status_of_leads(
-            len(scored),
-            label=rows.get(label_col),
-            rows=rows,
-            closed_values=config.predict.closed_values,
-        )
+    status = status_of_leads(
+        len(scored),
+        label=rows.get(label_col),
+        rows=rows,
+        closed_values=config.predict.closed_values,
+        score_all=config.predict.score == "all",
     )
     scores = _output(scored, status, moment, loaded, previous, config)
     counted = (

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from intent_model.config import FeatureConfig
 from intent_model.table_features import TableSpec
 from intent_model.taxonomy import EVENT_CLASSES, Taxonomy
-from intent_model.validate import is_present
+from intent_model.validate import arrow_text, is_present
 
 DAY_NS = 86_400 * 10**9
 NEVER = np.iinfo(np.int64).max
@@ -304,8 +304,7 @@ class _ProfileArrays:
 
 def _free_email(emails: pd.Series, free_domains: tuple[str, ...]) -> np.ndarray:
     """True where the e-mail's domain (after the last @, any case) is a free provider's."""
-    text = pa.array(emails.astype("string").to_numpy(dtype=object), pa.string(), from_pandas=True)
-    domain = pc.utf8_lower(pc.replace_substring_regex(text, r"^.*@", ""))
+    domain = pc.utf8_lower(pc.replace_substring_regex(arrow_text(emails), r"^.*@", ""))
     free = pc.is_in(domain, value_set=pa.array(free_domains, pa.string()))
     return np.asarray(pc.fill_null(free, False), dtype=bool)
 

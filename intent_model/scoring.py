@@ -67,8 +67,7 @@ class LoadedModel:
 
     @property
     def taxonomy(self) -> Taxonomy:
-        table = self.metadata["taxonomy"]
-        return Taxonomy(classes=dict(table["classes"]), aliases=dict(table["aliases"]))
+        return Taxonomy.from_dict(self.metadata["taxonomy"])
 
     @property
     def version(self) -> str:

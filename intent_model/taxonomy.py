@@ -51,6 +51,11 @@ class Taxonomy:
     classes: Mapping[str, str]
     aliases: Mapping[str, str]
 
+    @classmethod
+    def from_dict(cls, table: Mapping[str, Mapping[str, str]]) -> Taxonomy:
+        """The taxonomy a model's metadata stores (``{"classes": ..., "aliases": ...}``)."""
+        return cls(classes=dict(table["classes"]), aliases=dict(table["aliases"]))
+
     def canonical(self, event_type: str) -> str:
         """The normalised name, with a known alias replaced by its target."""
         name = normalize_event_type(event_type)

@@ -193,13 +193,8 @@ def is_present(values: pd.Series, missing_values: tuple[str, ...] = ()) -> np.nd
     if isinstance(values.dtype, pd.CategoricalDtype):
         per_category = is_present(pd.Series(values.cat.categories), missing_values)
         return np.append(per_category, False)[values.cat.codes.to_numpy()]
-    try:
-        # Arrow's string kernels: a lead table of half a million rows is checked per field
-        # and per chunk, and pandas' .str methods loop in Python.
-        text = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    except (pa.ArrowException, TypeError, ValueError):
-        text = pa.array(values.astype("string").to_numpy(dtype=object), from_pandas=True)
-    text = pc.utf8_trim_whitespace(text)
+    # A lead table of half a million rows is checked per field and per chunk.
+    text = pc.utf8_trim_whitespace(arrow_text(values))
     present = pc.and_(pc.is_valid(text), pc.not_equal(text, ""))
     if missing_values:
         placeholder = pc.is_in(pc.utf8_lower(text), value_set=pa.array(missing_values, pa.string()))
@@ -431,13 +426,20 @@ def _clean_text(values: pd.Series) -> pd.Series:
     return text.astype(object).where(text.notna() & (text != ""), None)
 
 
-def _strip(values: pd.Series) -> pd.Series:
-    """Strip surrounding white space; Arrow's kernel when the values are all text."""
+def arrow_text(values: pd.Series) -> pa.Array:
+    """The values as an Arrow string array (missing stays missing), for Arrow's string
+    kernels: pandas' ``.str`` methods loop in Python. Values that are not all text are
+    written as pandas writes them."""
     try:
-        array = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        return pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
     except (pa.ArrowException, TypeError, ValueError):
-        return values.astype("string").str.strip()
-    stripped = pc.utf8_trim_whitespace(array)
+        text = values.astype("string").to_numpy(dtype=object)
+        return pa.array(text, type=pa.string(), from_pandas=True)
+
+
+def _strip(values: pd.Series) -> pd.Series:
+    """Strip surrounding white space with Arrow's kernel."""
+    stripped = pc.utf8_trim_whitespace(arrow_text(values))
     return pd.Series(stripped.to_pandas(), index=values.index, dtype="string")
 
 
@@ -535,17 +537,14 @@ def rejected_rows(
     names no user column has. The row is named as the error message names it.
     """
     theirs = {ours: theirs for theirs, ours in columns.renames().items()}
-    user = raw.loc[bad].astype("string").astype(object)
-    user.columns = [theirs.get(name, name) for name in user.columns]
+    user = raw.loc[bad].set_axis([theirs.get(name, name) for name in raw.columns], axis=1)
     ours = {
         QUARANTINE_FILE: source,
         QUARANTINE_ROW: [row_label(source, int(p)) for p in positions],
         QUARANTINE_COLUMN: [theirs.get(c, c) for c in column],
         QUARANTINE_REASON: reason,
     }
-    named = {unclaimed(name, user.columns): values for name, values in ours.items()}
-    added = pd.DataFrame(named, index=user.index)
-    return pd.concat([added, user], axis=1).reset_index(drop=True)
+    return _ours_then_user_columns(ours, user)
 
 
 def with_user_columns(rejected: pd.DataFrame, user_rows: pd.DataFrame) -> pd.DataFrame:
@@ -554,10 +553,16 @@ def with_user_columns(rejected: pd.DataFrame, user_rows: pd.DataFrame) -> pd.Dat
     ``user_rows`` are the same rows, in the same order, as the file has them
     (every column, the user's names).
     """
-    ours = rejected.iloc[:, : len(QUARANTINE_COLUMNS)].reset_index(drop=True)
+    ours = {name: rejected.iloc[:, i].to_numpy() for i, name in enumerate(QUARANTINE_COLUMNS)}
+    return _ours_then_user_columns(ours, user_rows)
+
+
+def _ours_then_user_columns(ours: dict[str, object], user_rows: pd.DataFrame) -> pd.DataFrame:
+    """Our quarantine columns, under names no user column has, then every user column as
+    text."""
     user = user_rows.astype("string").astype(object).reset_index(drop=True)
-    ours.columns = [unclaimed(name, user.columns) for name in QUARANTINE_COLUMNS]
-    return pd.concat([ours, user], axis=1)
+    named = {unclaimed(name, user.columns): values for name, values in ours.items()}
+    return pd.concat([pd.DataFrame(named, index=user.index), user], axis=1)
 
 
 def _describe_problems(

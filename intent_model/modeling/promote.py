@@ -226,7 +226,7 @@ def promote(
             events,
             leads,
             data_config,
-            taxonomy=_taxonomy_of(model_metadata),
+            taxonomy=Taxonomy.from_dict(model_metadata["taxonomy"]),
             spec=FeatureSpec.from_dict(model_metadata["feature_spec"]),
             check=False,
         )
@@ -264,11 +264,6 @@ def promote(
         champion_metadata=champion_metadata,
         features_rebuilt=True,
     )
-
-
-def _taxonomy_of(metadata: dict) -> Taxonomy:
-    table = metadata["taxonomy"]
-    return Taxonomy(classes=dict(table["classes"]), aliases=dict(table["aliases"]))
 
 
 def _challenger(uri: str, name: str, version: str | None) -> tuple[str, IntentModel, dict]:

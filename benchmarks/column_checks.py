@@ -43,9 +43,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     from intent_model import train
-    from intent_model.column_checks import check_columns
-    from intent_model.config import Config
-    from intent_model.lead_table import infer_roles
+    from intent_model.io.config import Config
+    from intent_model.table.checks import check_columns
+    from intent_model.table.roles import infer_roles
 
     evidence, timing = [], []
     for seed in args.seeds:

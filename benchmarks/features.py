@@ -55,7 +55,7 @@ def main() -> None:
     if args.worker:
         _worker(args.worker, args.data, args.out)
         return
-    from intent_model.synthetic import simulate_funnel, write_demo_data
+    from intent_model.simulate.funnel import simulate_funnel, write_demo_data
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-features-") as tmp:
@@ -162,7 +162,7 @@ def peak_rss_mb() -> float:
 
 
 def _intent_model(data: Path) -> pd.DataFrame:
-    from intent_model.training_set import build_features
+    from intent_model.events.training_set import build_features
 
     with tempfile.TemporaryDirectory(prefix="bench-work-") as work:
         return build_features(
@@ -174,9 +174,9 @@ def _duckdb(data: Path) -> pd.DataFrame:
     import duckdb
     import pyarrow.parquet as pq
 
-    from intent_model.config import Config
-    from intent_model.features import FeatureSpec
-    from intent_model.taxonomy import EVENT_CLASSES, load_taxonomy
+    from intent_model.events.features import FeatureSpec
+    from intent_model.events.taxonomy import EVENT_CLASSES, load_taxonomy
+    from intent_model.io.config import Config
 
     config = Config()
     taxonomy = load_taxonomy()

@@ -14,8 +14,8 @@ import time
 
 import pandas as pd
 
-from intent_model.dataset import event_mix, load_events
-from intent_model.synthetic import simulate_funnel, write_demo_data
+from intent_model.events.log import event_mix, load_events
+from intent_model.simulate.funnel import simulate_funnel, write_demo_data
 
 
 def main() -> None:

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from intent_model.crm_demo import crm_export
-from intent_model.explain import explain, reason_texts
-from intent_model.modeling.train import train
-from intent_model.modeling.train_table import train_table
-from intent_model.scoring import load_model, predict
-from intent_model.synthetic import simulate_funnel, write_demo_data
-from intent_model.training_set import build_features
+from intent_model.events.training_set import build_features
+from intent_model.scoring.explain import explain, reason_texts
+from intent_model.scoring.predict import load_model, predict
+from intent_model.simulate.crm import crm_export
+from intent_model.simulate.funnel import simulate_funnel, write_demo_data
+from intent_model.training.from_events import train
+from intent_model.training.from_table import train_table
 
 
 def main() -> None:

@@ -27,11 +27,11 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from intent_model.config import Config
-from intent_model.crm_demo import crm_export
-from intent_model.modeling.train import train
-from intent_model.modeling.train_table import train_table
-from intent_model.synthetic import simulate_funnel
+from intent_model.io.config import Config
+from intent_model.simulate.crm import crm_export
+from intent_model.simulate.funnel import simulate_funnel
+from intent_model.training.from_events import train
+from intent_model.training.from_table import train_table
 
 CRM_SCORERS = {
     "gradient_boosting": "gradient_boosting (model)",

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from intent_model import build_features, simulate_funnel, write_demo_data
-from intent_model.spark import spark_features, spark_session
+from intent_model.engines.spark import spark_features, spark_session
 
 AS_OF = "2025-06-01"
 

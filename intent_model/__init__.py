@@ -10,7 +10,13 @@ first use, so a plain import stays fast.
 
 from typing import Any
 
-from intent_model.config import (
+from intent_model.engines.select import build_features, build_training_set
+from intent_model.errors import ConfigError, InputError, IntentModelError, ModelError
+from intent_model.events.features import FeatureSpec
+from intent_model.events.log import EventLog, event_mix, load_events
+from intent_model.events.taxonomy import Taxonomy, load_taxonomy, normalize_event_type
+from intent_model.events.training_set import TrainingSet
+from intent_model.io.config import (
     Config,
     FeatureConfig,
     GuardConfig,
@@ -18,26 +24,21 @@ from intent_model.config import (
     TrainingConfig,
     load_config,
 )
-from intent_model.crm_demo import crm_export
-from intent_model.dataset import EventLog, event_mix, load_events, load_leads, write_quarantine
-from intent_model.errors import ConfigError, InputError, IntentModelError, ModelError
-from intent_model.features import FeatureSpec
-from intent_model.synthetic import DemoData, simulate_funnel, write_demo_data
-from intent_model.taxonomy import Taxonomy, load_taxonomy, normalize_event_type
-from intent_model.training_set import TrainingSet, build_features, build_training_set
-from intent_model.validate import CheckedTable, parse_timestamps
-
-__version__ = "0.1.0"
+from intent_model.io.load import load_leads, write_quarantine
+from intent_model.io.validate import CheckedTable, parse_timestamps
+from intent_model.simulate.crm import crm_export
+from intent_model.simulate.funnel import DemoData, simulate_funnel, write_demo_data
+from intent_model.version import __version__
 
 _LAZY = {
-    "train": "intent_model.modeling.train",
-    "TrainResult": "intent_model.modeling.train",
-    "promote": "intent_model.modeling.promote",
-    "PromotionResult": "intent_model.modeling.promote",
-    "predict": "intent_model.scoring",
-    "load_model": "intent_model.scoring",
-    "LoadedModel": "intent_model.scoring",
-    "PredictionResult": "intent_model.scoring",
+    "train": "intent_model.training.from_events",
+    "TrainResult": "intent_model.training.from_events",
+    "promote": "intent_model.training.promote",
+    "PromotionResult": "intent_model.training.promote",
+    "predict": "intent_model.scoring.predict",
+    "load_model": "intent_model.scoring.predict",
+    "LoadedModel": "intent_model.scoring.predict",
+    "PredictionResult": "intent_model.scoring.predict",
 }
 
 __all__ = [

@@ -12,18 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from intent_model import __version__
-from intent_model.config import Config, load_config
-from intent_model.dataset import (
-    count_duplicate_events,
-    event_mix,
-    load_events,
-    load_leads,
-    write_quarantine,
-)
 from intent_model.errors import ConfigError, IntentModelError
-from intent_model.synthetic import simulate_funnel, write_demo_data
-from intent_model.taxonomy import load_taxonomy
+from intent_model.events.log import count_duplicate_events, event_mix, load_events
+from intent_model.events.taxonomy import load_taxonomy
+from intent_model.io.config import Config, load_config
+from intent_model.io.load import load_leads, write_quarantine
+from intent_model.simulate.funnel import simulate_funnel, write_demo_data
+from intent_model.version import __version__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -245,8 +240,8 @@ def _generate(args: argparse.Namespace) -> int:
     demo = simulate_funnel(n_leads=args.leads, seed=args.seed, start=args.start, n_days=args.days)
     paths = write_demo_data(demo, args.out)
     if args.crm:
-        from intent_model.crm_demo import crm_export
-        from intent_model.io import write_table
+        from intent_model.io.files import write_table
+        from intent_model.simulate.crm import crm_export
 
         paths["crm"] = write_table(crm_export(demo, args.seed), args.out / "crm_leads.parquet")
     elapsed = time.perf_counter() - started
@@ -300,7 +295,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _validate_table(args: argparse.Namespace, config: Config) -> int:
     """A CRM table alone: rows, quarantine, the roles its columns would get, the label."""
-    from intent_model.lead_table import infer_roles, load_lead_table, roles_table
+    from intent_model.table.roles import infer_roles, load_lead_table, roles_table
 
     if args.leads is None:
         raise ConfigError("nothing to validate: give --events, or a lead table with --leads")
@@ -328,7 +323,7 @@ def _validate_table(args: argparse.Namespace, config: Config) -> int:
 
 # Training and promotion import MLflow, which takes seconds: only those commands pay for it.
 def _train(args: argparse.Namespace) -> int:
-    from intent_model.modeling.train import train
+    from intent_model.training.from_events import train
 
     config = config_from_args(args)
     taxonomy = load_taxonomy(config.taxonomy, args.taxonomy)
@@ -352,7 +347,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from intent_model.modeling.promote import promote
+    from intent_model.training.promote import promote
 
     _refuse_taxonomy(args)
     config = config_from_args(args)
@@ -372,7 +367,7 @@ def _refuse_taxonomy(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from intent_model.scoring import predict
+    from intent_model.scoring.predict import predict
 
     _refuse_taxonomy(args)
     config = config_from_args(args)
@@ -397,7 +392,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _predict_on_spark(args: argparse.Namespace, config: Config) -> int:
-    from intent_model.spark import spark_predict, spark_session
+    from intent_model.engines.spark import spark_predict, spark_session
 
     if args.events is None:
         raise ConfigError(

@@ -7,8 +7,8 @@ import copy
 import pandas as pd
 import pytest
 
-from intent_model.config import Config, GuardConfig, TrainingConfig
-from intent_model.synthetic import DemoData, simulate_funnel
+from intent_model.io.config import Config, GuardConfig, TrainingConfig
+from intent_model.simulate.funnel import DemoData, simulate_funnel
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +65,7 @@ def small_demo() -> DemoData:
 @pytest.fixture(scope="session")
 def trained(small_demo, tmp_path_factory):
     """One real training (MLflow in a temporary store), shared by the tests that read it."""
-    from intent_model.modeling.train import train
+    from intent_model.training.from_events import train
 
     root = tmp_path_factory.mktemp("training")
     uri = f"sqlite:///{root / 'mlflow.db'}"

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from intent_model import build_training_set
-from intent_model.column_checks import check_columns
-from intent_model.config import Config, GuardConfig
-from intent_model.lead_table import infer_roles
+from intent_model.io.config import Config, GuardConfig
+from intent_model.table.checks import check_columns
+from intent_model.table.roles import infer_roles
 
 
 def _table(n: int = 4000, seed: int = 0, call: str | None = "call", pair: bool = False):

@@ -16,8 +16,8 @@ from intent_model.modeling.evaluate import (
     expected_calibration_error,
     top_k_metrics,
 )
-from intent_model.modeling.promote import beats
 from intent_model.modeling.split import grouped_folds, out_of_time_split
+from intent_model.training.promote import beats
 
 
 def test_top_k_precision_recall_and_lift_by_hand():

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intent_model.config import Config, FeatureConfig, GuardConfig
-from intent_model.dataset import load_events
-from intent_model.features import FeatureSpec, compute_features, lead_time_order
-from intent_model.taxonomy import load_taxonomy
-from intent_model.training_set import build_features, build_training_set
+from intent_model.events.features import FeatureSpec, compute_features, lead_time_order
+from intent_model.events.log import load_events
+from intent_model.events.taxonomy import load_taxonomy
+from intent_model.events.training_set import build_features, build_training_set
+from intent_model.io.config import Config, FeatureConfig, GuardConfig
 
 CUTOFF = pd.Timestamp("2024-03-01", tz="UTC")
 TAXONOMY = load_taxonomy()
@@ -199,7 +199,7 @@ def test_streaming_a_parquet_log_accounts_for_quarantined_rows(tmp_path):
     raw.to_parquet(tmp_path / "e.parquet")
     config = Config(features=FeatureConfig(chunk_events=10))
     config = config.replace(input=config.input.__class__(on_bad_rows="quarantine"))
-    from intent_model.chunks import open_events
+    from intent_model.events.chunks import open_events
 
     chunks = open_events(tmp_path / "e.parquet", config, TAXONOMY, tmp_path / "work")
     assert chunks.n_chunks == 4

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intent_model.config import Config, GuardConfig, LabelConfig
 from intent_model.errors import ConfigError, InputError
-from intent_model.guards import leakage_alarm, single_feature_auc
-from intent_model.training_set import build_training_set
+from intent_model.events.guards import leakage_alarm, single_feature_auc
+from intent_model.events.training_set import build_training_set
+from intent_model.io.config import Config, GuardConfig, LabelConfig
 
 
 def test_too_little_data_is_refused_with_the_numbers(demo):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from intent_model.config import ColumnMapping, load_config
-from intent_model.dataset import load_events, load_leads
 from intent_model.errors import ConfigError, InputError
-from intent_model.io import atomic_path, read_table, write_table
+from intent_model.events.log import load_events
+from intent_model.io.config import ColumnMapping, load_config
+from intent_model.io.files import atomic_path, read_table, write_table
+from intent_model.io.load import load_leads
 
 
 def test_csv_and_parquet_read_the_same_events(tmp_path, events_frame):

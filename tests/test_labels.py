@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intent_model.config import LabelConfig
 from intent_model.errors import InputError
-from intent_model.labels import (
+from intent_model.events.labels import (
     FutureFeaturesWarning,
     crm_labels,
     keep_by_population_rules,
@@ -19,6 +18,7 @@ from intent_model.labels import (
     make_cutoffs,
     population,
 )
+from intent_model.io.config import LabelConfig
 
 CUTOFF = pd.Timestamp("2024-03-01", tz="UTC")
 

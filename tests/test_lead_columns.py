@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from intent_model import build_training_set
-from intent_model.config import Config, GuardConfig, TableConfig
 from intent_model.errors import InputError
-from intent_model.features import FeatureSpec, compute_features
-from intent_model.table_features import TableColumn
-from intent_model.taxonomy import load_taxonomy
+from intent_model.events.features import FeatureSpec, compute_features
+from intent_model.events.taxonomy import load_taxonomy
+from intent_model.io.config import Config, GuardConfig, TableConfig
+from intent_model.table.encoding import TableColumn
 
 SMALL_GUARDS = GuardConfig(min_positives=1, min_negatives=1)
 
@@ -93,7 +93,7 @@ def test_a_lead_table_date_is_only_known_from_that_date_on():
 
 
 def test_scoring_needs_the_lead_columns_the_model_was_trained_with(trained, small_demo):
-    from intent_model.scoring import predict
+    from intent_model.scoring.predict import predict
 
     result, _, _ = trained
     assert "lead_source" in [c["name"] for c in result.metadata["feature_spec"]["table_columns"]]

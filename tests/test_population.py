@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from intent_model import crm_export, predict, train
-from intent_model.config import Config
-from intent_model.taxonomy import load_taxonomy
+from intent_model.events.taxonomy import load_taxonomy
+from intent_model.io.config import Config
 
 HARD = [name for name, kind in load_taxonomy().classes.items() if kind == "hard"]
 
@@ -109,7 +109,7 @@ def test_the_python_api_maps_column_names_like_the_cli_flags(table_model, tmp_pa
 def test_a_table_model_is_promoted_from_the_lead_table_alone(small_demo, tmp_path, capsys):
     from intent_model import promote
     from intent_model.cli import main
-    from intent_model.config import TrainingConfig
+    from intent_model.io.config import TrainingConfig
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     config = Config(training=TrainingConfig(tracking_uri=uri))

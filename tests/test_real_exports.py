@@ -15,16 +15,16 @@ from hypothesis import strategies as st
 
 from intent_model import load_events, load_leads, predict, train
 from intent_model.cli import main
-from intent_model.config import (
+from intent_model.errors import InputError
+from intent_model.io.config import (
     DEFAULT_PROFILE_FIELDS,
     ColumnMapping,
     Config,
     GuardConfig,
     TrainingConfig,
 )
-from intent_model.dialect import detect_dialect
-from intent_model.errors import InputError
-from intent_model.io import read_user_table
+from intent_model.io.dialect import detect_dialect
+from intent_model.io.files import read_user_table
 from intent_model.names import (
     EVENT_COLUMNS,
     INTERNAL_COLUMNS,
@@ -32,7 +32,7 @@ from intent_model.names import (
     QUARANTINE_COLUMNS,
     unclaimed,
 )
-from intent_model.synthetic import simulate_funnel
+from intent_model.simulate.funnel import simulate_funnel
 
 # --- names that cannot collide ------------------------------------------------
 
@@ -154,7 +154,7 @@ def test_a_streamed_parquet_log_quarantines_rows_with_every_user_column(tmp_path
         input=dataclasses.replace(config.input, on_bad_rows="quarantine"),
         features=dataclasses.replace(config.features, chunk_events=10),
     )
-    from intent_model.chunks import open_events
+    from intent_model.events.chunks import open_events
 
     chunks = open_events(tmp_path / "e.parquet", config, workdir=tmp_path / "work")
     assert chunks.n_chunks > 1  # streamed

@@ -23,12 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intent_model.cli import main
-from intent_model.config import Config, InputConfig
-from intent_model.dataset import load_events, load_leads
-from intent_model.drift import DriftWarning
 from intent_model.errors import IntentModelError, ModelError
+from intent_model.events.log import load_events
+from intent_model.io.config import Config, InputConfig
+from intent_model.io.load import load_leads
 from intent_model.modeling.bundle import load_bundle, sha256_of
-from intent_model.scoring import predict
+from intent_model.modeling.drift import DriftWarning
+from intent_model.scoring.predict import predict
 
 HEADER = "lead_id,timestamp,event_type\n"
 
@@ -276,7 +277,7 @@ def test_killing_train_at_any_point_leaves_a_whole_bundle_or_none(small_demo, tm
 
 
 def test_same_data_config_and_seed_give_identical_predictions(small_demo, tmp_path):
-    from intent_model.modeling.train import train
+    from intent_model.training.from_events import train
     from tests.conftest import training_config
 
     config = training_config("unused")

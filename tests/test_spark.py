@@ -22,7 +22,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def spark():
-    from intent_model.spark import spark_session
+    from intent_model.engines.spark import spark_session
 
     session = spark_session("local[2]", "intent-model-tests")
     yield session
@@ -64,7 +64,7 @@ def test_spark_training_set_equals_local(spark, demo_files):
 
 def test_spark_predictions_equal_local_predictions(spark, demo_files, trained, tmp_path):
     from intent_model import predict
-    from intent_model.spark import spark_predict
+    from intent_model.engines.spark import spark_predict
 
     model = trained[1] / "models" / "first"
     # A backfill: some leads were created later (not scored), some had just converted.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from intent_model.dataset import load_events, load_leads
-from intent_model.synthetic import simulate_funnel, write_demo_data
-from intent_model.taxonomy import load_taxonomy
+from intent_model.events.log import load_events
+from intent_model.events.taxonomy import load_taxonomy
+from intent_model.io.load import load_leads
+from intent_model.simulate.funnel import simulate_funnel, write_demo_data
 
 
 def test_same_seed_gives_identical_data_and_another_seed_does_not():
@@ -128,7 +129,7 @@ def test_demo_files_round_trip_through_validation_without_rejects(demo, tmp_path
 def test_crm_export_has_one_row_per_lead_placeholders_and_planted_post_outcome_columns(demo):
     from sklearn.metrics import roc_auc_score
 
-    from intent_model.crm_demo import PLANTED_COLUMNS, crm_export
+    from intent_model.simulate.crm import PLANTED_COLUMNS, crm_export
 
     table = crm_export(demo, seed=1)
     assert len(table) == len(demo.leads) and table["lead_id"].is_unique

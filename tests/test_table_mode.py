@@ -19,14 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intent_model.cli import main
-from intent_model.column_checks import check_columns, outcome_word, single_column_auc
-from intent_model.config import Config, TableConfig, TrainingConfig, config_from_dict
-from intent_model.crm_demo import FORM_PLACEHOLDERS, PLANTED_COLUMNS, crm_export
 from intent_model.errors import ConfigError, InputError
-from intent_model.lead_table import infer_roles, load_lead_table, parse_label
-from intent_model.modeling.train_table import LeakWarning, train_table
-from intent_model.scoring import load_model, predict
-from intent_model.synthetic import simulate_funnel
+from intent_model.io.config import Config, TableConfig, TrainingConfig, config_from_dict
+from intent_model.scoring.predict import load_model, predict
+from intent_model.simulate.crm import FORM_PLACEHOLDERS, PLANTED_COLUMNS, crm_export
+from intent_model.simulate.funnel import simulate_funnel
+from intent_model.table.checks import check_columns, outcome_word, single_column_auc
+from intent_model.table.roles import infer_roles, load_lead_table, parse_label
+from intent_model.training.from_table import LeakWarning, train_table
 
 PLACEHOLDERS = Config().features.placeholders()
 
@@ -159,7 +159,7 @@ def test_mlflow_pyfunc_scores_raw_rows_like_batch_scoring(crm_trained, crm_table
 
 
 def test_drift_of_a_table_is_reported_by_column(crm_trained, crm_table):
-    from intent_model.drift import DriftWarning
+    from intent_model.modeling.drift import DriftWarning
 
     result, _, _ = crm_trained
     same = predict(result.bundle_dir, None, crm_table)

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intent_model.config import TaxonomyConfig
-from intent_model.dataset import load_events
 from intent_model.errors import ConfigError
-from intent_model.taxonomy import load_taxonomy, normalize_event_type
+from intent_model.events.log import load_events
+from intent_model.events.taxonomy import load_taxonomy, normalize_event_type
+from intent_model.io.config import TaxonomyConfig
 
 
 @pytest.mark.parametrize(

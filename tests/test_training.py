@@ -12,10 +12,10 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from intent_model.errors import ModelError
+from intent_model.events.training_set import build_training_set
 from intent_model.modeling.bundle import load_bundle, sha256_of, staged_bundle
-from intent_model.modeling.promote import promote
-from intent_model.modeling.train import train
-from intent_model.training_set import build_training_set
+from intent_model.training.from_events import train
+from intent_model.training.promote import promote
 from tests.conftest import training_config as _config
 
 warnings.filterwarnings("ignore", message=".*provided_at.*")
@@ -122,7 +122,7 @@ def test_a_challenger_that_does_not_beat_the_champion_is_not_promoted(trained, s
     client = MlflowClient(tracking_uri=uri)
     assert str(client.get_model_version_by_alias("lead-intent", "champion").version) == "1"
     # What the nightly job loads is still the champion, and the summary says how to promote.
-    from intent_model.scoring import load_model
+    from intent_model.scoring.predict import load_model
 
     served = load_model("models:/lead-intent@champion", uri)
     assert served.metadata["mlflow"]["version"] == "1"
@@ -169,10 +169,10 @@ def test_a_crash_while_writing_a_bundle_leaves_the_old_one_whole(tmp_path):
 
 
 def test_promotion_compares_models_with_other_taxonomies_like_with_like(tmp_path):
-    from intent_model.config import TaxonomyConfig
+    from intent_model.events.taxonomy import load_taxonomy
+    from intent_model.io.config import TaxonomyConfig
     from intent_model.modeling import tracking
-    from intent_model.synthetic import simulate_funnel
-    from intent_model.taxonomy import load_taxonomy
+    from intent_model.simulate.funnel import simulate_funnel
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     config = _config(uri)

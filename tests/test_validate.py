@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intent_model.config import ColumnMapping
 from intent_model.errors import InputError
-from intent_model.validate import (
+from intent_model.io.config import ColumnMapping
+from intent_model.io.validate import (
     check_events,
     check_leads,
     normalize_lead_ids,

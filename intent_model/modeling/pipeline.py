@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from intent_model.config import TrainingConfig
+from intent_model.io.config import TrainingConfig
 from intent_model.modeling.baselines import PointsRule
 from intent_model.modeling.split import grouped_folds
 

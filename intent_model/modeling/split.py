@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from intent_model.config import Config
 from intent_model.errors import InputError
+from intent_model.io.config import Config
 
 
 @dataclass(frozen=True)

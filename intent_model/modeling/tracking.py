@@ -23,7 +23,6 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from intent_model.errors import ModelError
 
-ENTRY_POINT = Path(__file__).with_name("mlflow_entry.py")
 CHALLENGER, CHAMPION = "challenger", "champion"
 
 
@@ -72,6 +71,7 @@ def log_artifacts(directory: str | Path, artifact_path: str | None = None) -> No
 
 def log_and_register_model(
     bundle_dir: Path,
+    entry_point: Path,
     input_example: pd.DataFrame,
     output_example: pd.DataFrame,
     registered_model: str,
@@ -79,6 +79,9 @@ def log_and_register_model(
     any_type_columns: tuple[str, ...] = (),
 ) -> tuple[str, str]:
     """Log the pyfunc model from a bundle directory and register a new version.
+
+    ``entry_point`` is the file MLflow runs to build the model (models from
+    code): :data:`intent_model.scoring.pyfunc.ENTRY_POINT`.
 
     ``any_type_columns`` take any type (dates a CRM table may hold as text or
     as zoned datetimes, which MLflow's datetime type refuses).
@@ -89,7 +92,7 @@ def log_and_register_model(
     """
     info = mlflow.pyfunc.log_model(
         name="model",
-        python_model=str(ENTRY_POINT),
+        python_model=str(entry_point),
         artifacts={
             "model": str(bundle_dir / "model.joblib"),
             "metadata": str(bundle_dir / "metadata.json"),

@@ -1,0 +1,378 @@
+"""The Spark engine: the same feature and scoring code as the local engine, run per group of leads.
+
+Events (and the leads table) are split by a hash of ``lead_id`` into
+buckets; ``cogroup(...).applyInPandas`` hands each bucket's events and leads
+to the very functions the local engine calls on a chunk
+(:func:`intent_model.events.log.load_events`, :func:`intent_model.events.features.compute_features`,
+:func:`intent_model.scoring.predict.score_features`), so the two engines cannot
+disagree. No feature is implemented twice.
+
+Validation runs in the workers with the ``error`` policy: a bad row fails the
+job with intent_model's message. Quarantining needs a side file per run,
+which workers cannot write consistently; clean the log upstream or run
+``intent-model validate`` on it first.
+
+Install with ``pip install 'intent_model[spark]'``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from intent_model.events.features import FeatureSpec, compute_features
+from intent_model.events.labels import label_rate_per_cutoff
+from intent_model.events.taxonomy import Taxonomy
+from intent_model.events.training_set import TrainingReport, TrainingSet, check_table_columns
+from intent_model.io.config import Config, InputConfig
+from intent_model.io.validate import as_utc
+from intent_model.scoring.population import CONVERTED, NOT_YET, OPEN, population_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+BUCKET = "_intent_bucket"
+DEFAULT_BUCKETS = 8
+
+
+def spark_session(master: str = "local[2]", app_name: str = "intent-model") -> SparkSession:
+    """A Spark session whose Python workers run this interpreter (so they find pyarrow)."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    return (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+
+
+def _read(spark: SparkSession, source: Any, config: Config) -> DataFrame | None:
+    if source is None:
+        return None
+    if isinstance(source, pd.DataFrame):
+        frame = spark.createDataFrame(source)
+    elif hasattr(source, "rdd"):
+        frame = source
+    else:
+        frame = spark.read.parquet(str(source))
+    for theirs, ours in config.columns.renames().items():
+        if theirs in frame.columns:
+            frame = frame.withColumnRenamed(theirs, ours)
+    return frame
+
+
+def _bucketed(frame: DataFrame, n_buckets: int) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return frame.withColumn(
+        BUCKET, F.pmod(F.xxhash64(F.col("lead_id").cast("string")), F.lit(n_buckets))
+    )
+
+
+def _feature_schema(spec: FeatureSpec, extra: list[tuple[str, str]]) -> str:
+    columns = ["lead_id string", *[f"{name} {kind}" for name, kind in extra]]
+    columns += [f"`{name}` double" for name in spec.feature_names]
+    return ", ".join(columns)
+
+
+def spark_features(
+    spark: SparkSession,
+    events: Any,
+    leads: Any = None,
+    as_of: str | pd.Timestamp | None = None,
+    config: Config | None = None,
+    spec: FeatureSpec | None = None,
+    taxonomy: Taxonomy | None = None,
+    n_buckets: int = DEFAULT_BUCKETS,
+    population: dict | None = None,
+) -> DataFrame:
+    """Features of every lead as of one moment, on Spark (``build_features(engine="spark")``).
+
+    Parameters
+    ----------
+    spark : SparkSession
+    events, leads : Spark DataFrame or Parquet path
+    as_of : optional; defaults, as locally, to one second after the latest event
+    population : dict, optional
+        Keyword arguments of :func:`intent_model.scoring.population.population_of`
+        (scoring): adds ``status``, decided in each bucket where the leads'
+        rows are at hand.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        ``lead_id`` (and ``status``) and the spec's features (double), one row per lead.
+    """
+
+    from intent_model.events.taxonomy import load_taxonomy
+
+    config = (config or Config()).replace(input=InputConfig(on_bad_rows="error"))
+    taxonomy = taxonomy or load_taxonomy(config.taxonomy)
+    events_frame = _read(spark, events, config)
+    leads_frame = _read(spark, leads, config)
+    spec = spec or _spec_of(config, taxonomy, leads_frame)[0]
+    cutoff = as_utc(as_of) if as_of is not None else default_as_of(events_frame)
+    events_b = _bucketed(events_frame, n_buckets)
+    leads_b = (
+        _bucketed(leads_frame, n_buckets)
+        if leads_frame is not None
+        else spark.createDataFrame([], f"lead_id string, {BUCKET} long")
+    )
+    has_leads = leads_frame is not None
+
+    def per_bucket(raw_events: pd.DataFrame, raw_leads: pd.DataFrame) -> pd.DataFrame:
+        from intent_model.events.log import load_events
+        from intent_model.io.load import load_leads
+
+        raw_events = raw_events.drop(columns=[BUCKET])
+        raw_leads = raw_leads.drop(columns=[BUCKET])
+        events_chunk = load_events(raw_events, config, taxonomy).events if len(raw_events) else None
+        leads_chunk = load_leads(raw_leads, config).frame if has_leads and len(raw_leads) else None
+        ids = (
+            [] if events_chunk is None else list(pd.unique(events_chunk["lead_id"].astype(object)))
+        )
+        if leads_chunk is not None:
+            ids = list(pd.unique(np.concatenate([ids, leads_chunk["lead_id"].to_numpy()])))
+        if events_chunk is None:
+            from intent_model.events.log import empty_events
+
+            events_chunk = empty_events()
+        keys = pd.DataFrame({"lead_id": pd.Series(ids, dtype=object), "cutoff": cutoff})
+        features = compute_features(events_chunk, keys, spec, leads_chunk)
+        # float32 first, exactly like the local engine, then widened for Spark.
+        features = features.astype(np.float32).astype(np.float64)
+        out = features.assign(lead_id=keys["lead_id"].astype(str).to_numpy())
+        if population is None:
+            return out[["lead_id", *spec.feature_names]]
+        status = population_of(
+            out["lead_id"],
+            out["n_events_all"].to_numpy(),
+            out["days_since_last_hard"].to_numpy(),
+            leads_chunk,
+            cutoff,
+            **population,
+        )
+        return out.assign(status=status)[["lead_id", "status", *spec.feature_names]]
+
+    schema = _feature_schema(spec, [] if population is None else [("status", "string")])
+    grouped_events = events_b.groupBy(BUCKET)
+    grouped_leads = leads_b.groupBy(BUCKET)
+    return grouped_events.cogroup(grouped_leads).applyInPandas(per_bucket, schema=schema)
+
+
+def spark_training_set(
+    spark: SparkSession,
+    events: Any,
+    leads: Any = None,
+    config: Config | None = None,
+    taxonomy: Taxonomy | None = None,
+    n_buckets: int = DEFAULT_BUCKETS,
+) -> TrainingSet:
+    """Training snapshots on Spark, collected as the local engine returns them.
+
+    Cutoffs come from the whole log's span (one Spark aggregation); each
+    bucket then runs the local engine's snapshot, label and feature code; the
+    leads table's other columns go through the same post-outcome checks.
+    """
+    config = (config or Config()).replace(input=InputConfig(on_bad_rows="error"))
+    frame, spec, leads_frame = _snapshots_on_spark(
+        spark, events, leads, config, taxonomy, n_buckets
+    )
+    keys = frame[["lead_id", "cutoff"]].astype({"lead_id": object})
+    y = frame["label"].astype(np.int8).rename("label")
+    X = frame.drop(columns=["lead_id", "cutoff", "label"]).astype(np.float32)
+    X, spec, table_checks = check_table_columns(X, y, keys, spec, leads_frame, config)
+    report = TrainingReport(
+        events_accounting="(Spark engine: validated in the workers with the error policy)",
+        leads_accounting=None,
+        first_event=keys["cutoff"].min(),
+        last_event=keys["cutoff"].max(),
+        quarantine_files=[],
+        unknown_types=pd.DataFrame(columns=["event_type", "counted_as", "n_rows", "first_rows"]),
+        label_rates=label_rate_per_cutoff(keys, y),
+        leakage=pd.DataFrame(columns=["feature", "auc_out_of_time"]),
+        outcome_like_columns=[],
+        table_checks=table_checks,
+    )
+    return TrainingSet(X=X, y=y, keys=keys, spec=spec, report=report)
+
+
+def _snapshots_on_spark(
+    spark: SparkSession,
+    events: Any,
+    leads: Any,
+    config: Config,
+    taxonomy: Taxonomy | None,
+    n_buckets: int,
+) -> tuple[pd.DataFrame, FeatureSpec, pd.DataFrame | None]:
+    """``lead_id, cutoff, label`` and the features, collected, with the feature spec
+    they were built with and the leads table (collected, validated)."""
+    from pyspark.sql import functions as F
+
+    from intent_model.events.labels import make_cutoffs
+    from intent_model.events.taxonomy import load_taxonomy
+    from intent_model.events.training_set import event_snapshots
+
+    taxonomy = taxonomy or load_taxonomy(config.taxonomy)
+    events_frame = _read(spark, events, config)
+    leads_frame = _read(spark, leads, config)
+    spec, leads_table = _spec_of(config, taxonomy, leads_frame)
+    first, last = events_frame.agg(F.min("timestamp"), F.max("timestamp")).first()
+    cutoffs = make_cutoffs(as_utc(first), as_utc(last), config.labels)
+    has_leads = leads_frame is not None
+
+    def per_bucket(raw_events: pd.DataFrame, raw_leads: pd.DataFrame) -> pd.DataFrame:
+        from intent_model.events.log import empty_events, load_events
+        from intent_model.io.load import load_leads
+
+        raw_events = raw_events.drop(columns=[BUCKET])
+        raw_leads = raw_leads.drop(columns=[BUCKET])
+        events_chunk = (
+            load_events(raw_events, config, taxonomy).events if len(raw_events) else empty_events()
+        )
+        leads_chunk = load_leads(raw_leads, config).frame if has_leads and len(raw_leads) else None
+        keys, labels = event_snapshots(events_chunk, leads_chunk, cutoffs, config)
+        features = compute_features(events_chunk, keys, spec, leads_chunk)
+        features = features.astype(np.float32).astype(np.float64)
+        return pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "lead_id": keys["lead_id"].astype(str).to_numpy(),
+                        "cutoff": keys["cutoff"].dt.tz_convert(None).to_numpy(),
+                        "label": labels.to_numpy().astype(np.int32),
+                    }
+                ),
+                features.reset_index(drop=True),
+            ],
+            axis=1,
+        )
+
+    schema = _feature_schema(spec, [("cutoff", "timestamp"), ("label", "int")])
+    leads_b = (
+        _bucketed(leads_frame, n_buckets)
+        if leads_frame is not None
+        else spark.createDataFrame([], f"lead_id string, {BUCKET} long")
+    )
+    frame = (
+        _bucketed(events_frame, n_buckets)
+        .groupBy(BUCKET)
+        .cogroup(leads_b.groupBy(BUCKET))
+        .applyInPandas(per_bucket, schema=schema)
+        .toPandas()
+    )
+    frame["cutoff"] = pd.to_datetime(frame["cutoff"]).dt.tz_localize("UTC")
+    order = np.lexsort((frame["lead_id"].to_numpy(), frame["cutoff"].array.asi8))
+    return frame.iloc[order].reset_index(drop=True), spec, leads_table
+
+
+def _spec_of(
+    config: Config, taxonomy: Taxonomy, leads_frame: DataFrame | None
+) -> tuple[FeatureSpec, pd.DataFrame | None]:
+    """The feature spec the local engine would choose for this leads table, and the table.
+
+    The leads table (one row per lead) is collected to the driver: its other
+    columns are encoded with categories learned from all of it, as locally.
+    """
+    from intent_model.events.training_set import feature_spec_for
+    from intent_model.io.load import load_leads
+
+    if leads_frame is None:
+        return feature_spec_for(config, taxonomy, None, []), None
+    table = load_leads(leads_frame.toPandas(), config)
+    return feature_spec_for(config, taxonomy, table, []), table.frame
+
+
+def default_as_of(events_frame: DataFrame) -> pd.Timestamp:
+    """One second after the latest event, as the local engine does."""
+    from pyspark.sql import functions as F
+
+    last = events_frame.agg(F.max("timestamp")).first()[0]
+    return as_utc(last).floor("s") + pd.Timedelta(seconds=1)
+
+
+def spark_predict(
+    spark: SparkSession,
+    model: Any,
+    events: Any,
+    leads: Any = None,
+    out: str | Path | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    config: Config | None = None,
+    n_buckets: int = DEFAULT_BUCKETS,
+) -> DataFrame:
+    """Score every lead on Spark with the same columns as the local engine.
+
+    The model (a bundle directory, an MLflow URI or a :class:`LoadedModel`)
+    is loaded on the driver and shipped to the workers inside the UDF.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from intent_model.names import OUTPUT_COLUMNS
+    from intent_model.scoring.predict import LoadedModel, converted_days, load_model, score_features
+
+    config = config or Config()
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    spec = loaded.spec
+    as_of_value = (
+        as_utc(as_of) if as_of is not None else default_as_of(_read(spark, events, config))
+    )
+    population = {
+        "exclude_converted_days": converted_days(loaded, config),
+        "closed_values": dict(config.predict.closed_values),
+        "score_all": config.predict.score == "all",
+    }
+    features = spark_features(
+        spark, events, leads, as_of_value, config, spec, loaded.taxonomy, n_buckets, population
+    )
+    intent_model = loaded.model
+    version = loaded.version
+    playbook = config.playbook
+
+    def score(batches):
+        # Who is ranked, as in local scoring (decided per bucket, beside the leads' rows).
+        for batch in batches:
+            batch = batch[batch["status"] != NOT_YET]
+            frame = batch.set_index("lead_id")[spec.feature_names].astype(np.float32)
+            scored = score_features(intent_model, frame, spec, config).reset_index(drop=True)
+            scored.insert(0, "lead_id", frame.index.astype(str))
+            scored["scored_from"] = np.where(
+                frame["n_events_all"].to_numpy() > 0, "events", "profile only"
+            )
+            status = batch["status"].to_numpy()
+            done = status != OPEN
+            scored.loc[done, "intent"] = status[done]
+            scored.loc[done, "tier"] = None
+            scored.loc[done, "next_action"] = np.where(
+                status[done] == CONVERTED, playbook.converted, playbook.closed
+            )
+            scored["is_open"] = ~done
+            yield scored
+
+    scored = features.mapInPandas(
+        score,
+        schema="lead_id string, p_hard double, intent string, score long, tier string, "
+        "top_reasons string, next_action string, scored_from string, is_open boolean",
+    )
+    order = Window.partitionBy("is_open").orderBy(F.col("p_hard").desc(), F.col("lead_id"))
+    ranked = F.when(F.col("is_open"), F.row_number().over(order))
+    result = (
+        scored.withColumn("rank", ranked.cast("long"))
+        .withColumn("as_of", F.lit(as_of_value.to_pydatetime()))
+        .withColumn("model_version", F.lit(version))
+        .select(*OUTPUT_COLUMNS)
+    )
+    if out is not None:
+        result.write.mode("overwrite").parquet(str(out))
+    return result

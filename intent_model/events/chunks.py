@@ -1,0 +1,348 @@
+"""Events split by lead into chunks that fit in memory.
+
+Every event of a lead lands in the same chunk (a stable hash of its id), so
+per-lead features computed chunk by chunk equal those computed in one piece.
+A Parquet log larger than a chunk is streamed in record batches, validated
+and classified batch by batch, and spilled by lead to chunk files as integer
+codes; peak memory is about one chunk plus one entry per distinct lead id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from intent_model.errors import InputError
+from intent_model.events.log import EventLog, empty_events, load_events
+from intent_model.events.taxonomy import EVENT_CLASSES, UNKNOWN_CLASS, Taxonomy, load_taxonomy
+from intent_model.io.config import Config
+from intent_model.io.files import apply_column_mapping, table_format
+from intent_model.io.validate import CheckedTable, check_events, with_user_columns
+
+
+def lead_chunk(lead_ids: pd.Series, n_chunks: int) -> np.ndarray:
+    """The chunk of each lead id: a stable hash, so events and leads agree on it.
+
+    Every event of a lead lands in the same chunk, whatever file or batch it
+    came from. Categoricals are hashed per category (fast on large logs).
+    """
+    if n_chunks <= 1:
+        return np.zeros(len(lead_ids), dtype=np.int64)
+    if isinstance(lead_ids.dtype, pd.CategoricalDtype):
+        per_category = _hash_chunk(np.asarray(lead_ids.cat.categories, dtype=object), n_chunks)
+        return np.append(per_category, 0)[lead_ids.cat.codes.to_numpy()]
+    return _hash_chunk(lead_ids.astype(object).to_numpy(), n_chunks)
+
+
+def _hash_chunk(values: np.ndarray, n_chunks: int) -> np.ndarray:
+    # Ids are text by now; anything else is hashed as its text, so both agree.
+    if not all(isinstance(v, str) for v in values[:1000]):
+        values = values.astype(str)
+    hashed = pd.util.hash_array(values.astype(object), categorize=False)
+    return (hashed % np.uint64(n_chunks)).astype(np.int64)
+
+
+def _split_order(chunk_of_row: np.ndarray, n_chunks: int) -> tuple[np.ndarray, np.ndarray]:
+    """The order that groups rows by chunk (file order kept within one), and each chunk's
+    bounds in it."""
+    # A stable sort of 16-bit keys is a radix sort in numpy: linear, not n log n.
+    keys = chunk_of_row.astype(np.int16) if n_chunks < 2**15 else chunk_of_row
+    order = np.argsort(keys, kind="stable")
+    return order, np.searchsorted(chunk_of_row[order], np.arange(n_chunks + 1))
+
+
+@dataclass
+class EventChunks:
+    """Validated, classified events split by lead into chunks that fit in memory.
+
+    Chunk ``i`` holds every event of the leads with ``lead_chunk(lead_id) == i``,
+    in file order. Build one with :func:`open_events`.
+
+    Attributes
+    ----------
+    n_chunks : int
+    first_timestamp, last_timestamp : pandas.Timestamp
+        Span of the accepted events.
+    checked : CheckedTable
+        The account of the input: rows read, used, quarantined.
+    unknown_types : pandas.DataFrame
+    """
+
+    n_chunks: int
+    first_timestamp: pd.Timestamp
+    last_timestamp: pd.Timestamp
+    checked: CheckedTable
+    unknown_types: pd.DataFrame
+    _frames: list[pd.DataFrame] | None = None
+    _spill: _SpilledChunks | None = None
+
+    def chunk(self, index: int) -> pd.DataFrame:
+        """The events of chunk ``index`` (``lead_id``, ``timestamp``, ``event_type``, ...)."""
+        if self._frames is not None:
+            return self._frames[index]
+        assert self._spill is not None
+        return self._spill.read(index)
+
+
+@dataclass
+class _SpilledChunks:
+    """Chunk files of a streamed log, as integer codes into shared dictionaries.
+
+    Codes keep the spill small and fast to write and read; the dictionaries
+    (distinct lead ids, event types, channels) grow with the number of
+    distinct values, not with the number of events.
+    """
+
+    paths: list[Path]
+    lead_ids: _Dictionary
+    event_types: _Dictionary
+    channels: _Dictionary
+
+    SCHEMA = pa.schema(
+        [
+            ("lead", pa.int64()),
+            ("timestamp", pa.int64()),
+            ("event_type", pa.int32()),
+            ("event_class", pa.int8()),
+            ("channel", pa.int32()),
+        ]
+    )
+
+    def read(self, index: int) -> pd.DataFrame:
+        path = self.paths[index]
+        if not path.exists():
+            return empty_events()
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        column = {name: table.column(name).to_numpy() for name in self.SCHEMA.names}
+        return pd.DataFrame(
+            {
+                "lead_id": self.lead_ids.decode(column["lead"]),
+                "timestamp": pd.to_datetime(column["timestamp"], unit="ns", utc=True),
+                "event_type": self.event_types.decode(column["event_type"]),
+                "event_class": pd.Categorical.from_codes(
+                    column["event_class"], categories=EVENT_CLASSES
+                ),
+                "channel": self.channels.decode(column["channel"]),
+            }
+        )
+
+
+class _Dictionary:
+    """Distinct values seen so far, each with a stable integer code."""
+
+    def __init__(self) -> None:
+        self.values = pd.Index([], dtype=object)
+        self._chunks = np.zeros(0, dtype=np.int64)
+
+    def chunk_of(self, codes: np.ndarray, n_chunks: int) -> np.ndarray:
+        """The chunk of each coded lead id: each distinct id is hashed once per run."""
+        if len(self._chunks) < len(self.values):
+            new = self.values[len(self._chunks) :].to_numpy(dtype=object)
+            self._chunks = np.concatenate([self._chunks, _hash_chunk(new, n_chunks)])
+        return self._chunks[codes]
+
+    def encode(self, categorical: pd.Series) -> np.ndarray:
+        categories = pd.Index(categorical.cat.categories, dtype=object)
+        position = self.values.get_indexer(categories)
+        if (position < 0).any():
+            self.values = self.values.append(categories[position < 0])
+            position = self.values.get_indexer(categories)
+        codes = categorical.cat.codes.to_numpy()
+        return position[codes]
+
+    def decode(self, codes: np.ndarray) -> pd.Categorical:
+        used = np.zeros(len(self.values), dtype=bool)
+        used[codes] = True
+        local_code = np.cumsum(used) - 1
+        return pd.Categorical.from_codes(local_code[codes], categories=self.values[used])
+
+
+def open_events(
+    source: str | Path | pd.DataFrame | EventLog,
+    config: Config | None = None,
+    taxonomy: Taxonomy | None = None,
+    workdir: str | Path | None = None,
+    jobs: int = 1,
+) -> EventChunks:
+    """Read, validate and classify events, split by lead into chunks.
+
+    A Parquet file with more than ``config.features.chunk_events`` rows is
+    streamed in record batches and spilled by lead into chunk files under
+    ``workdir``, so a log larger than memory can be processed: peak memory is
+    about one chunk of events plus one entry per distinct lead id. CSV files
+    and DataFrames are read whole and split in memory.
+
+    Parameters
+    ----------
+    source : path, DataFrame or EventLog
+    config : Config, optional
+    taxonomy : Taxonomy, optional
+    workdir : path, optional
+        Where chunk files go when streaming (required then).
+    jobs : int
+        Chunks that will be worked on at once: ``chunk_events`` bounds the
+        events in memory together, so each chunk holds a ``jobs``-th of it.
+    """
+    config = config or Config()
+    taxonomy = taxonomy or load_taxonomy(config.taxonomy)
+    chunk_events = max(1, config.features.chunk_events // max(1, jobs))
+    is_parquet = not isinstance(source, pd.DataFrame | EventLog) and (
+        table_format(source) == "parquet"
+    )
+    if is_parquet and Path(source).is_file() and Path(source).stat().st_size > 0:
+        n_rows = _parquet_rows(Path(source))
+        if n_rows > chunk_events:
+            if workdir is None:
+                raise ValueError("workdir is needed to stream a Parquet file in chunks")
+            return _stream_parquet(
+                Path(source), config, taxonomy, Path(workdir), n_rows, chunk_events
+            )
+    log = source if isinstance(source, EventLog) else load_events(source, config, taxonomy)
+    events = log.events
+    n_chunks = max(1, -(-len(events) // chunk_events))
+    chunk_of_row = lead_chunk(events["lead_id"], n_chunks)
+    order, bounds = _split_order(chunk_of_row, n_chunks)
+    frames = [events.iloc[order[bounds[i] : bounds[i + 1]]] for i in range(n_chunks)]
+    return EventChunks(
+        n_chunks=n_chunks,
+        first_timestamp=events["timestamp"].min(),
+        last_timestamp=events["timestamp"].max(),
+        checked=log.checked,
+        unknown_types=log.unknown_types,
+        _frames=frames,
+    )
+
+
+def _parquet_rows(path: Path) -> int:
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: cannot read as parquet: {exc}") from None
+
+
+def _stream_parquet(
+    path: Path, config: Config, taxonomy: Taxonomy, workdir: Path, n_rows: int, chunk_events: int
+) -> EventChunks:
+    n_chunks = -(-n_rows // chunk_events)
+    theirs = {ours: t for t, ours in config.columns.renames().items()}
+    source = str(path)
+    try:
+        available = set(pq.read_schema(path).names)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: cannot read as parquet: {exc}") from None
+    lead_column = theirs.get("lead_id", "lead_id")
+    wanted = [theirs.get(c, c) for c in ("lead_id", "timestamp", "event_type", "channel")]
+    wanted = [c for c in wanted if c in available]
+    text_columns = [c for c in wanted if c != theirs.get("timestamp", "timestamp")]
+    parquet = pq.ParquetFile(path, read_dictionary=text_columns)
+    # Every column is read, but only the contract's are turned into pandas; the rest are
+    # there for the rare rejected rows, which the quarantine file shows whole.
+    workdir.mkdir(parents=True, exist_ok=True)
+    spill = _SpilledChunks(
+        paths=[workdir / f"events-chunk-{i:05d}.arrow" for i in range(n_chunks)],
+        lead_ids=_Dictionary(),
+        event_types=_Dictionary(),
+        channels=_Dictionary(),
+    )
+    writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
+    rejected, unknown_counts, unknown_rows = [], {}, {}
+    first = last = None
+    offset = 0
+    try:
+        for whole_batch in parquet.iter_batches(batch_size=min(chunk_events, 1_000_000)):
+            batch = whole_batch.select(wanted)
+            raw = _ids_as_dictionary(batch, lead_column)
+            raw = apply_column_mapping(raw, config.columns, source)
+            row_numbers = np.arange(offset, offset + len(raw))
+            offset += len(raw)
+            checked = check_events(
+                raw, source, config.columns, config.input.on_bad_rows, row_numbers
+            )
+            if checked.n_rejected:
+                bad = np.flatnonzero(~np.isin(row_numbers, checked.frame.index))
+                user_rows = whole_batch.take(pa.array(bad)).to_pandas()
+                rejected.append(with_user_columns(checked.rejected, user_rows))
+            frame = checked.frame
+            if frame.empty:
+                continue
+            classified = taxonomy.classify(frame["event_type"])
+            _count_unknown(taxonomy, frame["event_type"], unknown_counts, unknown_rows)
+            channel = (
+                frame["channel"] if "channel" in frame else pd.Series("unknown", index=frame.index)
+            )
+            timestamp = frame["timestamp"].array.asi8
+            first = timestamp.min() if first is None else min(first, timestamp.min())
+            last = timestamp.max() if last is None else max(last, timestamp.max())
+            codes = {
+                "lead": spill.lead_ids.encode(frame["lead_id"].astype("category")),
+                "timestamp": timestamp,
+                "event_type": spill.event_types.encode(classified["event_type"]),
+                "event_class": classified["event_class"].cat.codes.to_numpy(),
+                "channel": spill.channels.encode(channel.astype("category")),
+            }
+            chunk_of_row = spill.lead_ids.chunk_of(codes["lead"], n_chunks)
+            order, bounds = _split_order(chunk_of_row, n_chunks)
+            table = pa.Table.from_arrays(
+                [pa.array(codes[name][order]) for name in spill.SCHEMA.names],
+                schema=spill.SCHEMA,
+            )
+            for i in np.flatnonzero(np.diff(bounds)):
+                if i not in writers:
+                    writers[i] = pa.ipc.new_file(str(spill.paths[i]), spill.SCHEMA)
+                writers[i].write_table(table.slice(bounds[i], bounds[i + 1] - bounds[i]))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    if first is None:
+        raise InputError(f"{source}: no usable event rows")
+    rejected_rows = pd.concat(rejected, ignore_index=True) if rejected else pd.DataFrame()
+    checked = CheckedTable(
+        frame=empty_events(), rejected=rejected_rows, source=source, n_read=offset
+    )
+    unknown = pd.DataFrame(
+        {
+            "event_type": list(unknown_counts),
+            "counted_as": UNKNOWN_CLASS,
+            "n_rows": list(unknown_counts.values()),
+            "first_rows": [unknown_rows[k] for k in unknown_counts],
+        }
+    ).sort_values("n_rows", ascending=False, ignore_index=True)
+    return EventChunks(
+        n_chunks=n_chunks,
+        first_timestamp=pd.Timestamp(first, tz="UTC"),
+        last_timestamp=pd.Timestamp(last, tz="UTC"),
+        checked=checked,
+        unknown_types=unknown,
+        _spill=spill,
+    )
+
+
+def _ids_as_dictionary(batch: pa.RecordBatch, lead_column: str) -> pd.DataFrame:
+    """The batch as pandas, its lead ids dictionary-encoded (a categorical) whatever their type.
+
+    Integer ids (web analytics visitor ids) are hashed in Arrow, so validation
+    and chunking then work once per distinct id instead of once per event.
+    """
+    index = batch.schema.get_field_index(lead_column)
+    if index >= 0 and not pa.types.is_dictionary(batch.schema.field(index).type):
+        encoded = pc.dictionary_encode(batch.column(index))
+        batch = batch.set_column(index, lead_column, encoded)
+    return batch.to_pandas()
+
+
+def _count_unknown(
+    taxonomy: Taxonomy, event_types: pd.Series, counts: dict, first_rows: dict
+) -> None:
+    report = taxonomy.unknown_report(event_types)
+    for name, n_rows, rows in report[["event_type", "n_rows", "first_rows"]].itertuples(
+        index=False
+    ):
+        counts[name] = counts.get(name, 0) + n_rows
+        first_rows[name] = (first_rows.get(name, []) + list(rows))[:3]

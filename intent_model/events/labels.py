@@ -1,0 +1,255 @@
+"""Snapshots and labels: which (lead, cutoff) pairs we learn from, and what each one's answer is.
+
+A training row is a lead at a cutoff. The lead is in the population once it
+exists (its first event, or its ``created_at``, is before the cutoff). Its
+label is 1 when it makes a hard conversion in ``[cutoff, cutoff + horizon)``:
+an event exactly at the cutoff counts, one exactly at ``cutoff + horizon``
+does not. Cutoffs slide over the data; the last one is at least one horizon
+before the end of the data, so that every label is complete.
+
+Pure functions over DataFrames; no I/O.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from intent_model.errors import InputError
+from intent_model.io.config import LabelConfig
+from intent_model.io.validate import as_utc, parse_timestamps, row_label
+
+DAY = pd.Timedelta(days=1)
+LABEL_VALUES = {
+    "hard": 1,
+    "soft": 0,
+    "1": 1,
+    "0": 0,
+    "1.0": 1,
+    "0.0": 0,
+    "true": 1,
+    "false": 0,
+    "yes": 1,
+    "no": 0,
+    "y": 1,
+    "n": 0,
+}
+
+
+class FutureFeaturesWarning(UserWarning):
+    """Features may see events after the moment the label was decided."""
+
+
+def make_cutoffs(
+    first_event: pd.Timestamp, last_event: pd.Timestamp, labels: LabelConfig
+) -> pd.DatetimeIndex:
+    """Cutoffs sliding over the data: month starts by default, or every ``step_days``.
+
+    The first is at least ``min_history_days`` after the first event; the last
+    leaves a whole horizon before the last event.
+
+    Examples
+    --------
+    >>> make_cutoffs(pd.Timestamp("2024-01-10", tz="UTC"), pd.Timestamp("2024-07-20", tz="UTC"),
+    ...              LabelConfig()).strftime("%Y-%m-%d").tolist()
+    ['2024-04-01', '2024-05-01', '2024-06-01']
+    """
+    if labels.horizon_days <= 0:
+        raise ValueError(f"horizon_days must be positive, got {labels.horizon_days}")
+    start = first_event + labels.min_history_days * DAY
+    end = last_event - labels.horizon_days * DAY
+    if labels.first_cutoff:
+        start = max(start, as_utc(labels.first_cutoff))
+    if labels.last_cutoff:
+        end = min(end, as_utc(labels.last_cutoff))
+    if end < start:
+        return pd.DatetimeIndex([], tz="UTC")
+    if labels.step_days > 0:
+        return pd.date_range(start.ceil("D"), end, freq=f"{labels.step_days}D")
+    return pd.date_range(start.ceil("D"), end, freq="MS")
+
+
+def population(first_seen: pd.Series, cutoffs: pd.DatetimeIndex) -> pd.DataFrame:
+    """Every (lead, cutoff) pair where the lead exists before the cutoff.
+
+    Parameters
+    ----------
+    first_seen : pandas.Series
+        Indexed by ``lead_id``: the earlier of its first event and its
+        ``created_at``. NaT means unknown: such a lead is never in a training
+        population, since nothing places it in time.
+    cutoffs : pandas.DatetimeIndex
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lead_id`` and ``cutoff``, sorted by cutoff, then lead.
+    """
+    known = first_seen.dropna().sort_index()
+    seen = known.astype("datetime64[ns, UTC]").array.asi8
+    frames = [
+        pd.DataFrame({"lead_id": known.index[seen < cutoff.value], "cutoff": cutoff})
+        for cutoff in cutoffs
+    ]
+    if not frames:
+        return pd.DataFrame(
+            {"lead_id": pd.Series([], dtype=object), "cutoff": pd.DatetimeIndex([], tz="UTC")}
+        )
+    keys = pd.concat(frames, ignore_index=True)
+    return keys.astype({"lead_id": object, "cutoff": "datetime64[ns, UTC]"})
+
+
+def next_event_after(keys: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+    """For each key, the first event of its lead at or after its cutoff (NaT if none)."""
+    return _asof(keys, events, direction="forward", allow_exact_matches=True)
+
+
+def last_event_before(keys: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+    """For each key, the last event of its lead strictly before its cutoff (NaT if none)."""
+    return _asof(keys, events, direction="backward", allow_exact_matches=False)
+
+
+def _asof(keys: pd.DataFrame, events: pd.DataFrame, **how) -> pd.Series:
+    left = pd.DataFrame(
+        {
+            "lead_id": keys["lead_id"].astype(object).to_numpy(),
+            "cutoff": keys["cutoff"].astype("datetime64[ns, UTC]").array,
+            "row": np.arange(len(keys)),
+        }
+    ).sort_values("cutoff", kind="stable")
+    right = pd.DataFrame(
+        {
+            "lead_id": events["lead_id"].astype(object).to_numpy(),
+            "cutoff": events["timestamp"].astype("datetime64[ns, UTC]").array,
+        }
+    ).sort_values("cutoff", kind="stable")
+    right["event_time"] = right["cutoff"]
+    matched = pd.merge_asof(left, right, on="cutoff", by="lead_id", **how)
+    found = matched.sort_values("row")["event_time"].array
+    return pd.Series(found, index=keys.index).astype("datetime64[ns, UTC]")
+
+
+def label_snapshots(keys: pd.DataFrame, hard_events: pd.DataFrame, horizon_days: int) -> pd.Series:
+    """1 when the lead makes a hard conversion in ``[cutoff, cutoff + horizon_days)``.
+
+    Parameters
+    ----------
+    keys : pandas.DataFrame
+        ``lead_id``, ``cutoff``.
+    hard_events : pandas.DataFrame
+        ``lead_id``, ``timestamp`` of hard conversions only.
+    horizon_days : int
+
+    Returns
+    -------
+    pandas.Series
+        int8 labels, indexed like ``keys``.
+    """
+    following = next_event_after(keys, hard_events)
+    window_end = keys["cutoff"] + horizon_days * DAY
+    label = following.notna() & (following < window_end)
+    return label.astype(np.int8).rename("label")
+
+
+def keep_by_population_rules(
+    keys: pd.DataFrame, labels: pd.Series, hard_events: pd.DataFrame, config: LabelConfig
+) -> np.ndarray:
+    """Which snapshots the population options keep (a boolean mask over ``keys``).
+
+    ``exclude_recent_hard_days``: leave out a lead at a cutoff when it made a
+    hard conversion in the days just before (it has already shown intent).
+    ``stop_after_first_positive``: keep a lead's snapshots up to and including
+    its first positive one.
+    """
+    keep = np.ones(len(keys), dtype=bool)
+    if config.exclude_recent_hard_days > 0:
+        previous = last_event_before(keys, hard_events)
+        recent = previous.notna() & (
+            previous >= keys["cutoff"] - config.exclude_recent_hard_days * DAY
+        )
+        keep &= ~recent.to_numpy()
+    if config.stop_after_first_positive:
+        order = np.lexsort((keys["cutoff"].array.asi8, keys["lead_id"].astype(str).to_numpy()))
+        ordered = pd.DataFrame(
+            {"lead_id": keys["lead_id"].to_numpy()[order], "label": labels.to_numpy()[order]}
+        )
+        positives_before = (
+            ordered.groupby("lead_id", sort=False)["label"].cumsum() - ordered["label"]
+        )
+        after_first = np.empty(len(keys), dtype=bool)
+        after_first[order] = positives_before.to_numpy() > 0
+        keep &= ~after_first
+    return keep
+
+
+def label_rate_per_cutoff(keys: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """Snapshots, positives and the label rate at each cutoff."""
+    frame = pd.DataFrame({"cutoff": keys["cutoff"].to_numpy(), "label": labels.to_numpy()})
+    rates = frame.groupby("cutoff")["label"].agg(n_snapshots="size", n_positive="sum")
+    rates["label_rate"] = rates["n_positive"] / rates["n_snapshots"]
+    return rates.reset_index()
+
+
+def crm_labels(
+    leads: pd.DataFrame, config: LabelConfig, data_end: pd.Timestamp, source: str = "<leads>"
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Snapshots from a label column in the leads table (CRM label mode).
+
+    Each labelled lead gives one snapshot at its ``labeled_at`` time, so its
+    features see only what happened before the label was decided. Without a
+    ``labeled_at`` column the cutoff is ``data_end``, and a
+    :class:`FutureFeaturesWarning` says the features may see the future.
+
+    Returns
+    -------
+    keys : pandas.DataFrame
+        ``lead_id``, ``cutoff``.
+    labels : pandas.Series
+        int8, 1 = hard.
+    """
+    column = config.label_col
+    if column not in leads:
+        raise InputError(
+            f"{source}: no label column '{column}'; "
+            f"columns are {', '.join(map(str, leads.columns))}"
+        )
+    text = leads[column].astype("string").str.strip().str.lower()
+    mapped = text.map(LABEL_VALUES)
+    labelled = text.notna() & (text != "")
+    bad = labelled & mapped.isna()
+    if bad.any():
+        shown = ", ".join(
+            f"{row_label(source, int(i))} ({leads[column].iloc[i]!r})"
+            for i in np.flatnonzero(bad)[:5]
+        )
+        raise InputError(
+            f"{source}: column '{column}' has {int(bad.sum()):,} value(s) that are not a label: "
+            f"{shown}. Use hard/soft, 1/0, true/false or yes/no (empty = not labelled)."
+        )
+    rows = leads.loc[labelled.to_numpy()]
+    if config.labeled_at_col in leads:
+        labeled_at, problems = parse_timestamps(
+            rows[config.labeled_at_col], config.labeled_at_col, allow_missing=True
+        )
+        for problem in problems:
+            if problem.rows.any():
+                raise InputError(
+                    f"{source}: column '{config.labeled_at_col}' {problem.reason} in "
+                    f"{int(problem.rows.sum()):,} row(s)"
+                )
+        cutoff = labeled_at.fillna(data_end)
+    else:
+        warnings.warn(
+            f"{source}: no '{config.labeled_at_col}' column, so features are built as of the end "
+            f"of the data ({data_end}); they may see events after the label was decided and "
+            "overstate quality. Add the time each label was decided.",
+            FutureFeaturesWarning,
+            stacklevel=2,
+        )
+        cutoff = pd.Series(data_end, index=rows.index)
+    keys = pd.DataFrame(
+        {"lead_id": rows["lead_id"].astype(object).to_numpy(), "cutoff": cutoff.to_numpy()}
+    ).astype({"cutoff": "datetime64[ns, UTC]"})
+    return keys, pd.Series(mapped[labelled].to_numpy(dtype=np.int8), name="label")

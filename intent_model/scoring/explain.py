@@ -1,0 +1,269 @@
+"""Reasons: which features pushed each lead's score up or down, in words a sales team reads.
+
+The method is exact tree SHAP (the ``shap`` library's ``TreeExplainer``) on
+the gradient-boosting model's log-odds. Sigmoid calibration is a positive
+linear map of those log-odds, so the SHAP values scaled by its slope add up,
+with the base value, to the logit of the calibrated ``p_hard`` itself: the
+reasons are faithful to the score, not to a surrogate. (With isotonic
+calibration the map is monotone but not linear: signs stay faithful, sizes
+are in the model's log-odds.)
+
+Features are grouped into concepts (an event type over all its windows, a
+profile field, a recency measure), a concept's push is the sum of its
+features' values, and its text shows the feature that pushed most.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shap
+from sklearn.isotonic import IsotonicRegression
+
+from intent_model.events.features import FeatureSpec
+from intent_model.modeling.model import IntentModel
+
+POSITIVE_REASONS = 3
+NEGATIVE_REASONS = 2
+_COUNT = re.compile(r"^n_(?P<what>.+)_(?P<window>\d+d|all)$")
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Per-row contributions (calibrated log-odds) of each feature, and the base value."""
+
+    contributions: pd.DataFrame
+    base_value: float
+
+
+def explain(model: IntentModel, features: pd.DataFrame) -> Explanation:
+    """Exact tree-SHAP contributions of every feature to each row's calibrated logit.
+
+    Examples
+    --------
+    The contributions add up to the score: ``base_value + contributions.sum(axis=1)``
+    equals ``logit(p_hard)`` for sigmoid calibration.
+    """
+    aligned = features[model.feature_names].astype(np.float32)
+    estimator = model.classifier.estimator_
+    booster = estimator[-1] if hasattr(estimator, "steps") else estimator
+    explainer = shap.TreeExplainer(booster)
+    values = np.asarray(explainer.shap_values(aligned), dtype=float)
+    base = float(np.ravel(explainer.expected_value)[0])
+    calibrator = model.classifier.calibrator_
+    if not isinstance(calibrator, IsotonicRegression):
+        slope = float(calibrator.coef_[0, 0])
+        values = values * slope
+        base = base * slope + float(calibrator.intercept_[0])
+    return Explanation(
+        contributions=pd.DataFrame(values, columns=model.feature_names, index=features.index),
+        base_value=base,
+    )
+
+
+def concept_of(feature: str, spec: FeatureSpec) -> str:
+    """The concept a feature belongs to: all windows of one count share one concept,
+    and all features of one leads-table column too."""
+    if feature in spec.lead_table_features:
+        return "table:" + spec.table_spec().source_of(feature)
+    match = _COUNT.match(feature)
+    if match and not feature.startswith("n_active_days"):
+        return f"count:{match['what']}"
+    if feature.startswith("n_active_days"):
+        return "activity_days"
+    if feature in ("n_fields_provided", "share_fields_provided"):
+        return "fields_provided"
+    return feature
+
+
+@dataclass(frozen=True)
+class Driver:
+    """One reason: a concept's total push on the calibrated logit, told through one feature."""
+
+    feature: str
+    value: float
+    contribution: float
+    text: str
+
+
+def top_drivers(
+    features: pd.DataFrame,
+    explanation: Explanation,
+    spec: FeatureSpec | None,
+    n_positive: int = POSITIVE_REASONS,
+    n_negative: int = NEGATIVE_REASONS,
+    *,
+    concept: Callable[[str], str] | None = None,
+    text: Callable[[int, str, float], str] | None = None,
+) -> list[list[Driver]]:
+    """Per row, the strongest pushes up (positive ``contribution``) then down.
+
+    ``concept`` (feature -> concept) and ``text`` (row position, feature, value
+    -> words) replace the event features' grouping and wording, for models
+    trained on a CRM table.
+    """
+    concept = concept or (lambda feature: concept_of(feature, spec))
+    text = text or (lambda row, feature, value: describe(feature, value, spec))
+    contributions = explanation.contributions
+    columns = list(contributions.columns)
+    concepts = pd.Index([concept(c) for c in columns])
+    concept_names, concept_codes = np.unique(concepts, return_inverse=True)
+    values = contributions.to_numpy()
+    # Sum contributions per concept (a matrix product with a 0/1 membership matrix).
+    membership = np.zeros((len(columns), len(concept_names)))
+    membership[np.arange(len(columns)), concept_codes] = 1.0
+    per_concept = values @ membership
+    # Within each concept, the feature with the largest |contribution| speaks for it.
+    strongest = np.zeros((len(values), len(concept_names)), dtype=np.int64)
+    for j in range(len(concept_names)):
+        members = np.flatnonzero(concept_codes == j)
+        strongest[:, j] = members[np.argmax(np.abs(values[:, members]), axis=1)]
+    feature_values = features[columns].to_numpy(dtype=float)
+    order = np.argsort(-per_concept, axis=1)
+    drivers = []
+    # Sentences are made per lead; the numeric work above is vectorised
+    # (about 1 s per 100,000 leads for this loop).
+    for row in range(len(values)):
+        up = [j for j in order[row, :n_positive] if per_concept[row, j] > 0]
+        down = [j for j in order[row, ::-1][:n_negative] if per_concept[row, j] < 0]
+        row_drivers = []
+        for j in up + down:
+            column = strongest[row, j]
+            value = feature_values[row, column]
+            row_drivers.append(
+                Driver(
+                    feature=columns[column],
+                    value=float(value),
+                    contribution=float(per_concept[row, j]),
+                    text=text(row, columns[column], value),
+                )
+            )
+        drivers.append(row_drivers)
+    return drivers
+
+
+def reason_texts(
+    features: pd.DataFrame,
+    explanation: Explanation,
+    spec: FeatureSpec | None,
+    n_positive: int = POSITIVE_REASONS,
+    n_negative: int = NEGATIVE_REASONS,
+    **wording: Callable,
+) -> pd.Series:
+    """``top_reasons`` per row: ``+`` pushes up, then ``-`` pushes down, ``; ``-joined.
+
+    For example ``+ 3 pricing page views in the last 7 days; - no phone given``.
+    ``wording`` takes ``concept`` and ``text`` as for :func:`top_drivers`.
+    """
+    drivers = top_drivers(features, explanation, spec, n_positive, n_negative, **wording)
+    texts = [
+        "; ".join(f"{'+' if d.contribution > 0 else '-'} {d.text}" for d in row) for row in drivers
+    ]
+    return pd.Series(texts, index=features.index, name="top_reasons")
+
+
+def describe(feature: str, value: float, spec: FeatureSpec) -> str:
+    """A feature and its value in plain words.
+
+    Examples
+    --------
+    >>> spec = FeatureSpec(("pricing_page_view",), (7,), 14.0, ("phone",), ())
+    >>> describe("n_pricing_page_view_7d", 3, spec)
+    '3 pricing page views in the last 7 days'
+    >>> describe("has_phone", 0, spec)
+    'no phone given'
+    >>> describe("days_since_last_event", 64.2, spec)
+    'last activity 64 days ago'
+    """
+    missing = value != value  # NaN
+    if feature in spec.lead_table_features:
+        return spec.table_spec().describe_value(feature, value)
+    count = _COUNT.match(feature)
+    if count and not feature.startswith("n_active_days"):
+        what, window = count["what"], count["window"]
+        noun = _noun(what, int(value) if not missing else 0)
+        period = "in total" if window == "all" else f"in the last {window[:-1]} days"
+        if feature == "n_unknown_type_events_all":
+            return f"{_number(value)} events of types the taxonomy does not know"
+        return (
+            f"no {_noun(what, 2)} {period}" if value == 0 else f"{_number(value)} {noun} {period}"
+        )
+    if feature.startswith("has_"):
+        field = feature[4:].replace("_", " ")
+        return f"{field} given" if value >= 1 else f"no {field} given"
+    if feature == "n_fields_provided":
+        return f"{_number(value)} of {len(spec.profile_fields)} profile fields given"
+    if feature == "share_fields_provided":
+        return f"{value:.0%} of profile fields given"
+    if feature == "email_is_corporate":
+        if missing:
+            return "no e-mail address given"
+        return (
+            "corporate e-mail address" if value >= 1 else "free e-mail address (gmail, yahoo, ...)"
+        )
+    if feature.startswith("days_since_"):
+        return _recency(feature[len("days_since_") :], value)
+    if feature.startswith("n_active_days_"):
+        window = feature[len("n_active_days_") :]
+        period = "in total" if window == "all" else f"in the last {window[:-1]} days"
+        return f"active on {_number(value)} day{'s' if value != 1 else ''} {period}"
+    if feature == "events_per_active_day":
+        return "no activity yet" if missing else f"{value:.1f} events per active day"
+    if feature == "trend_7d_vs_prior_30d":
+        direction = "up" if value >= 1 else "down"
+        return f"activity {direction} ({value:.1f}x) in the last 7 days against the 30 before"
+    if feature == "n_distinct_event_types":
+        return f"{_number(value)} different kinds of activity"
+    if feature == "n_distinct_channels":
+        return f"active through {_number(value)} channel{'s' if value != 1 else ''}"
+    if feature.startswith("decayed_"):
+        what = feature[len("decayed_") :].replace("_events", "").replace("_", " ")
+        half_life = f"{spec.decay_half_life_days:g}"
+        return f"recent {what} activity (score {value:.1f}, half-life {half_life} days)"
+    return f"{feature.replace('_', ' ')} = {value:g}"
+
+
+def _ago(days: float) -> str:
+    if days < 1:
+        return "today"
+    whole = int(round(days))
+    return f"{whole} day{'s' if whole != 1 else ''} ago"
+
+
+def _recency(what: str, value: float) -> str:
+    if what == "last_event":
+        return "no activity yet" if value != value else f"last activity {_ago(value)}"
+    if what == "first_event":
+        return "no activity yet" if value != value else f"first activity {_ago(value)}"
+    if what == "created":
+        return "creation date unknown" if value != value else f"lead created {_ago(value)}"
+    kind = what.replace("last_", "")
+    label = {"hard": "hard conversion", "soft": "soft conversion", "engagement": "engagement"}.get(
+        kind, kind.replace("_", " ")
+    )
+    return f"no {label} yet" if value != value else f"last {label} {_ago(value)}"
+
+
+def _noun(what: str, count: int) -> str:
+    words = what.replace("_", " ")
+    if what in ("hard", "soft"):
+        words = f"{what} conversion"
+    elif what == "events":
+        words = "event"
+    return words if count == 1 else _plural(words)
+
+
+def _plural(words: str) -> str:
+    if words.endswith(("s", "x", "ch", "sh")):
+        return words + "es"
+    if words.endswith("y") and not words.endswith(("ay", "ey", "oy", "uy")):
+        return words[:-1] + "ies"
+    return words + "s"
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if value == int(value) else f"{value:,.1f}"

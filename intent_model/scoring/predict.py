@@ -1,0 +1,566 @@
+"""Batch scoring (``intent_model.predict``): every lead in, one row per lead out.
+
+Output contract (DESIGN.md section 7): ``lead_id, as_of, p_hard, intent,
+score, tier, rank, top_reasons, next_action, model_version, scored_from``,
+plus ``trend`` when the previous run's output is given. No lead is dropped:
+the leads counted in are checked against the rows going out before anything
+is written, and the file is written atomically.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from intent_model.errors import ConfigError, InputError, ModelError
+from intent_model.events.features import FeatureSpec
+from intent_model.events.taxonomy import Taxonomy, describe_unknown, load_taxonomy
+from intent_model.events.training_set import EventsInput, FeatureStream, LeadsInput, Progress
+from intent_model.io.config import Config, TaxonomyConfig, with_columns
+from intent_model.io.files import read_table, write_table
+from intent_model.io.load import load_leads
+from intent_model.io.validate import CheckedTable, as_utc
+from intent_model.modeling.bundle import load_bundle
+from intent_model.modeling.drift import (
+    SIGNIFICANT_PSI,
+    UNKNOWN_TYPE_SHARE_WARNING,
+    DriftMonitor,
+    DriftWarning,
+)
+from intent_model.modeling.evaluate import TIER_NAMES
+from intent_model.modeling.model import IntentModel
+from intent_model.names import OUTPUT_COLUMNS
+from intent_model.scoring.explain import explain, reason_texts
+from intent_model.scoring.population import (
+    CONVERTED,
+    NOT_YET,
+    OPEN,
+    describe_population,
+    population_of,
+    status_of_leads,
+)
+
+MODEL_URI_PREFIXES = ("models:/", "runs:/", "models:", "mlflow-artifacts:")
+
+
+class UnseenEventTypesWarning(UserWarning):
+    """Scoring data has event types the model's taxonomy does not know (counted as engagement)."""
+
+
+@dataclass
+class LoadedModel:
+    """A trained model with its metadata, from a bundle directory or an MLflow URI."""
+
+    model: IntentModel
+    metadata: dict[str, Any]
+    source: str
+
+    @property
+    def spec(self) -> FeatureSpec:
+        return FeatureSpec.from_dict(self.metadata["feature_spec"])
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return Taxonomy.from_dict(self.metadata["taxonomy"])
+
+    @property
+    def version(self) -> str:
+        registered = self.metadata.get("mlflow", {}).get("version")
+        if registered:
+            return f"{self.metadata['mlflow'].get('registered_model', 'model')} v{registered}"
+        return f"bundle {self.metadata['model_sha256'][:12]}"
+
+
+def load_model(source: str | Path, tracking_uri: str | None = None) -> LoadedModel:
+    """Load a model you trust from a bundle directory or an MLflow model URI.
+
+    Parameters
+    ----------
+    source : str or Path
+        A bundle directory (``models/demo``), or
+        ``models:/lead-intent/3``, ``models:/lead-intent@champion``, ``runs:/<id>/model``.
+    tracking_uri : str, optional
+        MLflow store for URIs; defaults to ``sqlite:///mlflow.db``.
+
+    Notes
+    -----
+    A model file is a pickle, which runs code when loaded: load only models
+    from places you trust. The SHA-256 check catches damaged or swapped
+    files, not a deliberately forged bundle.
+    """
+    text = str(source)
+    if text.startswith(MODEL_URI_PREFIXES):
+        from intent_model.modeling import tracking
+
+        uri = tracking_uri or Config().training.tracking_uri
+        model, metadata = tracking.bundle_of(tracking.load_registered(uri, text))
+        return LoadedModel(model=model, metadata=metadata, source=text)
+    model, metadata = load_bundle(source)
+    return LoadedModel(model=model, metadata=metadata, source=text)
+
+
+@dataclass
+class PredictionResult:
+    """Scores of every lead, and the account of the run."""
+
+    scores: pd.DataFrame
+    as_of: pd.Timestamp
+    model_version: str
+    n_leads_in: int
+    accounting: list[str]
+    unknown_types: pd.DataFrame
+    n_duplicate_events: int = 0
+    n_events_at_or_after_as_of: int = 0
+    drift: pd.DataFrame | None = None
+    unknown_type_share: float = 0.0
+    out: Path | None = None
+    population: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        scores = self.scores
+        tiers = scores["tier"].value_counts().reindex(list(TIER_NAMES), fill_value=0)
+        intents = scores["intent"].value_counts()
+        others = list(intents.index.difference(["hard", "soft"]))
+        intents = intents.reindex(["hard", "soft", *others], fill_value=0)
+        from_profile = int((scores["scored_from"] == "profile only").sum())
+        from_table = bool((scores["scored_from"] == "table").all())
+        lines = [
+            f"Scored {len(scores):,} leads ({self.n_leads_in:,} in) as of {self.as_of} "
+            f"with {self.model_version}.",
+            "  intent: " + ", ".join(f"{k} {v:,}" for k, v in intents.items()),
+            "  tier:   " + ", ".join(f"{k} {v:,}" for k, v in tiers.items()),
+            f"  {from_profile:,} lead(s) had no events before as_of and were scored from "
+            "their profile only"
+            if not from_table
+            else "  scored from the lead table's columns (no events)",
+            *[f"  {line}" for line in self.population],
+            *[f"  {line}" for line in self.accounting],
+        ]
+        if self.n_events_at_or_after_as_of:
+            lines.append(
+                f"  {self.n_events_at_or_after_as_of:,} events at or after as_of were not used "
+                "(features see only the past)"
+            )
+        if self.n_duplicate_events:
+            lines.append(
+                f"  {self.n_duplicate_events:,} duplicated events (same lead, time and type) "
+                "kept as events"
+            )
+        if "trend" in scores:
+            counts = scores["trend"].value_counts()
+            lines.append("  trend:  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        if len(self.unknown_types):
+            lines.append(
+                "  event types the model's taxonomy does not know (counted as engagement): "
+                + describe_unknown(self.unknown_types)
+            )
+        if self.drift is not None and len(self.drift):
+            lines.append("  drift against the training data (PSI; > 0.25 is a significant shift):")
+            for row in self.drift.itertuples(index=False):
+                worst = (
+                    f", worst {row.worst_feature} {row.worst_psi:.3f}" if row.worst_feature else ""
+                )
+                lines.append(f"    {row.what:<15} {row.psi:.3f} {row.verdict}{worst}")
+        if self.out:
+            lines.append(f"  written to {self.out}")
+        return "\n".join(lines)
+
+
+def predict(
+    model: LoadedModel | str | Path,
+    events: EventsInput | None = None,
+    leads: LeadsInput = None,
+    out: str | Path | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    config: Config | None = None,
+    *,
+    previous: str | Path | pd.DataFrame | None = None,
+    columns: Mapping[str, str] | None = None,
+    tracking_uri: str | None = None,
+    workdir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> PredictionResult:
+    """Score every lead: ``p_hard``, intent, score, tier, rank, reasons and next action.
+
+    Parameters
+    ----------
+    model : LoadedModel, path or MLflow URI
+    events, leads
+        As for training; every lead in either is scored (leads with no events
+        before ``as_of`` from their profile alone, flagged in ``scored_from``).
+        A model trained on a CRM table scores a lead table alone (no events;
+        ``as_of`` then defaults to just after the table's latest date).
+    out : path, optional
+        ``.parquet`` or ``.csv`` to write atomically.
+    as_of : str or Timestamp, optional
+        Score as of this moment (events strictly before it); defaults to one
+        second after the latest event. Always written into the output.
+    config : Config, optional
+        Column mapping, bad-row policy, playbook texts, reasons per lead.
+    previous : path or DataFrame, optional
+        Last run's output: adds ``trend`` (rising / steady / falling / new).
+    columns : mapping, optional
+        Our column names to yours, like the CLI's flags (``{"lead_id": "Prospect ID"}``).
+
+    Returns
+    -------
+    PredictionResult
+    """
+    config = with_columns(config, columns)
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)
+    if loaded.metadata.get("mode") == "table" or events is None:
+        return _predict_table(loaded, events, leads, out, as_of, config, previous)
+    spec = loaded.spec
+    if list(loaded.model.feature_names) != spec.feature_names:
+        raise ModelError(
+            f"{loaded.source}: the model's feature list does not match its feature spec; "
+            "the bundle is inconsistent, retrain it"
+        )
+    # The leads table is read and validated once, here, and handed on.
+    lead_table = (
+        load_leads(leads, config) if isinstance(leads, str | Path | pd.DataFrame) else leads
+    )
+    _check_profile_columns(spec, lead_table)
+    # Only a taxonomy the user gave can differ on purpose; the defaults say nothing.
+    configured = load_taxonomy(config.taxonomy)
+    given = config.taxonomy != TaxonomyConfig()
+    if given and dict(configured.classes) != dict(loaded.taxonomy.classes):
+        warnings.warn(
+            "the config's taxonomy differs from the one the model was trained with; scoring "
+            "uses the model's (retrain to change it)",
+            UserWarning,
+            stacklevel=2,
+        )
+    parts = []
+    with FeatureStream(
+        events, lead_table, as_of, config, spec, loaded.taxonomy, workdir=workdir
+    ) as stream:
+        _warn_unseen(stream.events.unknown_types)
+        reference = loaded.metadata.get("drift_reference")
+        monitor = DriftMonitor(reference) if reference else None
+        n_leads_in = 0
+        for features in stream.chunks(progress):
+            n_leads_in += len(features)
+            scored_chunk = _score_chunk(loaded, features, spec, config)
+            if monitor is not None:
+                monitor.add(features, scored_chunk["p_hard"].to_numpy())
+            parts.append(scored_chunk)
+        accounting = [stream.events.checked.accounting()]
+        if stream.lead_table is not None:
+            accounting.append(stream.lead_table.accounting())
+        accounting += [f"rejected rows and their reasons: {p}" for p in stream.quarantine_files]
+        scored_as_of = stream.as_of
+        unknown = stream.events.unknown_types
+        n_events = max(stream.events.checked.n_used, 1)
+        counts = {
+            "n_duplicate_events": stream.n_duplicate_events,
+            "n_events_at_or_after_as_of": stream.n_events_at_or_after_as_of,
+            "unknown_type_share": float(unknown["n_rows"].sum()) / n_events
+            if len(unknown)
+            else 0.0,
+            "drift": monitor.report(spec) if monitor is not None else None,
+        }
+        _warn_drift(counts["drift"], counts["unknown_type_share"])
+    scored, status, skipped = _population(
+        pd.concat(parts, ignore_index=True), stream.lead_table, scored_as_of, loaded, config
+    )
+    scores = _output(scored, status, scored_as_of, loaded, previous, config)
+    _check_counts(scores, n_leads_in, stream, skipped)
+    result = PredictionResult(
+        scores=scores,
+        as_of=scored_as_of,
+        model_version=loaded.version,
+        n_leads_in=n_leads_in,
+        accounting=accounting,
+        unknown_types=unknown,
+        population=describe_population(
+            scores["intent"], len(skipped), converted_days(loaded, config)
+        ),
+        **counts,
+    )
+    if out is not None:
+        result.out = write_table(scores, out)
+    return result
+
+
+def _population(
+    scored: pd.DataFrame,
+    lead_table: CheckedTable | None,
+    as_of: pd.Timestamp,
+    loaded: LoadedModel,
+    config: Config,
+) -> tuple[pd.DataFrame, np.ndarray, pd.Index]:
+    """Drop the leads created after ``as_of``; tell open, converted and closed leads apart.
+
+    Returns the scored rows kept, their status, and the ids of the leads skipped.
+    """
+    status = population_of(
+        scored["lead_id"],
+        scored["_n_events"].to_numpy(),
+        scored["_days_since_last_hard"].to_numpy(dtype=float),
+        lead_table.frame if lead_table is not None else None,
+        as_of,
+        exclude_converted_days=converted_days(loaded, config),
+        closed_values=config.predict.closed_values,
+        score_all=config.predict.score == "all",
+    )
+    not_yet = status == NOT_YET
+    skipped = pd.Index(scored.loc[not_yet, "lead_id"])
+    return scored.loc[~not_yet].reset_index(drop=True), status[~not_yet], skipped
+
+
+def converted_days(loaded: LoadedModel, config: Config) -> float | None:
+    """Days before as_of within which a hard conversion means converted (config, else the
+    model's label horizon)."""
+    if config.predict.exclude_converted_days is not None:
+        return config.predict.exclude_converted_days
+    return loaded.metadata.get("horizon_days")
+
+
+def _output(scored, status, as_of, loaded, previous, config) -> pd.DataFrame:
+    """The output contract's columns, open leads ranked best first, the others after them
+    (not ranked, no tier, their own next action), with the trend when asked for."""
+    is_open = status == OPEN
+    ranked = add_rank(scored.loc[is_open]).sort_values("rank")
+    others = scored.loc[~is_open].assign(
+        intent=status[~is_open],
+        tier=None,
+        next_action=np.where(
+            status[~is_open] == CONVERTED, config.playbook.converted, config.playbook.closed
+        ),
+        rank=pd.NA,
+    )
+    others = others.sort_values(["p_hard", "lead_id"], ascending=[False, True])
+    scores = pd.concat([ranked, others], ignore_index=True)
+    scores["rank"] = scores["rank"].astype("Int64")
+    scores.insert(1, "as_of", as_of)
+    scores["model_version"] = loaded.version
+    scores = scores[list(OUTPUT_COLUMNS)]
+    if previous is not None:
+        scores["trend"] = trend(scores, _previous_scores(previous), config.predict.trend_points)
+    return scores
+
+
+def _predict_table(loaded, events, leads, out, as_of, config, previous) -> PredictionResult:
+    from intent_model.scoring.from_table import column_groups, predict_table, table_spec_of
+
+    if events is not None:
+        raise ConfigError(
+            f"{loaded.source} was trained on a lead table alone: score it with --leads only"
+        )
+    if leads is None:
+        raise ConfigError("nothing to score: give events, or a lead table (--leads)")
+    scored, moment, checked, features = predict_table(
+        loaded, leads, as_utc(as_of) if as_of is not None else None, config
+    )
+    drift = None
+    reference = loaded.metadata.get("drift_reference")
+    if reference:
+        monitor = DriftMonitor(reference)
+        monitor.add(features, scored["p_hard"].to_numpy())
+        drift = monitor.report(groups=column_groups(table_spec_of(loaded.metadata)))
+        _warn_drift(drift, 0.0)
+    rows = checked.frame.reset_index(drop=True)
+    label_col = loaded.metadata.get("label_col")
+    status = status_of_leads(
+        len(scored),
+        label=rows.get(label_col),
+        rows=rows,
+        closed_values=config.predict.closed_values,
+        score_all=config.predict.score == "all",
+    )
+    scores = _output(scored, status, moment, loaded, previous, config)
+    counted = (
+        []
+        if len(scores) == checked.n_used
+        else [f"{checked.n_used:,} leads in but {len(scores):,} rows out"]
+    )
+    _check_every_lead_scored(scores, checked, counted)
+    result = PredictionResult(
+        scores=scores,
+        as_of=moment,
+        model_version=loaded.version,
+        n_leads_in=checked.n_used,
+        accounting=[checked.accounting()],
+        unknown_types=pd.DataFrame(columns=["event_type", "n_rows"]),
+        drift=drift,
+        population=describe_population(scores["intent"], 0, None),
+    )
+    if out is not None:
+        result.out = write_table(scores, out)
+    return result
+
+
+def score_features(
+    model: IntentModel,
+    features: pd.DataFrame,
+    spec: FeatureSpec | None,
+    config: Config,
+    **wording: Callable,
+) -> pd.DataFrame:
+    """``p_hard, intent, score, tier, top_reasons, next_action`` for a features table.
+
+    The MLflow pyfunc model and batch scoring both call this, so they agree.
+    ``wording`` (``concept``, ``text``) words the reasons of a table model
+    (see :func:`intent_model.scoring.explain.top_drivers`).
+    """
+    scored = model.score(features)
+    reasons = reason_texts(
+        features,
+        explain(model, features),
+        spec,
+        config.predict.positive_reasons,
+        config.predict.negative_reasons,
+        **wording,
+    )
+    return scored.assign(
+        top_reasons=reasons.to_numpy(),
+        next_action=next_actions(scored["intent"], scored["tier"], config),
+    )
+
+
+def _score_chunk(
+    loaded: LoadedModel, features: pd.DataFrame, spec: FeatureSpec, config: Config
+) -> pd.DataFrame:
+    scored = score_features(loaded.model, features, spec, config).reset_index(drop=True)
+    scored.insert(0, "lead_id", features.index.astype(str))
+    scored["scored_from"] = np.where(
+        features["n_events_all"].to_numpy() > 0, "events", "profile only"
+    )
+    # Who is ranked is decided from these once every chunk is scored; _output drops them.
+    scored["_days_since_last_hard"] = features["days_since_last_hard"].to_numpy()
+    scored["_n_events"] = features["n_events_all"].to_numpy()
+    return scored
+
+
+def next_actions(intent: pd.Series, tier: pd.Series, config: Config) -> np.ndarray:
+    """The playbook's next step for each lead: urgent for hard intent in tier A."""
+    playbook = config.playbook
+    hard = intent.to_numpy() == "hard"
+    urgent = hard & (tier.to_numpy() == TIER_NAMES[0])
+    return np.where(urgent, playbook.hard_urgent, np.where(hard, playbook.hard, playbook.soft))
+
+
+def add_rank(scores: pd.DataFrame) -> pd.DataFrame:
+    """Add ``rank`` (1 = highest p_hard; ties broken by lead id, so ranks are stable).
+
+    Rows keep their order.
+    """
+    tie_break = scores["lead_id"] if "lead_id" in scores else pd.Series(np.arange(len(scores)))
+    order = np.lexsort((tie_break.astype(str).to_numpy(), -scores["p_hard"].to_numpy()))
+    rank = np.empty(len(scores), dtype=np.int64)
+    rank[order] = np.arange(1, len(scores) + 1)
+    return scores.assign(rank=rank)
+
+
+def trend(scores: pd.DataFrame, previous: pd.DataFrame, points: int) -> np.ndarray:
+    """rising / steady / falling against the previous run's score, or new."""
+    before = previous.drop_duplicates("lead_id").set_index("lead_id")["score"]
+    earlier = before.reindex(scores["lead_id"].astype(str)).to_numpy(dtype=float)
+    change = scores["score"].to_numpy(dtype=float) - earlier
+    return np.select(
+        [np.isnan(earlier), change >= points, change <= -points],
+        ["new", "rising", "falling"],
+        default="steady",
+    )
+
+
+def _previous_scores(previous: str | Path | pd.DataFrame) -> pd.DataFrame:
+    frame = previous if isinstance(previous, pd.DataFrame) else read_table(previous)
+    missing = [c for c in ("lead_id", "score") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{previous if not isinstance(previous, pd.DataFrame) else '<DataFrame>'}: the "
+            f"previous scores need column(s) {', '.join(missing)} (an earlier predict output)"
+        )
+    return frame.assign(lead_id=frame["lead_id"].astype(str))
+
+
+def _check_profile_columns(spec: FeatureSpec, lead_table: CheckedTable | None) -> None:
+    needed = [*spec.profile_fields, *(c.name for c in spec.table_columns)]
+    if not needed:
+        return
+    if lead_table is None:
+        raise InputError(
+            "the model uses columns of a leads table ("
+            + ", ".join(needed)
+            + "); pass the leads table too (--leads), or every lead would look like it gave "
+            "no information"
+        )
+    missing = [f for f in needed if f not in lead_table.frame.columns]
+    if missing:
+        raise InputError(
+            f"the leads table lacks profile column(s) the model was trained with: "
+            f"{', '.join(missing)}; map them with [columns] or retrain without them"
+        )
+
+
+def _warn_unseen(unknown: pd.DataFrame) -> None:
+    if len(unknown):
+        warnings.warn(
+            "event types the model's taxonomy does not know, counted as engagement: "
+            + describe_unknown(unknown),
+            UnseenEventTypesWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_drift(drift: pd.DataFrame | None, unknown_share: float) -> None:
+    shifted = (
+        drift.loc[drift["psi"] > SIGNIFICANT_PSI, "what"].tolist() if drift is not None else []
+    )
+    if shifted:
+        warnings.warn(
+            f"significant drift against the training data (PSI > {SIGNIFICANT_PSI}) in: "
+            f"{', '.join(shifted)}; check the inputs, and retrain if the shift is real",
+            DriftWarning,
+            stacklevel=3,
+        )
+    if unknown_share > UNKNOWN_TYPE_SHARE_WARNING:
+        warnings.warn(
+            f"{unknown_share:.1%} of events have types the model's taxonomy does not know "
+            f"(more than {UNKNOWN_TYPE_SHARE_WARNING:.0%}); extend the taxonomy and retrain",
+            DriftWarning,
+            stacklevel=3,
+        )
+
+
+def _check_counts(
+    scores: pd.DataFrame, n_leads_in: int, stream: FeatureStream, skipped: pd.Index
+) -> None:
+    problems = []
+    if len(scores) + len(skipped) != n_leads_in:
+        problems.append(
+            f"{n_leads_in:,} leads in but {len(scores):,} rows out and {len(skipped):,} "
+            "not yet created"
+        )
+    _check_every_lead_scored(scores, stream.lead_table, problems, skipped)
+
+
+def _check_every_lead_scored(
+    scores: pd.DataFrame,
+    lead_table: CheckedTable | None,
+    problems: list[str] | None = None,
+    skipped: pd.Index | None = None,
+) -> None:
+    """No lead id twice, and every lead of the leads table with a score (or skipped as not
+    yet created); else nothing is written."""
+    problems = list(problems or [])
+    ids = scores["lead_id"]
+    if ids.duplicated().any():
+        problems.append(f"{int(ids.duplicated().sum()):,} lead ids scored twice")
+    if lead_table is not None:
+        expected = lead_table.frame["lead_id"].astype(str)
+        if skipped is not None and len(skipped):
+            expected = expected[~expected.isin(skipped)]
+        absent = ~expected.isin(ids)
+        if absent.any():
+            problems.append(f"{int(absent.sum()):,} leads of the leads table have no score")
+    if problems:
+        raise ModelError("refusing to write scores: " + "; ".join(problems))

@@ -1,0 +1,83 @@
+"""The MLflow face of a trained model: ``mlflow.pyfunc.load_model(uri).predict(features)``.
+
+MLflow loads it from ``mlflow_entry.py`` (models from code, no cloudpickle)
+with the bundle's ``model.joblib`` and ``metadata.json`` as artifacts. The
+model file is checked against its SHA-256 before it is unpickled.
+
+``predict`` takes a features table (``intent_model.build_features`` with the
+model's spec; an optional ``lead_id`` column is carried through), or for a
+model trained on a CRM table, rows of such a table as they are, and returns
+the scoring contract: ``p_hard, intent, score, tier, rank, top_reasons,
+next_action, model_version``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import joblib
+import mlflow.pyfunc
+import pandas as pd
+
+from intent_model.errors import ModelError
+from intent_model.modeling.bundle import sha256_of
+
+ENTRY_POINT = Path(__file__).with_name("mlflow_entry.py")
+
+
+class LeadIntentPyfunc(mlflow.pyfunc.PythonModel):
+    """Scores a features table with the bundle's model, reasons and playbook."""
+
+    def load_context(self, context) -> None:
+        metadata = json.loads(Path(context.artifacts["metadata"]).read_text())
+        model_path = context.artifacts["model"]
+        if sha256_of(model_path) != metadata["model_sha256"]:
+            raise ModelError(f"{model_path}: SHA-256 does not match the model's metadata")
+        self.metadata = metadata
+        self.model = joblib.load(model_path)
+        self.version = _registered_version(metadata)
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        return pyfunc_scores(self.model, self.metadata, pd.DataFrame(model_input), self.version)
+
+
+def pyfunc_scores(
+    model, metadata: dict, features: pd.DataFrame, version: str | None = None
+) -> pd.DataFrame:
+    """The pyfunc output for a features table (also the signature's output example)."""
+    from intent_model.events.features import FeatureSpec
+    from intent_model.io.config import config_from_dict
+    from intent_model.scoring.predict import add_rank, score_features
+
+    frame = features.reset_index(drop=True)
+    config = config_from_dict(metadata["config"], source="model metadata")
+    if metadata.get("mode") == "table":
+        from intent_model.scoring.from_table import encode_table, score_table_rows, table_spec_of
+
+        # A table model takes the table's own rows and encodes them itself.
+        table_spec = table_spec_of(metadata)
+        encoded, _ = encode_table(table_spec, frame, "model input", None)
+        scored = score_table_rows(model, table_spec, frame, encoded, config)
+    else:
+        scored = score_features(
+            model, frame, FeatureSpec.from_dict(metadata["feature_spec"]), config
+        )
+    if "lead_id" in frame:
+        scored.insert(0, "lead_id", frame["lead_id"].astype(str).to_numpy())
+    scored = add_rank(scored)
+    name = metadata.get("mlflow", {}).get("registered_model", "lead-intent")
+    scored["model_version"] = f"{name} v{version}" if version else "unregistered"
+    return scored
+
+
+def _registered_version(metadata: dict) -> str | None:
+    """The registry version of this model's run, when the tracking store can be reached."""
+    run_id = metadata.get("mlflow", {}).get("run_id")
+    if not run_id:
+        return None
+    try:
+        versions = mlflow.MlflowClient().search_model_versions(f"run_id = '{run_id}'")
+    except Exception:  # a scoring job must not fail for want of a version label
+        return None
+    return str(versions[0].version) if versions else None

@@ -1,0 +1,396 @@
+"""Columns written after the outcome: find them before a model learns from them.
+
+Real CRM exports carry columns sales filled in once the lead had converted
+or not (tags, dispositions, status, stage, the rep's rating, lost reasons,
+another vendor's score computed later). A model that uses them looks
+brilliant in evaluation and is useless in production, where those cells are
+still empty. Three checks per column, each with its evidence:
+
+* **out-of-fold AUC on its own**: the column's values (binned, missing as a
+  value of its own) are target-encoded on the other folds and scored on the
+  held-out fold; no honest engagement column of a CRM export predicts
+  conversion that well alone;
+* **its name**: words like status, stage, tag, disposition, quality, outcome,
+  won, lost, closed, converted, reason, rating, score;
+* **its values**: words like closed, won, lost, converted, "already a
+  customer", "will revert", "not interested", in at least 1% of its rows;
+* **dominance**: a column measured during the very contact that produced
+  the outcome (a call's length, zero when there was no call) can stay under
+  the single-column threshold and still carry the model. A column is
+  flagged when, on its own, it predicts at least as well as all the other
+  columns together, or when leaving it out costs the model more than
+  ``[table] dominance_margin`` of AUC. Both are measured out of fold on the
+  columns' out-of-fold encodings (one logistic regression per column left
+  out: cheap next to the training itself). What it cannot see: a leak spread
+  over two or more columns that are each unremarkable (leaving out one costs
+  little while the other remains).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from intent_model.errors import ConfigError
+from intent_model.io.config import Config
+from intent_model.table.encoding import category_keys, date_values, numeric_values
+from intent_model.table.roles import FEATURE_ROLES
+
+OUTCOME_WORDS = frozenset(
+    {
+        "status",
+        "stage",
+        "tag",
+        "tags",
+        "disposition",
+        "quality",
+        "outcome",
+        "won",
+        "win",
+        "lost",
+        "closed",
+        "reason",
+        "rating",
+        "rated",
+        "result",
+        "deal",
+        "customer",
+        "revenue",
+        "score",
+        "intent",
+        "hard",
+        "churn",
+    }
+)
+OUTCOME_PREFIXES = ("convert", "conversion", "opportunit", "qualif", "disqualif")
+OUTCOME_VALUES = re.compile(
+    r"\b(closed|won|lost|converted|conversion|already a customer|customer|will revert|"
+    r"not interested|interested in other|disqualified|unqualified|junk|ringing|"
+    r"wrong number|invalid number|switched off)\b",
+    re.IGNORECASE,
+)
+VALUE_SHARE = 0.01
+ENCODING_BINS = 20
+SMOOTHING_ROWS = 10
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def outcome_word(name: str) -> str | None:
+    """The word of a column name that sounds like an outcome, or None.
+
+    Examples
+    --------
+    >>> outcome_word("Lead Status"), outcome_word("salesTag"), outcome_word("percentage_visits")
+    ('status', 'tag', None)
+    >>> outcome_word("is_converted"), outcome_word("Total Time Spent on Website")
+    ('converted', None)
+    """
+    for word in (w.lower() for w in _WORD.findall(str(name))):
+        if word in OUTCOME_WORDS or word.startswith(OUTCOME_PREFIXES):
+            return word
+    return None
+
+
+def outcome_values(values: pd.Series) -> tuple[list[str], float]:
+    """Values that read like an outcome, and the share of non-empty rows holding one.
+
+    Examples
+    --------
+    >>> outcome_values(pd.Series(["Closed - Won", "Open", "Open", None]))
+    (['Closed - Won'], 0.3333333333333333)
+    """
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return [], 0.0
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    if text.empty:
+        return [], 0.0
+    counts = text.value_counts()
+    hits = [v for v in counts.index if OUTCOME_VALUES.search(v)]
+    return hits, float(counts[hits].sum() / len(text)) if hits else 0.0
+
+
+def single_column_auc(
+    values: pd.Series, role: str, y: np.ndarray, missing_values: tuple[str, ...], seed: int = 0
+) -> float:
+    """Out-of-fold AUC of one column on its own (target-encoded bins, missing as a bin).
+
+    Encoding the bins on the other folds catches any relation, not only a monotone one
+    (a status whose "Closed - Won" means converted), and cannot score a column by
+    memorising it: identifiers and free text are judged by given-or-not only.
+    """
+    return _auc(out_of_fold_encoding(values, role, y, missing_values, seed), y)
+
+
+def out_of_fold_encoding(
+    values: pd.Series, role: str, y: np.ndarray, missing_values: tuple[str, ...], seed: int = 0
+) -> np.ndarray | None:
+    """Each row's label rate in its bin, learnt on the other folds (None: too few of a class)."""
+    bins = _bins(values, role, missing_values)
+    n_folds = int(min(5, np.bincount(y, minlength=2).min()))
+    if n_folds < 2:
+        return None
+    scores = np.zeros(len(y))
+    prior = y.mean()
+    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    for train, valid in folds.split(bins, y):
+        table = (
+            pd.DataFrame({"bin": bins[train], "y": y[train]})
+            .groupby("bin")["y"]
+            .agg(["sum", "count"])
+        )
+        rate = (table["sum"] + SMOOTHING_ROWS * prior) / (table["count"] + SMOOTHING_ROWS)
+        scores[valid] = pd.Series(bins[valid]).map(rate).fillna(prior).to_numpy()
+    return scores
+
+
+def out_of_fold_score(features: pd.DataFrame, y: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Out-of-fold label rate of a plain logistic regression on numeric features.
+
+    Counts are log-scaled and missing values set to 0 (with a missing
+    indicator per column that has any): a stand-in for what a set of
+    features says together, to weigh a checked column against.
+    """
+    values = features.to_numpy(dtype=float)
+    missing = np.isnan(values)
+    values = np.log1p(np.clip(np.nan_to_num(values), 0, None))
+    design = np.hstack([values, missing[:, missing.any(axis=0)]])
+    spread = design.std(axis=0)
+    design = (design[:, spread > 0] - design[:, spread > 0].mean(axis=0)) / spread[spread > 0]
+    n_folds = int(min(5, np.bincount(y, minlength=2).min()))
+    scores = np.full(len(y), y.mean())
+    if n_folds < 2 or design.shape[1] == 0:
+        return scores
+    for train, valid in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(design, y):
+        model = _stacker().fit(design[train], y[train])
+        scores[valid] = model.predict_proba(design[valid])[:, 1]
+    return scores
+
+
+def _stacker() -> LogisticRegression:
+    # Newton steps on a few dozen columns: a handful of iterations, where lbfgs takes hundreds.
+    return LogisticRegression(solver="newton-cholesky", max_iter=100)
+
+
+def dominance(encoded: pd.DataFrame, y: np.ndarray, seed: int = 0) -> pd.DataFrame:
+    """How much of the model each column carries, out of fold.
+
+    Parameters
+    ----------
+    encoded : pandas.DataFrame
+        One column per checked column: its out-of-fold encoding (a label rate).
+    y : numpy.ndarray
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by column: ``others_auc`` (a model on all the other columns
+        together, out of fold) and ``drop_cost`` (the AUC of the model on all
+        columns minus ``others_auc``).
+    """
+    columns = list(encoded.columns)
+    if len(columns) < 2:
+        return pd.DataFrame({"others_auc": np.nan, "drop_cost": np.nan}, index=columns)
+    rates = np.clip(encoded.to_numpy(dtype=float), 1e-4, 1 - 1e-4)
+    logits = np.log(rates / (1 - rates))
+    n_folds = int(min(5, np.bincount(y, minlength=2).min()))
+    folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(logits, y))
+    every = _stacked_auc(logits, y, folds)
+    others = [_stacked_auc(np.delete(logits, j, axis=1), y, folds) for j in range(len(columns))]
+    return pd.DataFrame(
+        {"others_auc": others, "drop_cost": [every - auc for auc in others]}, index=columns
+    )
+
+
+def _stacked_auc(logits: np.ndarray, y: np.ndarray, folds: list) -> float:
+    scores = np.zeros(len(y))
+    for train, valid in folds:
+        model = _stacker().fit(logits[train], y[train])
+        scores[valid] = model.decision_function(logits[valid])
+    return float(roc_auc_score(y, scores))
+
+
+def _bins(values: pd.Series, role: str, missing_values: tuple[str, ...]) -> np.ndarray:
+    if role in ("numeric", "date"):
+        if role == "numeric":
+            numbers = numeric_values(values, missing_values)
+        else:
+            # Seconds since the epoch; a missing date stays NaN (its own bin), never a number.
+            since_epoch = date_values(values) - pd.Timestamp(0, tz="UTC")
+            numbers = since_epoch.dt.total_seconds().to_numpy(dtype=float)
+        codes = np.full(len(values), "missing", dtype=object)
+        known = ~np.isnan(numbers)
+        distinct = np.unique(numbers[known])
+        if len(distinct) <= ENCODING_BINS:
+            codes[known] = numbers[known].astype(str)
+        else:
+            edges = np.unique(np.quantile(numbers[known], np.linspace(0, 1, ENCODING_BINS + 1)))
+            codes[known] = np.searchsorted(edges[1:-1], numbers[known], side="right").astype(str)
+        return codes
+    keys = category_keys(values, missing_values)
+    if role in ("text", "identifier"):
+        return np.where(keys.notna().to_numpy(), "given", "missing").astype(object)
+    return keys.fillna("(missing)").to_numpy(dtype=object)
+
+
+def check_columns(
+    frame: pd.DataFrame,
+    roles: pd.DataFrame,
+    y: np.ndarray,
+    config: Config,
+    context: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Run the checks on every feature column; decide which ones are left out.
+
+    ``context``, when given, is an out-of-fold score from features that are not
+    checked (the event features, when a leads table joins them): it counts
+    among "all the other columns" of the dominance check.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``column, role, single_column_auc, others_auc, drop_cost, name_word,
+        outcome_values, flagged, kept, left_out, evidence``: one row per checked
+        column, most suspicious first.
+
+    Raises
+    ------
+    ConfigError
+        When ``keep_columns`` names a column the table does not have.
+    """
+    table = config.table
+    missing_values = config.features.placeholders()
+    candidates = roles[roles["role"].isin(FEATURE_ROLES) & (roles["column"] != "lead_id")]
+    unknown = sorted(set(table.keep_columns) - set(roles["column"]))
+    if unknown:
+        raise ConfigError(
+            f"--keep-column / [table] keep_columns names column(s) the table does not have: "
+            f"{', '.join(unknown)}"
+        )
+    encoded = {
+        column: out_of_fold_encoding(frame[column], role, y, missing_values)
+        for column, role in zip(candidates["column"], candidates["role"], strict=True)
+    }
+    rows = {}
+    for column, role in zip(candidates["column"], candidates["role"], strict=True):
+        auc = _auc(encoded[column], y)
+        word = outcome_word(column)
+        values, share = outcome_values(frame[column]) if role == "categorical" else ([], 0.0)
+        evidence = []
+        if auc > table.leakage_auc:
+            evidence.append(
+                f"on its own it predicts the label with out-of-fold AUC {auc:.3f} "
+                f"(> {table.leakage_auc:g})"
+            )
+        if word:
+            evidence.append(f"its name has {word!r}")
+        if share >= VALUE_SHARE:
+            shown = ", ".join(repr(v) for v in values[:3])
+            evidence.append(f"{share:.0%} of its values read like an outcome ({shown})")
+        rows[column] = {
+            "column": column,
+            "role": role,
+            "single_column_auc": auc,
+            "others_auc": np.nan,
+            "drop_cost": np.nan,
+            "name_word": word or "",
+            "outcome_values": ", ".join(values[:5]),
+            "evidence": evidence,
+        }
+    _flag_dominant(rows, encoded, y, table.dominance_margin, context)
+    for row in rows.values():
+        row["flagged"] = bool(row["evidence"])
+        row["kept"] = row["flagged"] and row["column"] in table.keep_columns
+        row["left_out"] = row["flagged"] and not row["kept"]
+        row["evidence"] = "; ".join(row["evidence"])
+    rows = list(rows.values())
+    checks = pd.DataFrame(
+        rows,
+        columns=[
+            "column",
+            "role",
+            "single_column_auc",
+            "others_auc",
+            "drop_cost",
+            "name_word",
+            "outcome_values",
+            "flagged",
+            "kept",
+            "left_out",
+            "evidence",
+        ],
+    )
+    return checks.sort_values(
+        ["flagged", "single_column_auc"], ascending=[False, False], ignore_index=True
+    )
+
+
+def _flag_dominant(
+    rows: dict[str, dict],
+    encoded: dict[str, np.ndarray | None],
+    y: np.ndarray,
+    margin: float,
+    context: np.ndarray | None,
+) -> None:
+    """Add the dominance evidence to the columns that carry the model.
+
+    Among the columns no other check flagged: a leak flagged by its name would
+    otherwise stand in for a second one (leaving either out costs nothing while
+    the other remains). Rounds repeat, so a second leak hidden behind the first
+    is found once the first is set aside.
+    """
+    while True:
+        honest = {c: e for c, e in encoded.items() if e is not None and not rows[c]["evidence"]}
+        if len(honest) + (context is not None) < 2:
+            return
+        stack = pd.DataFrame(honest)
+        if context is not None:
+            stack[_CONTEXT] = context
+        carried = dominance(stack, y).drop(index=_CONTEXT, errors="ignore")
+        found = False
+        for column, (others, cost) in carried.iterrows():
+            row = rows[column]
+            row["others_auc"], row["drop_cost"] = others, cost
+            if row["single_column_auc"] >= others or cost > margin:
+                row["evidence"].append(
+                    f"it carries the model: alone {row['single_column_auc']:.2f}; all the "
+                    f"others together {others:.2f}; leaving it out costs {cost:.3f} AUC "
+                    f"(margin {margin:g})"
+                )
+                found = True
+        if not found:
+            return
+
+
+_CONTEXT = "(the event features)"
+
+
+def _auc(scores: np.ndarray | None, y: np.ndarray) -> float:
+    if scores is None:
+        return float("nan")
+    if np.all(scores == scores[0]):
+        return 0.5
+    return float(roc_auc_score(y, scores))
+
+
+def describe_checks(checks: pd.DataFrame) -> list[str]:
+    """One line per flagged column: its name, the evidence, and how to keep it."""
+    lines = []
+    for row in checks[checks["flagged"]].itertuples(index=False):
+        if row.kept:
+            lines.append(f"KEPT although flagged (--keep-column): {row.column!r}: {row.evidence}")
+        else:
+            lines.append(
+                f"left out {row.column!r}: {row.evidence}; written after the outcome? "
+                f"keep it with --keep-column {_quoted(row.column)}"
+            )
+    return lines
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"' if re.search(r"\s", name) else name

@@ -1,0 +1,462 @@
+"""Training from a CRM table alone: one row per lead, a label column, no event log.
+
+The same models, calibration, metrics, MLflow run, registry and bundle as for
+event data, with three steps of its own: column roles are inferred
+(:mod:`intent_model.table.roles`), columns written after the outcome are found
+and left out (:mod:`intent_model.table.checks`), and the evaluation is out of
+time when the table has a creation date, stratified cross-validation when not.
+The gradient boosting is also fitted *with* the left-out columns, on the same
+evaluation, so the report shows what the leak would have been worth.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+from intent_model.errors import ConfigError
+from intent_model.events.training_set import Progress
+from intent_model.io.config import Config
+from intent_model.io.validate import CheckedTable
+from intent_model.modeling import tracking
+from intent_model.modeling.baselines import TablePointsRule
+from intent_model.modeling.bundle import (
+    CARD_FILE,
+    PLOTS_DIR,
+    staged_bundle,
+    write_metadata,
+    write_model,
+)
+from intent_model.modeling.card import metrics_table, render_table_card
+from intent_model.modeling.drift import reference_summary
+from intent_model.modeling.evaluate import (
+    choose_threshold,
+    choose_tier_bounds,
+    classification_metrics,
+    family_importance,
+)
+from intent_model.modeling.model import IntentModel
+from intent_model.modeling.pipeline import (
+    MODEL_KINDS,
+    CalibratedIntentClassifier,
+    make_calibrated,
+    make_candidates,
+)
+from intent_model.modeling.plots import (
+    column_check_chart,
+    family_importance_chart,
+    lift_gain_chart,
+    reliability_diagram,
+    roc_pr_curves,
+)
+from intent_model.modeling.split import choose_evaluation
+from intent_model.scoring.pyfunc import ENTRY_POINT, pyfunc_scores
+from intent_model.table.checks import check_columns, describe_checks
+from intent_model.table.encoding import TableSpec, latest_moment, placeholder_report
+from intent_model.table.roles import LeadTable, infer_roles, load_lead_table, roles_table
+from intent_model.training.from_events import (
+    IMPORTANCE_ROWS,
+    MAIN_MODEL,
+    flatten,
+    outcome_lines,
+    package_versions,
+    requirements,
+    sample_rows,
+    timed,
+    write_figures,
+)
+from intent_model.training.promote import PromotionResult, compare_table_with_champion
+from intent_model.version import __version__
+
+LEAKY = "with_left_out_columns"
+TABLE_MODE = "table"
+
+
+class LeakWarning(UserWarning):
+    """An out-of-sample AUC so high that the model has almost surely learned a leak."""
+
+
+@dataclass
+class TableTrainResult:
+    """What a training run on a CRM table produced. ``summary()`` prints the essentials."""
+
+    bundle_dir: Path
+    metrics: pd.DataFrame
+    evaluation: str
+    roles: pd.DataFrame
+    checks: pd.DataFrame
+    placeholders: pd.DataFrame
+    importance: pd.DataFrame
+    threshold: float
+    tier_bounds: dict[str, float]
+    metadata: dict[str, Any]
+    run_id: str | None
+    model_version: str | None
+    promotion: PromotionResult | None
+    warnings: list[str]
+
+    def summary(self) -> str:
+        shown = self.metrics[["roc_auc", "average_precision", "brier", "ece", "lift_top10pct"]]
+        left_out = self.checks.loc[self.checks["left_out"], "column"].tolist()
+        lines = [
+            f"Evaluation: {self.evaluation}",
+            "",
+            shown.to_string(float_format=lambda v: f"{v:.4f}"),
+        ]
+        if left_out:
+            lines.append(
+                f"The last row is the gradient boosting WITH the left-out column(s) "
+                f"{', '.join(left_out)}: what the leak would have been worth, not a model "
+                "you can use."
+            )
+        else:
+            lines.append("No column was flagged as written after the outcome.")
+        lines += outcome_lines(self)
+        lines += [f"WARNING: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def train_table(
+    leads: str | Path | pd.DataFrame | CheckedTable,
+    out: str | Path = "models/crm",
+    config: Config | None = None,
+    *,
+    label_col: str | None = None,
+    tracking_uri: str | None = None,
+    track: bool = True,
+    promote: bool = False,
+    progress: Progress | None = None,
+) -> TableTrainResult:
+    """Train from one row per lead (a CRM export) with a label column; no events.
+
+    Parameters
+    ----------
+    leads : path, DataFrame or CheckedTable
+        The table: ``lead_id`` (or mapped with ``[columns]``), the label, and any
+        columns; ``created_at`` (``--created-at-col``) makes the evaluation out of time.
+    out : path
+        The bundle directory to write (replaced atomically).
+    config : Config, optional
+        ``[columns.roles]`` overrides inferred roles; ``[table]`` sets the checks
+        (``keep_columns``, ``leakage_auc``) and the evaluation.
+    label_col : str, optional
+        Defaults to ``config.labels.label_col``.
+    tracking_uri, track, promote, progress
+        As for :func:`intent_model.train`; promotion needs an out-of-time evaluation.
+
+    Returns
+    -------
+    TableTrainResult
+
+    Warns
+    -----
+    LeakWarning
+        When the model's out-of-sample AUC is above ``[table] leak_warning_auc``.
+    """
+    config = config or Config()
+    training, table_config = config.training, config.table
+    label_col = label_col or config.labels.label_col
+    if not label_col:
+        raise ConfigError(
+            "training from a lead table needs its label column: --label-col NAME "
+            "(values 0/1, yes/no, true/false or hard/soft)"
+        )
+    tracking_uri = tracking_uri or training.tracking_uri
+    say = timed(progress)
+    placeholders = config.features.placeholders()
+
+    say("reading the lead table")
+    table = load_lead_table(leads, config, label_col)
+    frame, y = table.frame, table.label
+    roles = infer_roles(frame, placeholders, label_col, dict(config.columns.roles))
+    say("column roles (override with [columns.roles] in the config):\n" + roles_table(roles))
+    evaluation = choose_evaluation(frame, y, config)
+    if promote and evaluation.method != "out-of-time":
+        raise ConfigError(
+            "--promote on a lead table needs an out-of-time comparison: give the creation "
+            "date column (--created-at-col)"
+        )
+
+    say("checking every column for signs it was written after the outcome")
+    # Only the development rows decide what is left out: the evaluation stays untouched.
+    dev = evaluation.development
+    checks = check_columns(frame[dev], roles, y[dev], config)
+    for line in describe_checks(checks):
+        say(line)
+    left_out = set(checks.loc[checks["left_out"], "column"])
+    honest_roles = roles.assign(
+        role=np.where(roles["column"].isin(left_out), "left out", roles["role"])
+    )
+    spec = _fit_spec(frame[dev], honest_roles, config)
+    as_of = latest_moment(frame, spec) or pd.Timestamp.now(tz="UTC")
+    X = spec.encode(frame, as_of)
+    placeholder_cells = placeholder_report(frame, spec.source_columns, placeholders)
+    say(
+        f"{len(X):,} leads ({int(y.sum()):,} converted) x {X.shape[1]} features from "
+        f"{len(spec.columns)} columns; {int(placeholder_cells['n_cells'].sum()):,} placeholder "
+        "or blank cells counted as not given"
+    )
+
+    say(f"evaluating: {evaluation.description}")
+    predictions, main, importance_model = _evaluate(X, y, frame, spec, evaluation, config, say)
+    if left_out:
+        leaky_spec = _fit_spec(frame[dev], roles, config)
+        say(f"fitting the gradient boosting WITH {', '.join(sorted(left_out))}, for comparison")
+        predictions[LEAKY] = _leaky_predictions(
+            leaky_spec.encode(frame, as_of), y, frame, evaluation, config
+        )
+    y_eval = y[evaluation.holdout]
+    metrics = {kind: classification_metrics(y_eval, p, None) for kind, p in predictions.items()}
+    alerts = _leak_alerts(metrics, checks, table_config.leak_warning_auc)
+    for alert in alerts:
+        warnings.warn(alert, LeakWarning, stacklevel=2)
+
+    threshold = choose_threshold(y[dev], main.oof_proba_)
+    tier_bounds = choose_tier_bounds(main.oof_proba_, training.tier_shares)
+    model = IntentModel(
+        classifier=main, feature_names=list(X.columns), threshold=threshold, tier_bounds=tier_bounds
+    )
+    importance_rows, importance_X = importance_model
+    sample = sample_rows(len(importance_rows), IMPORTANCE_ROWS, training.random_state)
+    groups = {c: [f for f in spec.feature_names if spec.source_of(f) == c] for c in _sources(spec)}
+    importance = family_importance(
+        lambda features: importance_X.predict_proba(features)[:, 1],
+        X.iloc[importance_rows[sample]],
+        y[importance_rows[sample]],
+        groups,
+        random_state=training.random_state,
+    ).rename(columns={"family": "column"})
+    figures = {
+        "roc_pr.png": roc_pr_curves(y_eval, predictions),
+        "reliability.png": reliability_diagram(y_eval, predictions),
+        "lift_gain.png": lift_gain_chart(y_eval, predictions),
+        "importance_by_column.png": family_importance_chart(
+            importance.rename(columns={"column": "family"}).head(15)
+        ),
+        "column_checks.png": column_check_chart(checks, table_config.leakage_auc),
+    }
+    metadata = _metadata(
+        config, table, spec, roles, checks, placeholder_cells, evaluation, model, metrics, as_of
+    )
+    metadata["warnings"] = alerts
+    # The drift reference: the whole table as the model scores it, like a nightly export.
+    metadata["drift_reference"] = reference_summary(X, model.predict_proba(X))
+
+    out = Path(out)
+    run_id = version = promotion = None
+    with staged_bundle(out) as stage:
+        metadata["model_sha256"] = write_model(stage, model)
+        write_figures(stage / PLOTS_DIR, figures)
+        roles.to_csv(stage / "column_roles.csv", index=False)
+        checks.to_csv(stage / "column_checks.csv", index=False)
+        placeholder_cells.to_csv(stage / "placeholders.csv", index=False)
+
+        def card() -> str:
+            return render_table_card(
+                metadata, metrics, importance, roles, checks, placeholder_cells
+            )
+
+        if track:
+            say(f"logging the MLflow run to {tracking_uri}")
+            with tracking.training_run(tracking_uri, table_config.experiment, out.name) as run_id:
+                metadata["mlflow"] = tracking.run_record(
+                    run_id, tracking_uri, table_config.experiment, table_config.registered_model
+                )
+                write_metadata(stage, metadata)
+                (stage / CARD_FILE).write_text(card())
+                tracking.log_params(
+                    {**flatten(dataclasses.asdict(config)), "mode": TABLE_MODE}
+                    | {"evaluation": evaluation.method, "label_col": label_col}
+                )
+                tracking.set_tags(
+                    {
+                        "mode": TABLE_MODE,
+                        "left_out_columns": ", ".join(sorted(left_out)) or "none",
+                        "kept_flagged_columns": ", ".join(checks.loc[checks["kept"], "column"])
+                        or "none",
+                        "evaluation": evaluation.description,
+                    }
+                )
+                for kind, values in metrics.items():
+                    tracking.log_metrics({f"{kind}.{k}": v for k, v in values.items()})
+                tracking.log_artifacts(stage)
+                example = _input_example(frame, spec)
+                _, version = tracking.log_and_register_model(
+                    stage,
+                    ENTRY_POINT,
+                    input_example=example,
+                    output_example=pyfunc_scores(model, metadata, example),
+                    registered_model=table_config.registered_model,
+                    pip_requirements=requirements(),
+                    any_type_columns=tuple(c.name for c in spec.columns if c.role == "date"),
+                )
+            metadata["mlflow"]["version"] = version
+            if promote:
+                promotion = compare_table_with_champion(
+                    tracking_uri, version, model, frame, X, y, evaluation, as_of, config
+                )
+                say(promotion.message)
+        write_metadata(stage, metadata)
+        (stage / CARD_FILE).write_text(card())
+    say(f"saved the bundle to {out}")
+    return TableTrainResult(
+        bundle_dir=out,
+        metrics=metrics_table(metrics, counts=True),
+        evaluation=evaluation.description,
+        roles=roles,
+        checks=checks,
+        placeholders=placeholder_cells,
+        importance=importance,
+        threshold=threshold,
+        tier_bounds=tier_bounds,
+        metadata=metadata,
+        run_id=run_id,
+        model_version=version,
+        promotion=promotion,
+        warnings=alerts,
+    )
+
+
+def _fit_spec(frame: pd.DataFrame, roles: pd.DataFrame, config: Config) -> TableSpec:
+    return TableSpec.fit(
+        frame,
+        roles,
+        config.features.placeholders(),
+        config.table.max_categories,
+        config.table.min_category_rows,
+    )
+
+
+def _sources(spec: TableSpec) -> list[str]:
+    return spec.source_columns + (["information"] if spec.information_columns else [])
+
+
+def table_points_rule(spec: TableSpec) -> TablePointsRule:
+    """The marketer's points rule for this table's columns."""
+    return TablePointsRule(
+        engagement=tuple(c.name for c in spec.columns if c.role == "numeric"),
+        recency=tuple(f"days_since_{c.name}" for c in spec.columns if c.role == "date"),
+        fields=tuple(spec.information_columns),
+    )
+
+
+def _evaluate(X, y, frame, spec, evaluation, config, say):
+    """Evaluation predictions of every model kind, the fitted main model, and what
+    importance is measured with (rows, model) — always rows the model did not learn from."""
+    training = config.training
+    points = table_points_rule(spec)
+    ids = frame["lead_id"].astype(str).to_numpy()
+    if evaluation.method == "out-of-time":
+        dev, out = evaluation.development, evaluation.holdout
+        predictions, fitted = {}, {}
+        for kind in MODEL_KINDS:
+            say(f"fitting {kind} on the older leads")
+            fitted[kind] = make_calibrated(kind, training, (), points).fit(X[dev], y[dev], ids[dev])
+            predictions[kind] = fitted[kind].predict_proba(X[out])[:, 1]
+        return predictions, fitted[MAIN_MODEL], (np.flatnonzero(out), fitted[MAIN_MODEL])
+    predictions = {kind: np.zeros(len(y)) for kind in MODEL_KINDS}
+    folds = StratifiedKFold(config.table.cv_folds, shuffle=True, random_state=training.random_state)
+    last = None
+    for number, (train, valid) in enumerate(folds.split(X, y), start=1):
+        say(f"cross-validation fold {number} of {config.table.cv_folds}")
+        for kind in MODEL_KINDS:
+            model = make_calibrated(kind, training, (), points)
+            model.fit(X.iloc[train], y[train], ids[train])
+            predictions[kind][valid] = model.predict_proba(X.iloc[valid])[:, 1]
+            if kind == MAIN_MODEL:
+                last = (valid, model)
+    say("fitting the gradient boosting on every lead")
+    main = make_calibrated(MAIN_MODEL, training, (), points).fit(X, y, ids)
+    return predictions, main, last
+
+
+def _leaky_predictions(X_leaky, y, frame, evaluation, config) -> np.ndarray:
+    """The gradient boosting's evaluation predictions with the left-out columns in."""
+    training = config.training
+    ids = frame["lead_id"].astype(str).to_numpy()
+
+    def model() -> CalibratedIntentClassifier:
+        # One candidate is enough to show what the leak is worth.
+        candidates = make_candidates(MAIN_MODEL, training)[:1]
+        return CalibratedIntentClassifier(candidates, training.calibration, training.cv_folds)
+
+    if evaluation.method == "out-of-time":
+        dev, out = evaluation.development, evaluation.holdout
+        return model().fit(X_leaky[dev], y[dev], ids[dev]).predict_proba(X_leaky[out])[:, 1]
+    predictions = np.zeros(len(y))
+    folds = StratifiedKFold(config.table.cv_folds, shuffle=True, random_state=training.random_state)
+    for train, valid in folds.split(X_leaky, y):
+        fitted = model().fit(X_leaky.iloc[train], y[train], ids[train])
+        predictions[valid] = fitted.predict_proba(X_leaky.iloc[valid])[:, 1]
+    return predictions
+
+
+def _leak_alerts(metrics: dict, checks: pd.DataFrame, limit: float) -> list[str]:
+    auc = metrics[MAIN_MODEL]["roc_auc"]
+    if not auc > limit:
+        return []
+    kept = checks.loc[checks["kept"], "column"].tolist()
+    suspects = (
+        f"the flagged column(s) you kept ({', '.join(kept)}) are the first suspects"
+        if kept
+        else "look for a column filled in by sales after the outcome that the checks missed, "
+        "and set its role to 'ignore' in [columns.roles]"
+    )
+    return [
+        f"out-of-sample AUC {auc:.3f} is above {limit:g}: the model has almost surely learned "
+        f"a leak, not intent; {suspects}"
+    ]
+
+
+def _input_example(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Five raw rows of the columns the model reads, as the pyfunc model takes them."""
+    example = frame[["lead_id", *spec.source_columns]].head(5).reset_index(drop=True)
+    for name in example.columns:
+        if pd.api.types.is_datetime64_any_dtype(example[name]):
+            example[name] = example[name].dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+        elif not pd.api.types.is_numeric_dtype(example[name]):
+            example[name] = example[name].astype("string").fillna("").astype(object)
+    return example
+
+
+def _metadata(
+    config, table: LeadTable, spec, roles, checks, placeholders, evaluation, model, metrics, as_of
+) -> dict[str, Any]:
+    return {
+        "mode": TABLE_MODE,
+        "intent_model_version": __version__,
+        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "label_col": table.label_col,
+        "feature_names": list(model.feature_names),
+        "table_spec": spec.to_dict(),
+        "training_as_of": as_of.isoformat(),
+        "column_roles": roles.to_dict(orient="records"),
+        "column_checks": checks.to_dict(orient="records"),
+        "left_out_columns": checks.loc[checks["left_out"], "column"].tolist(),
+        "kept_flagged_columns": checks.loc[checks["kept"], "column"].tolist(),
+        "placeholders": placeholders.to_dict(orient="records"),
+        "evaluation": {"method": evaluation.method, "description": evaluation.description},
+        "config": dataclasses.asdict(config),
+        "calibration": config.training.calibration,
+        "threshold": model.threshold,
+        "threshold_rule": "maximises F1 on out-of-fold development predictions",
+        "tier_bounds": model.tier_bounds,
+        "tier_rule": "validation-score quantiles for shares " + str(config.training.tier_shares),
+        "training_data": {
+            "source": table.source,
+            "accounting": table.checked.accounting(),
+            "n_leads": int(len(table.label)),
+            "n_positive": int(table.label.sum()),
+            "n_development": int(evaluation.development.sum()),
+            "n_evaluated": int(evaluation.holdout.sum()),
+        },
+        "metrics": metrics,
+        "versions": package_versions(),
+    }

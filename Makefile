@@ -8,11 +8,12 @@ DEMO_DIR ?= data/raw/demo
 DEMO_LEADS ?= 5000
 DEMO_SEED ?= 42
 
-.PHONY: demo test lint format data validate train predict train-crm predict-crm bench clean help
+.PHONY: demo test lint docs format data validate train predict train-crm predict-crm bench clean help
 
 help:
 	@echo "make demo      set up .venv, generate demo data and run the main job on it"
-	@echo "make test      set up .venv with the dev extra, run ruff and pytest"
+	@echo "make test      set up .venv with the dev extra, run ruff, build the docs strictly, pytest"
+	@echo "make docs      build the documentation site into site/ (open site/index.html)"
 	@echo "make data      generate the demo data into $(DEMO_DIR)"
 	@echo "make train     train on the demo data, log to MLflow, save models/demo"
 	@echo "make predict   score every demo lead with the champion (models:/lead-intent@champion)"
@@ -31,7 +32,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark,docs]'
 	@touch $@ $(VENV)/.installed
 
 data: $(VENV)/.installed
@@ -69,11 +70,15 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# --strict: a broken link or a docstring the API reference cannot read fails the build.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+test: lint docs
 	$(BIN)/python -m pytest
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark,docs,bench]'
 	@touch $@ $(VENV)/.installed $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-bench

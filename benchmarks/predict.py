@@ -24,8 +24,8 @@ from intent_model.scoring.explain import explain, reason_texts
 from intent_model.scoring.predict import load_model, predict
 from intent_model.simulate.crm import crm_export
 from intent_model.simulate.funnel import simulate_funnel, write_demo_data
-from intent_model.training.from_events import train
 from intent_model.training.from_table import train_table
+from intent_model.training.train import train
 
 
 def main() -> None:

@@ -30,8 +30,8 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from intent_model.io.config import Config
 from intent_model.simulate.crm import crm_export
 from intent_model.simulate.funnel import simulate_funnel
-from intent_model.training.from_events import train
 from intent_model.training.from_table import train_table
+from intent_model.training.train import train
 
 CRM_SCORERS = {
     "gradient_boosting": "gradient_boosting (model)",

@@ -31,8 +31,8 @@ from intent_model.simulate.funnel import DemoData, simulate_funnel, write_demo_d
 from intent_model.version import __version__
 
 _LAZY = {
-    "train": "intent_model.training.from_events",
-    "TrainResult": "intent_model.training.from_events",
+    "train": "intent_model.training.train",
+    "TrainResult": "intent_model.training.train",
     "promote": "intent_model.training.promote",
     "PromotionResult": "intent_model.training.promote",
     "predict": "intent_model.scoring.predict",

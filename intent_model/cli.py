@@ -59,7 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    for add_command in (_add_generate, _add_validate, _add_train, _add_promote, _add_predict):
+        add_command(commands)
+    return parser
 
+
+def _add_generate(commands) -> None:
     generate = commands.add_parser(
         "generate", help="write realistic demo data (events, leads, truth) as Parquet"
     )
@@ -77,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_debug(generate)
     generate.set_defaults(handler=_generate)
 
+
+def _add_validate(commands) -> None:
     validate = commands.add_parser(
         "validate",
         help="check events (and leads) against the input contract and summarise them; or a "
@@ -88,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(handler=_validate)
 
+
+def _add_train(commands) -> None:
     train = commands.add_parser(
         "train",
         help="train, evaluate out of time, log to MLflow, register and save a bundle "
@@ -116,6 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(handler=_train)
 
+
+def _add_promote(commands) -> None:
     promote = commands.add_parser(
         "promote",
         help="move the champion alias to a version that beats the champion out of time "
@@ -126,6 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--version", help="registered version to promote (default: challenger)")
     promote.set_defaults(handler=_promote)
 
+
+def _add_predict(commands) -> None:
     predict = commands.add_parser(
         "predict", help="score every lead: p_hard, intent, score, tier, rank, reasons, next action"
     )
@@ -162,7 +175,6 @@ def _parser() -> argparse.ArgumentParser:
         help="Spark master for --engine spark (default local[2]; 'yarn', 'spark://host:7077')",
     )
     predict.set_defaults(handler=_predict)
-    return parser
 
 
 def _add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
@@ -323,7 +335,7 @@ def _validate_table(args: argparse.Namespace, config: Config) -> int:
 
 # Training and promotion import MLflow, which takes seconds: only those commands pay for it.
 def _train(args: argparse.Namespace) -> int:
-    from intent_model.training.from_events import train
+    from intent_model.training.train import train
 
     config = config_from_args(args)
     taxonomy = load_taxonomy(config.taxonomy, args.taxonomy)

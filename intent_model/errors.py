@@ -13,7 +13,7 @@ class IntentModelError(Exception):
 
 
 class InputError(IntentModelError):
-    """An input file or table breaks the data contract (see DESIGN.md section 3)."""
+    """An input file or table breaks the data contract (see docs/contracts.md)."""
 
 
 class ConfigError(IntentModelError):

@@ -65,7 +65,7 @@ def small_demo() -> DemoData:
 @pytest.fixture(scope="session")
 def trained(small_demo, tmp_path_factory):
     """One real training (MLflow in a temporary store), shared by the tests that read it."""
-    from intent_model.training.from_events import train
+    from intent_model.training.train import train
 
     root = tmp_path_factory.mktemp("training")
     uri = f"sqlite:///{root / 'mlflow.db'}"

@@ -1,5 +1,6 @@
-"""Every intent-model command in the README's fenced bash blocks runs as written on the demo
-data, in the README's order (a later command may use what an earlier one wrote)."""
+"""Every intent-model command in the fenced bash blocks of the README and of the docs runs as
+written on the demo data, in reading order: the README, then the docs pages in the site's
+order (a later command may use what an earlier one wrote)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PROGRAMS = ("intent-model", ".venv/bin/intent-model")
 
 
+def documented_pages() -> list[Path]:
+    """The README, then every page of the docs in the order of the site's navigation."""
+    nav = re.findall(r":\s*(\S+\.md)\s*$", (ROOT / "mkdocs.yml").read_text(), re.M)
+    return [ROOT / "README.md", *(ROOT / "docs" / page for page in nav)]
+
+
 def readme_commands() -> list[str]:
-    """The commands of the README's ```bash blocks, continuation lines joined, comments cut."""
-    text = (ROOT / "README.md").read_text()
+    """The commands of the ```bash blocks, continuation lines joined, comments cut."""
+    text = "\n".join(page.read_text() for page in documented_pages())
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", text, re.S):
         for line in re.sub(r"\\\n\s*", " ", block).splitlines():

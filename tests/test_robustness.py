@@ -277,7 +277,7 @@ def test_killing_train_at_any_point_leaves_a_whole_bundle_or_none(small_demo, tm
 
 
 def test_same_data_config_and_seed_give_identical_predictions(small_demo, tmp_path):
-    from intent_model.training.from_events import train
+    from intent_model.training.train import train
     from tests.conftest import training_config
 
     config = training_config("unused")

@@ -3,8 +3,9 @@
 Events (and the leads table) are split by a hash of ``lead_id`` into
 buckets; ``cogroup(...).applyInPandas`` hands each bucket's events and leads
 to the very functions the local engine calls on a chunk
-(:func:`intent_model.events.log.load_events`, :func:`intent_model.events.features.compute_features`,
-:func:`intent_model.scoring.predict.score_features`), so the two engines cannot
+(:func:`intent_model.events.log.load_events`,
+:func:`intent_model.events.features.compute_features`,
+:func:`intent_model.scoring.output.score_features`), so the two engines cannot
 disagree. No feature is implemented twice.
 
 Validation runs in the workers with the ``error`` policy: a bad row fails the
@@ -31,13 +32,20 @@ from intent_model.events.taxonomy import Taxonomy
 from intent_model.events.training_set import TrainingReport, TrainingSet, check_table_columns
 from intent_model.io.config import Config, InputConfig
 from intent_model.io.validate import as_utc
-from intent_model.scoring.population import CONVERTED, NOT_YET, OPEN, population_of
+from intent_model.scoring.population import NOT_YET, OPEN, population_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
 BUCKET = "_intent_bucket"
 DEFAULT_BUCKETS = 8
+
+
+# What each worker returns from scoring, before the ranking and the constant columns.
+SCORED_SCHEMA = (
+    "lead_id string, p_hard double, intent string, score long, tier string, "
+    "top_reasons string, next_action string, scored_from string, is_open boolean"
+)
 
 
 def spark_session(master: str = "local[2]", app_name: str = "intent-model") -> SparkSession:
@@ -122,31 +130,13 @@ def spark_features(
     leads_frame = _read(spark, leads, config)
     spec = spec or _spec_of(config, taxonomy, leads_frame)[0]
     cutoff = as_utc(as_of) if as_of is not None else default_as_of(events_frame)
-    events_b = _bucketed(events_frame, n_buckets)
-    leads_b = (
-        _bucketed(leads_frame, n_buckets)
-        if leads_frame is not None
-        else spark.createDataFrame([], f"lead_id string, {BUCKET} long")
-    )
     has_leads = leads_frame is not None
 
     def per_bucket(raw_events: pd.DataFrame, raw_leads: pd.DataFrame) -> pd.DataFrame:
-        from intent_model.events.log import load_events
-        from intent_model.io.load import load_leads
-
-        raw_events = raw_events.drop(columns=[BUCKET])
-        raw_leads = raw_leads.drop(columns=[BUCKET])
-        events_chunk = load_events(raw_events, config, taxonomy).events if len(raw_events) else None
-        leads_chunk = load_leads(raw_leads, config).frame if has_leads and len(raw_leads) else None
-        ids = (
-            [] if events_chunk is None else list(pd.unique(events_chunk["lead_id"].astype(object)))
-        )
+        events_chunk, leads_chunk = _bucket_rows(raw_events, raw_leads, config, taxonomy, has_leads)
+        ids = pd.unique(events_chunk["lead_id"].astype(object))
         if leads_chunk is not None:
-            ids = list(pd.unique(np.concatenate([ids, leads_chunk["lead_id"].to_numpy()])))
-        if events_chunk is None:
-            from intent_model.events.log import empty_events
-
-            events_chunk = empty_events()
+            ids = pd.unique(np.concatenate([ids, leads_chunk["lead_id"].to_numpy(dtype=object)]))
         keys = pd.DataFrame({"lead_id": pd.Series(ids, dtype=object), "cutoff": cutoff})
         features = compute_features(events_chunk, keys, spec, leads_chunk)
         # float32 first, exactly like the local engine, then widened for Spark.
@@ -165,9 +155,43 @@ def spark_features(
         return out.assign(status=status)[["lead_id", "status", *spec.feature_names]]
 
     schema = _feature_schema(spec, [] if population is None else [("status", "string")])
-    grouped_events = events_b.groupBy(BUCKET)
-    grouped_leads = leads_b.groupBy(BUCKET)
-    return grouped_events.cogroup(grouped_leads).applyInPandas(per_bucket, schema=schema)
+    return _per_bucket(spark, events_frame, leads_frame, n_buckets, per_bucket, schema)
+
+
+def _bucket_rows(
+    raw_events: pd.DataFrame,
+    raw_leads: pd.DataFrame,
+    config: Config,
+    taxonomy: Taxonomy,
+    has_leads: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """One bucket's events and leads, validated and classified as the local engine does."""
+    from intent_model.events.log import empty_events, load_events
+    from intent_model.io.load import load_leads
+
+    raw_events = raw_events.drop(columns=[BUCKET])
+    raw_leads = raw_leads.drop(columns=[BUCKET])
+    events = load_events(raw_events, config, taxonomy).events if len(raw_events) else empty_events()
+    leads = load_leads(raw_leads, config).frame if has_leads and len(raw_leads) else None
+    return events, leads
+
+
+def _per_bucket(
+    spark: SparkSession,
+    events_frame: DataFrame,
+    leads_frame: DataFrame | None,
+    n_buckets: int,
+    function: Any,
+    schema: str,
+) -> DataFrame:
+    """``function(events, leads)`` on each bucket of leads (cogrouped by a hash of lead_id)."""
+    leads_b = (
+        _bucketed(leads_frame, n_buckets)
+        if leads_frame is not None
+        else spark.createDataFrame([], f"lead_id string, {BUCKET} long")
+    )
+    grouped_events = _bucketed(events_frame, n_buckets).groupBy(BUCKET)
+    return grouped_events.cogroup(leads_b.groupBy(BUCKET)).applyInPandas(function, schema=schema)
 
 
 def spark_training_set(
@@ -232,15 +256,7 @@ def _snapshots_on_spark(
     has_leads = leads_frame is not None
 
     def per_bucket(raw_events: pd.DataFrame, raw_leads: pd.DataFrame) -> pd.DataFrame:
-        from intent_model.events.log import empty_events, load_events
-        from intent_model.io.load import load_leads
-
-        raw_events = raw_events.drop(columns=[BUCKET])
-        raw_leads = raw_leads.drop(columns=[BUCKET])
-        events_chunk = (
-            load_events(raw_events, config, taxonomy).events if len(raw_events) else empty_events()
-        )
-        leads_chunk = load_leads(raw_leads, config).frame if has_leads and len(raw_leads) else None
+        events_chunk, leads_chunk = _bucket_rows(raw_events, raw_leads, config, taxonomy, has_leads)
         keys, labels = event_snapshots(events_chunk, leads_chunk, cutoffs, config)
         features = compute_features(events_chunk, keys, spec, leads_chunk)
         features = features.astype(np.float32).astype(np.float64)
@@ -259,18 +275,7 @@ def _snapshots_on_spark(
         )
 
     schema = _feature_schema(spec, [("cutoff", "timestamp"), ("label", "int")])
-    leads_b = (
-        _bucketed(leads_frame, n_buckets)
-        if leads_frame is not None
-        else spark.createDataFrame([], f"lead_id string, {BUCKET} long")
-    )
-    frame = (
-        _bucketed(events_frame, n_buckets)
-        .groupBy(BUCKET)
-        .cogroup(leads_b.groupBy(BUCKET))
-        .applyInPandas(per_bucket, schema=schema)
-        .toPandas()
-    )
+    frame = _per_bucket(spark, events_frame, leads_frame, n_buckets, per_bucket, schema).toPandas()
     frame["cutoff"] = pd.to_datetime(frame["cutoff"]).dt.tz_localize("UTC")
     order = np.lexsort((frame["lead_id"].to_numpy(), frame["cutoff"].array.asi8))
     return frame.iloc[order].reset_index(drop=True), spec, leads_table
@@ -320,7 +325,8 @@ def spark_predict(
     from pyspark.sql import functions as F
 
     from intent_model.names import OUTPUT_COLUMNS
-    from intent_model.scoring.predict import LoadedModel, converted_days, load_model, score_features
+    from intent_model.scoring.output import event_lead_scores, settle_status
+    from intent_model.scoring.predict import LoadedModel, converted_days, load_model
 
     config = config or Config()
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
@@ -338,33 +344,19 @@ def spark_predict(
     )
     intent_model = loaded.model
     version = loaded.version
-    playbook = config.playbook
 
     def score(batches):
         # Who is ranked, as in local scoring (decided per bucket, beside the leads' rows).
         for batch in batches:
             batch = batch[batch["status"] != NOT_YET]
             frame = batch.set_index("lead_id")[spec.feature_names].astype(np.float32)
-            scored = score_features(intent_model, frame, spec, config).reset_index(drop=True)
-            scored.insert(0, "lead_id", frame.index.astype(str))
-            scored["scored_from"] = np.where(
-                frame["n_events_all"].to_numpy() > 0, "events", "profile only"
-            )
             status = batch["status"].to_numpy()
-            done = status != OPEN
-            scored.loc[done, "intent"] = status[done]
-            scored.loc[done, "tier"] = None
-            scored.loc[done, "next_action"] = np.where(
-                status[done] == CONVERTED, playbook.converted, playbook.closed
-            )
-            scored["is_open"] = ~done
-            yield scored
+            scored = event_lead_scores(intent_model, frame, spec, config)
+            scored = settle_status(scored, status, config)
+            scored["is_open"] = status == OPEN
+            yield scored.drop(columns=["_days_since_last_hard", "_n_events"])
 
-    scored = features.mapInPandas(
-        score,
-        schema="lead_id string, p_hard double, intent string, score long, tier string, "
-        "top_reasons string, next_action string, scored_from string, is_open boolean",
-    )
+    scored = features.mapInPandas(score, schema=SCORED_SCHEMA)
     order = Window.partitionBy("is_open").orderBy(F.col("p_hard").desc(), F.col("lead_id"))
     ranked = F.when(F.col("is_open"), F.row_number().over(order))
     result = (

@@ -230,98 +230,125 @@ def _parquet_rows(path: Path) -> int:
 def _stream_parquet(
     path: Path, config: Config, taxonomy: Taxonomy, workdir: Path, n_rows: int, chunk_events: int
 ) -> EventChunks:
-    n_chunks = -(-n_rows // chunk_events)
     theirs = {ours: t for t, ours in config.columns.renames().items()}
-    source = str(path)
     try:
         available = set(pq.read_schema(path).names)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: cannot read as parquet: {exc}") from None
-    lead_column = theirs.get("lead_id", "lead_id")
     wanted = [theirs.get(c, c) for c in ("lead_id", "timestamp", "event_type", "channel")]
     wanted = [c for c in wanted if c in available]
     text_columns = [c for c in wanted if c != theirs.get("timestamp", "timestamp")]
     parquet = pq.ParquetFile(path, read_dictionary=text_columns)
-    # Every column is read, but only the contract's are turned into pandas; the rest are
-    # there for the rare rejected rows, which the quarantine file shows whole.
     workdir.mkdir(parents=True, exist_ok=True)
-    spill = _SpilledChunks(
-        paths=[workdir / f"events-chunk-{i:05d}.arrow" for i in range(n_chunks)],
-        lead_ids=_Dictionary(),
-        event_types=_Dictionary(),
-        channels=_Dictionary(),
+    spiller = _ParquetSpiller(
+        str(path), config, taxonomy, workdir, -(-n_rows // chunk_events), wanted
     )
-    writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
-    rejected, unknown_counts, unknown_rows = [], {}, {}
-    first = last = None
-    offset = 0
     try:
-        for whole_batch in parquet.iter_batches(batch_size=min(chunk_events, 1_000_000)):
-            batch = whole_batch.select(wanted)
-            raw = _ids_as_dictionary(batch, lead_column)
-            raw = apply_column_mapping(raw, config.columns, source)
-            row_numbers = np.arange(offset, offset + len(raw))
-            offset += len(raw)
-            checked = check_events(
-                raw, source, config.columns, config.input.on_bad_rows, row_numbers
-            )
-            if checked.n_rejected:
-                bad = np.flatnonzero(~np.isin(row_numbers, checked.frame.index))
-                user_rows = whole_batch.take(pa.array(bad)).to_pandas()
-                rejected.append(with_user_columns(checked.rejected, user_rows))
-            frame = checked.frame
-            if frame.empty:
-                continue
-            classified = taxonomy.classify(frame["event_type"])
-            _count_unknown(taxonomy, frame["event_type"], unknown_counts, unknown_rows)
-            channel = (
-                frame["channel"] if "channel" in frame else pd.Series("unknown", index=frame.index)
-            )
-            timestamp = frame["timestamp"].array.asi8
-            first = timestamp.min() if first is None else min(first, timestamp.min())
-            last = timestamp.max() if last is None else max(last, timestamp.max())
-            codes = {
-                "lead": spill.lead_ids.encode(frame["lead_id"].astype("category")),
-                "timestamp": timestamp,
-                "event_type": spill.event_types.encode(classified["event_type"]),
-                "event_class": classified["event_class"].cat.codes.to_numpy(),
-                "channel": spill.channels.encode(channel.astype("category")),
-            }
-            chunk_of_row = spill.lead_ids.chunk_of(codes["lead"], n_chunks)
-            order, bounds = _split_order(chunk_of_row, n_chunks)
-            table = pa.Table.from_arrays(
-                [pa.array(codes[name][order]) for name in spill.SCHEMA.names],
-                schema=spill.SCHEMA,
-            )
-            for i in np.flatnonzero(np.diff(bounds)):
-                if i not in writers:
-                    writers[i] = pa.ipc.new_file(str(spill.paths[i]), spill.SCHEMA)
-                writers[i].write_table(table.slice(bounds[i], bounds[i + 1] - bounds[i]))
+        for batch in parquet.iter_batches(batch_size=min(chunk_events, 1_000_000)):
+            spiller.add(batch, theirs.get("lead_id", "lead_id"))
     finally:
-        for writer in writers.values():
-            writer.close()
-    if first is None:
-        raise InputError(f"{source}: no usable event rows")
-    rejected_rows = pd.concat(rejected, ignore_index=True) if rejected else pd.DataFrame()
-    checked = CheckedTable(
-        frame=empty_events(), rejected=rejected_rows, source=source, n_read=offset
-    )
-    unknown = pd.DataFrame(
-        {
-            "event_type": list(unknown_counts),
-            "counted_as": UNKNOWN_CLASS,
-            "n_rows": list(unknown_counts.values()),
-            "first_rows": [unknown_rows[k] for k in unknown_counts],
+        spiller.close()
+    return spiller.chunks()
+
+
+class _ParquetSpiller:
+    """Validates and classifies one record batch at a time and spills its rows, by lead,
+    into per-chunk Arrow files; keeps the account (rejected rows, unknown types, span)."""
+
+    def __init__(
+        self,
+        source: str,
+        config: Config,
+        taxonomy: Taxonomy,
+        workdir: Path,
+        n_chunks: int,
+        wanted: list[str],
+    ) -> None:
+        self.source, self.config, self.taxonomy = source, config, taxonomy
+        self.n_chunks, self.wanted = n_chunks, wanted
+        self.spill = _SpilledChunks(
+            paths=[workdir / f"events-chunk-{i:05d}.arrow" for i in range(n_chunks)],
+            lead_ids=_Dictionary(),
+            event_types=_Dictionary(),
+            channels=_Dictionary(),
+        )
+        self.writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
+        self.rejected: list[pd.DataFrame] = []
+        self.unknown_counts: dict[str, int] = {}
+        self.unknown_rows: dict[str, list] = {}
+        self.first = self.last = None
+        self.offset = 0
+
+    def add(self, whole_batch: pa.RecordBatch, lead_column: str) -> None:
+        # Every column is read, but only the contract's are turned into pandas; the rest
+        # are there for the rare rejected rows, which the quarantine file shows whole.
+        raw = _ids_as_dictionary(whole_batch.select(self.wanted), lead_column)
+        raw = apply_column_mapping(raw, self.config.columns, self.source)
+        row_numbers = np.arange(self.offset, self.offset + len(raw))
+        self.offset += len(raw)
+        policy = self.config.input.on_bad_rows
+        checked = check_events(raw, self.source, self.config.columns, policy, row_numbers)
+        if checked.n_rejected:
+            bad = np.flatnonzero(~np.isin(row_numbers, checked.frame.index))
+            user_rows = whole_batch.take(pa.array(bad)).to_pandas()
+            self.rejected.append(with_user_columns(checked.rejected, user_rows))
+        if not checked.frame.empty:
+            self._spill(checked.frame)
+
+    def _spill(self, frame: pd.DataFrame) -> None:
+        spill = self.spill
+        classified = self.taxonomy.classify(frame["event_type"])
+        _count_unknown(self.taxonomy, frame["event_type"], self.unknown_counts, self.unknown_rows)
+        channel = (
+            frame["channel"] if "channel" in frame else pd.Series("unknown", index=frame.index)
+        )
+        timestamp = frame["timestamp"].array.asi8
+        self.first = timestamp.min() if self.first is None else min(self.first, timestamp.min())
+        self.last = timestamp.max() if self.last is None else max(self.last, timestamp.max())
+        codes = {
+            "lead": spill.lead_ids.encode(frame["lead_id"].astype("category")),
+            "timestamp": timestamp,
+            "event_type": spill.event_types.encode(classified["event_type"]),
+            "event_class": classified["event_class"].cat.codes.to_numpy(),
+            "channel": spill.channels.encode(channel.astype("category")),
         }
-    ).sort_values("n_rows", ascending=False, ignore_index=True)
-    return EventChunks(
-        n_chunks=n_chunks,
-        first_timestamp=pd.Timestamp(first, tz="UTC"),
-        last_timestamp=pd.Timestamp(last, tz="UTC"),
-        checked=checked,
-        unknown_types=unknown,
-        _spill=spill,
-    )
+        chunk_of_row = spill.lead_ids.chunk_of(codes["lead"], self.n_chunks)
+        order, bounds = _split_order(chunk_of_row, self.n_chunks)
+        table = pa.Table.from_arrays(
+            [pa.array(codes[name][order]) for name in spill.SCHEMA.names], schema=spill.SCHEMA
+        )
+        for i in np.flatnonzero(np.diff(bounds)):
+            if i not in self.writers:
+                self.writers[i] = pa.ipc.new_file(str(spill.paths[i]), spill.SCHEMA)
+            self.writers[i].write_table(table.slice(bounds[i], bounds[i + 1] - bounds[i]))
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+    def chunks(self) -> EventChunks:
+        if self.first is None:
+            raise InputError(f"{self.source}: no usable event rows")
+        rejected = pd.concat(self.rejected, ignore_index=True) if self.rejected else pd.DataFrame()
+        checked = CheckedTable(
+            frame=empty_events(), rejected=rejected, source=self.source, n_read=self.offset
+        )
+        unknown = pd.DataFrame(
+            {
+                "event_type": list(self.unknown_counts),
+                "counted_as": UNKNOWN_CLASS,
+                "n_rows": list(self.unknown_counts.values()),
+                "first_rows": [self.unknown_rows[k] for k in self.unknown_counts],
+            }
+        ).sort_values("n_rows", ascending=False, ignore_index=True)
+        return EventChunks(
+            n_chunks=self.n_chunks,
+            first_timestamp=pd.Timestamp(self.first, tz="UTC"),
+            last_timestamp=pd.Timestamp(self.last, tz="UTC"),
+            checked=checked,
+            unknown_types=unknown,
+            _spill=self.spill,
+        )
 
 
 def _ids_as_dictionary(batch: pa.RecordBatch, lead_column: str) -> pd.DataFrame:

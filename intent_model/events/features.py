@@ -1,6 +1,6 @@
 """Point-in-time features for (lead, cutoff) pairs: pure, vectorised, the same in any chunking.
 
-The boundary (DESIGN.md section 4): a feature at cutoff ``c`` sees only events
+The boundary (docs/point-in-time.md): a feature at cutoff ``c`` sees only events
 with ``timestamp < c`` (strictly before), and a profile field only once it
 was given (``<field>_provided_at < c``). Everything is computed per lead, so a
 chunk that holds all events of its leads gives exactly the rows the whole
@@ -502,18 +502,6 @@ def codes_in(values: pd.Series, index: pd.Index) -> np.ndarray:
         # Code -1 (missing) picks the appended -1, even when there are no categories.
         return np.append(category_position, -1)[values.cat.codes.to_numpy()]
     return index.get_indexer(values.astype(object))
-
-
-def placeholder_counts(leads: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
-    """How many cells of the profile fields each placeholder turned into "not given"."""
-    rows = []
-    for field in spec.profile_fields:
-        if field not in leads:
-            continue
-        text = leads[field].astype("string").str.strip().str.casefold()
-        counts = text[text.isin(spec.missing_values)].value_counts()
-        rows.extend({"column": field, "value": v, "n_cells": int(n)} for v, n in counts.items())
-    return pd.DataFrame(rows, columns=["column", "value", "n_cells"])
 
 
 def _nanoseconds(moments: pd.Series, missing: int = NEVER) -> np.ndarray:

@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 
 from intent_model.errors import InputError
 from intent_model.io.config import Config
+from intent_model.table.checks import outcome_word
 
 
 def check_sufficiency(
@@ -98,6 +99,8 @@ def leakage_alarm(
     pandas.DataFrame
         ``feature``, ``auc_out_of_time``, most suspicious first (empty when clean).
     """
+    if not len(features):
+        return pd.DataFrame(columns=["feature", "auc_out_of_time"])
     latest = keys["cutoff"].to_numpy() == keys["cutoff"].max()
     auc = single_feature_auc(features.loc[latest], labels[latest])
     flagged = auc[auc > threshold].sort_values(ascending=False)
@@ -106,6 +109,4 @@ def leakage_alarm(
 
 def outcome_like_columns(columns: list[str] | pd.Index) -> list[str]:
     """Profile columns whose names look like a CRM outcome written after the fact."""
-    from intent_model.table.checks import outcome_word
-
     return [str(c) for c in columns if outcome_word(str(c))]

@@ -19,23 +19,10 @@ import pandas as pd
 
 from intent_model.errors import InputError
 from intent_model.io.config import LabelConfig
-from intent_model.io.validate import as_utc, parse_timestamps, row_label
+from intent_model.io.validate import as_utc, parse_timestamps
+from intent_model.table.roles import BLANK_IS_UNLABELLED, parse_label
 
 DAY = pd.Timedelta(days=1)
-LABEL_VALUES = {
-    "hard": 1,
-    "soft": 0,
-    "1": 1,
-    "0": 0,
-    "1.0": 1,
-    "0.0": 0,
-    "true": 1,
-    "false": 0,
-    "yes": 1,
-    "no": 0,
-    "y": 1,
-    "n": 0,
-}
 
 
 class FutureFeaturesWarning(UserWarning):
@@ -215,20 +202,9 @@ def crm_labels(
             f"{source}: no label column '{column}'; "
             f"columns are {', '.join(map(str, leads.columns))}"
         )
-    text = leads[column].astype("string").str.strip().str.lower()
-    mapped = text.map(LABEL_VALUES)
-    labelled = text.notna() & (text != "")
-    bad = labelled & mapped.isna()
-    if bad.any():
-        shown = ", ".join(
-            f"{row_label(source, int(i))} ({leads[column].iloc[i]!r})"
-            for i in np.flatnonzero(bad)[:5]
-        )
-        raise InputError(
-            f"{source}: column '{column}' has {int(bad.sum()):,} value(s) that are not a label: "
-            f"{shown}. Use hard/soft, 1/0, true/false or yes/no (empty = not labelled)."
-        )
-    rows = leads.loc[labelled.to_numpy()]
+    mapped = parse_label(leads[column], source, column, blank=BLANK_IS_UNLABELLED)
+    labelled = ~np.isnan(mapped)
+    rows = leads.loc[labelled]
     if config.labeled_at_col in leads:
         labeled_at, problems = parse_timestamps(
             rows[config.labeled_at_col], config.labeled_at_col, allow_missing=True
@@ -252,4 +228,4 @@ def crm_labels(
     keys = pd.DataFrame(
         {"lead_id": rows["lead_id"].astype(object).to_numpy(), "cutoff": cutoff.to_numpy()}
     ).astype({"cutoff": "datetime64[ns, UTC]"})
-    return keys, pd.Series(mapped[labelled].to_numpy(dtype=np.int8), name="label")
+    return keys, pd.Series(mapped[labelled].astype(np.int8), name="label")

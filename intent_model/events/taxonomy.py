@@ -1,7 +1,7 @@
 """The event taxonomy: which event types are hard conversions, soft conversions or engagement.
 
 The default ships inside the package (``default_taxonomy.toml``, from the
-table in DESIGN.md section 1); a user file or config section extends or
+table in docs/contracts.md); a user file or config section extends or
 overrides it. An event type the taxonomy does not know counts as
 ``engagement`` and is reported, never silently absorbed.
 """

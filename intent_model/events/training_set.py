@@ -31,7 +31,6 @@ from intent_model.events.features import (
     FeatureSpec,
     compute_features,
     lead_rows,
-    placeholder_counts,
 )
 from intent_model.events.guards import check_sufficiency, leakage_alarm, outcome_like_columns
 from intent_model.events.labels import (
@@ -49,7 +48,7 @@ from intent_model.io.load import load_leads, write_quarantine
 from intent_model.io.validate import PROVIDED_AT_SUFFIX, CheckedTable, as_utc
 from intent_model.runtime import available_cores, release_free_memory
 from intent_model.table.checks import check_columns, describe_checks, out_of_fold_score
-from intent_model.table.encoding import TableSpec
+from intent_model.table.encoding import TableSpec, placeholder_report
 from intent_model.table.roles import infer_roles
 
 Progress = Callable[[str], None]
@@ -84,7 +83,7 @@ class TrainingReport:
         lines.extend(f"rejected rows and their reasons: {path}" for path in self.quarantine_files)
         if self.placeholders is not None and len(self.placeholders):
             lines.append(
-                "placeholder values counted as not given: "
+                "placeholders and blanks counted as not given: "
                 + ", ".join(
                     f"{row.column}={row.value!r} ({row.n_cells:,})"
                     for row in self.placeholders.itertuples(index=False)
@@ -193,49 +192,29 @@ def build_training_set(
     """
     config = config or Config()
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
-    report_warnings: list[str] = []
+    notes: list[str] = []
     with tempfile.TemporaryDirectory(dir=workdir, prefix="intent-model-") as tmp:
         chunks = open_events(events, config, taxonomy, tmp)
         lead_table = _lead_table(leads, config)
         # Table columns are checked for post-outcome leaks only when the spec is made here.
         fitted_here = spec is None
-        spec = spec or feature_spec_for(config, taxonomy, lead_table, report_warnings)
-        crm_mode = bool(config.labels.label_col)
-        if crm_mode:
-            if lead_table is None:
-                raise ConfigError("labels.label_col is set but no leads table was given")
-            all_keys, all_labels = crm_labels(
-                lead_table.frame, config.labels, chunks.last_timestamp, lead_table.source
-            )
-            key_chunk = lead_chunk(all_keys["lead_id"], chunks.n_chunks)
-        else:
-            cutoffs = make_cutoffs(chunks.first_timestamp, chunks.last_timestamp, config.labels)
-        leads_frame = lead_table.frame if lead_table is not None else None
-        parts = []
-        n_duplicates = 0
+        spec = spec or feature_spec_for(config, taxonomy, lead_table, notes)
+        snapshots_of = _snapshot_labeller(chunks, lead_table, config)
+        parts, n_duplicates = [], 0
         for i, chunk_events, chunk_leads in _chunk_pairs(chunks, lead_table):
             n_duplicates += count_duplicate_events(chunk_events)
-            if crm_mode:
-                in_chunk = key_chunk == i
-                keys = all_keys.loc[in_chunk].reset_index(drop=True)
-                labels = all_labels.loc[in_chunk].reset_index(drop=True)
-            else:
-                keys, labels = event_snapshots(chunk_events, chunk_leads, cutoffs, config)
+            keys, labels = snapshots_of(i, chunk_events, chunk_leads)
             features = compute_features(chunk_events, keys, spec, chunk_leads)
             parts.append((features.astype(np.float32), labels, keys))
             if progress:
                 progress(f"features: chunk {i + 1}/{chunks.n_chunks}, {len(keys):,} snapshots")
     X, y, keys = _concat_sorted(parts, spec)
+    leads_frame = lead_table.frame if lead_table is not None else None
     table_checks = None
     if fitted_here:
         X, spec, table_checks = check_table_columns(X, y, keys, spec, leads_frame, config)
     if check:
         check_sufficiency(y, keys, chunks.first_timestamp, chunks.last_timestamp, config)
-    leakage = (
-        leakage_alarm(X, y, keys, config.guards.leakage_auc)
-        if len(X)
-        else pd.DataFrame(columns=["feature", "auc_out_of_time"])
-    )
     report = TrainingReport(
         events_accounting=chunks.checked.accounting(),
         leads_accounting=lead_table.accounting() if lead_table is not None else None,
@@ -243,17 +222,42 @@ def build_training_set(
         last_event=chunks.last_timestamp,
         quarantine_files=_quarantine([chunks.checked, lead_table], config),
         n_duplicate_events=n_duplicates,
-        placeholders=placeholder_counts(leads_frame, spec) if leads_frame is not None else None,
+        placeholders=_profile_placeholders(leads_frame, spec),
         unknown_types=chunks.unknown_types,
         label_rates=label_rate_per_cutoff(keys, y),
-        leakage=leakage,
-        outcome_like_columns=outcome_like_columns(leads_frame.columns)
-        if leads_frame is not None
-        else [],
-        warnings=report_warnings,
+        leakage=leakage_alarm(X, y, keys, config.guards.feature_alarm_auc),
+        outcome_like_columns=[]
+        if leads_frame is None
+        else outcome_like_columns(leads_frame.columns),
+        warnings=notes,
         table_checks=table_checks,
     )
     return TrainingSet(X=X, y=y, keys=keys, spec=spec, report=report)
+
+
+def _snapshot_labeller(
+    chunks: EventChunks, lead_table: CheckedTable | None, config: Config
+) -> Callable[[int, pd.DataFrame, pd.DataFrame | None], tuple[pd.DataFrame, pd.Series]]:
+    """``snapshots_of(chunk, events, leads) -> (keys, labels)`` for one chunk: from hard
+    events at monthly cutoffs, or (``labels.label_col`` set) from the leads table's labels."""
+    if not config.labels.label_col:
+        cutoffs = make_cutoffs(chunks.first_timestamp, chunks.last_timestamp, config.labels)
+        return lambda i, events, leads: event_snapshots(events, leads, cutoffs, config)
+    if lead_table is None:
+        raise ConfigError("labels.label_col is set but no leads table was given")
+    all_keys, all_labels = crm_labels(
+        lead_table.frame, config.labels, chunks.last_timestamp, lead_table.source
+    )
+    key_chunk = lead_chunk(all_keys["lead_id"], chunks.n_chunks)
+
+    def snapshots_of(i: int, events, leads) -> tuple[pd.DataFrame, pd.Series]:
+        in_chunk = key_chunk == i
+        return (
+            all_keys.loc[in_chunk].reset_index(drop=True),
+            all_labels.loc[in_chunk].reset_index(drop=True),
+        )
+
+    return snapshots_of
 
 
 def check_table_columns(
@@ -447,6 +451,15 @@ class FeatureStream:
         features = features.set_axis(pd.Index(lead_ids, name="lead_id"))
         n_late = int((chunk_events["timestamp"] >= self.as_of).sum())
         return i, features, count_duplicate_events(chunk_events), n_late
+
+
+def _profile_placeholders(leads: pd.DataFrame | None, spec: FeatureSpec) -> pd.DataFrame | None:
+    """Cells of the profile fields counted as not given (placeholders and blanks), counted
+    as in CRM-table mode."""
+    if leads is None:
+        return None
+    fields = [f for f in spec.profile_fields if f in leads]
+    return placeholder_report(leads, fields, spec.missing_values)
 
 
 def _chunk_pairs(

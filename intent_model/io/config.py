@@ -15,7 +15,7 @@ A config file may hold any of these sections; every key is optional::
 
     [table]              # CRM-table mode: post-outcome checks and evaluation
     keep_columns = ["Lead Quality"]
-    leakage_auc = 0.9
+    column_flag_auc = 0.9
 
     [input]
     on_bad_rows = "quarantine"       # or "error" (default)
@@ -43,6 +43,7 @@ import dataclasses
 import tomllib
 import types
 import typing
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,10 @@ from typing import Any, Literal, get_args, get_origin
 from intent_model.errors import ConfigError
 
 BadRowPolicy = Literal["error", "quarantine"]
+# The role of a column of a lead table: how it is encoded, or "ignore". The one list;
+# FEATURE_ROLES are the roles that become features.
 ColumnRole = Literal["identifier", "numeric", "categorical", "text", "date", "ignore"]
+FEATURE_ROLES: tuple[str, ...] = tuple(r for r in typing.get_args(ColumnRole) if r != "ignore")
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,7 @@ class LabelConfig:
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Feature families of DESIGN.md section 5."""
+    """Feature families (docs/point-in-time.md)."""
 
     windows_days: tuple[int, ...] = (7, 30, 90)
     decay_half_life_days: float = 14.0
@@ -214,7 +218,9 @@ class GuardConfig:
     min_positives: int = 50
     min_negatives: int = 200
     min_cutoffs: int = 3
-    leakage_auc: float = 0.95
+    # An event feature whose AUC on its own, on the latest cutoff, is above this raises
+    # the leakage alarm in the training report (it is reported, not left out).
+    feature_alarm_auc: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -248,14 +254,16 @@ class TableConfig:
     # Columns to keep although a post-outcome check flagged them (their names in your file).
     keep_columns: tuple[str, ...] = ()
     # A column whose out-of-fold AUC on its own is above this is flagged as written
-    # after the outcome: honest engagement columns of CRM exports stay well below.
-    leakage_auc: float = 0.9
+    # after the outcome and left out: honest engagement columns of CRM exports stay
+    # well below.
+    column_flag_auc: float = 0.9
     # A column is also flagged when leaving it out costs a model on all the columns more
     # than this much AUC (out of fold), or when alone it predicts at least as well as all
     # the others together. The evidence for 0.05 is in the README's section on leaks.
     dominance_margin: float = 0.05
-    # A model whose out-of-sample AUC is above this has almost surely learned a leak.
-    leak_warning_auc: float = 0.97
+    # A model whose out-of-sample AUC is above this has almost surely learned a leak:
+    # training warns (LeakWarning).
+    model_warning_auc: float = 0.97
     # Stratified folds for the evaluation when the table has no creation date.
     cv_folds: int = 5
     # With a creation date: the newest share of leads is held out (out of time).
@@ -271,7 +279,7 @@ class TableConfig:
 
 @dataclass(frozen=True)
 class PlaybookConfig:
-    """What sales does next (DESIGN.md section 1); a team edits the words, not the code."""
+    """What sales does next (docs/scoring.md); a team edits the words, not the code."""
 
     # Hard intent in tier A: the hottest leads.
     hard_urgent: str = (
@@ -407,6 +415,7 @@ def build_section(cls: type, table: Any, source: str, prefix: str) -> Any:
         raise ConfigError(f"{source}: [{where}] must be a table, got {table!r}")
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
+    table = _renamed(table, RENAMED_KEYS.get(cls.__name__, {}), source, where)
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(
@@ -417,6 +426,27 @@ def build_section(cls: type, table: Any, source: str, prefix: str) -> Any:
         name: _convert(hints[name], value, source, prefix + name) for name, value in table.items()
     }
     return cls(**values)
+
+
+# Keys that were renamed because one name meant three limits; old files and the
+# metadata of models trained before still load, with a warning.
+RENAMED_KEYS = {
+    "GuardConfig": {"leakage_auc": "feature_alarm_auc"},
+    "TableConfig": {"leakage_auc": "column_flag_auc", "leak_warning_auc": "model_warning_auc"},
+}
+
+
+def _renamed(table: Mapping[str, Any], renames: dict[str, str], source: str, where: str) -> dict:
+    table = dict(table)
+    for old, new in renames.items():
+        if old in table:
+            warnings.warn(
+                f"{source}: [{where}] {old} is now called {new}; rename it",
+                FutureWarning,
+                stacklevel=4,
+            )
+            table.setdefault(new, table.pop(old))
+    return table
 
 
 def _convert(hint: Any, value: Any, source: str, key: str) -> Any:

@@ -104,7 +104,7 @@ def check_events(
     on_bad_rows: BadRowPolicy = "error",
     row_numbers: np.ndarray | None = None,
 ) -> CheckedTable:
-    """Validate an events table (DESIGN.md section 3).
+    """Validate an events table (docs/contracts.md).
 
     Parameters
     ----------

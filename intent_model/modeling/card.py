@@ -52,54 +52,20 @@ def render_model_card(
     report_summary: str,
 ) -> str:
     """Markdown text of ``model_card.md``."""
-    data = metadata["training_data"]
     config = metadata["config"]
-    table = metrics_table(metrics).rename(index=LABELS)
-    tiers = metadata["tier_bounds"]
-    capacity = config["training"]["sales_capacity"]
+    what = (
+        "The probability `p_hard` that a lead makes a **hard conversion** (purchase, demo "
+        "request, trial, contact form, sales call, quote, ...) within the next "
+        f"**{config['labels']['horizon_days']} days**, from its engagement history and the "
+        "profile information it has given up to the scoring time."
+    )
+    shares = ", ".join(f"{s:.0%}" for s in config["training"]["tier_shares"])
     lines = [
         "# Model card: lead intent",
         "",
-        "## What it predicts",
-        f"The probability `p_hard` that a lead makes a **hard conversion** (purchase, demo "
-        f"request, trial, contact form, sales call, quote, ...) within the next "
-        f"**{config['labels']['horizon_days']} days**, from its engagement history and the "
-        "profile information it has given up to the scoring time. Scores are calibrated "
-        f"probabilities ({metadata['calibration']} calibration on out-of-fold predictions).",
-        "",
-        f"- `intent = hard` when `p_hard >= {metadata['threshold']:.4f}` "
-        "(the threshold that maximised F1 on validation data)",
-        f"- tiers: A `p_hard >= {tiers['A']:.4f}`, B `>= {tiers['B']:.4f}`, "
-        f"C `>= {tiers['C']:.4f}`, D below (validation shares "
-        f"{', '.join(f'{s:.0%}' for s in config['training']['tier_shares'])})",
-        "",
-        "## Data",
-        f"- events from {data['first_event']} to {data['last_event']}",
-        f"- {data['n_snapshots']:,} snapshots (lead x cutoff), {data['n_positive']:,} positive",
-        f"- development cutoffs: {', '.join(data['development_cutoffs'])}",
-        f"- held-out (out-of-time) cutoffs: {', '.join(data['holdout_cutoffs'])}",
-        "",
-        "```",
-        report_summary,
-        "```",
-        "",
-        "## Quality, out of time, with baselines",
-        f"Held-out cutoffs only; capacity = the {capacity} best-scored leads per cutoff.",
-        "",
-        table.round(4).to_string(),
-        "",
-        "### The model per held-out cutoff",
-        "",
-        per_cutoff.assign(cutoff=pd.to_datetime(per_cutoff["cutoff"]).dt.date)[
-            [c for c in PER_CUTOFF_COLUMNS if c in per_cutoff.columns]
-        ]
-        .round(4)
-        .to_string(index=False),
-        "",
-        "### Feature importance by family (drop in average precision when shuffled)",
-        "",
-        importance.round(4).to_string(index=False),
-        "",
+        *_predicts(metadata, what, f" (validation shares {shares})"),
+        *_event_data(metadata["training_data"], report_summary),
+        *_event_quality(metrics, per_cutoff, importance, config["training"]["sales_capacity"]),
         "## Limits",
         "- Trained on the history it was given: a change in tracking, campaigns or sales "
         "process changes what the signals mean. Retrain and compare on fresh cutoffs.",
@@ -109,8 +75,7 @@ def render_model_card(
         "- A score is a probability for the horizon, not a promise: use tiers to set sales "
         "priorities, and the points-rule baseline to explain the gain to the team.",
         "",
-        f"Versions: {metadata['versions']}",
-        f"MLflow run: {metadata.get('mlflow', {}).get('run_id')}",
+        *_footer(metadata),
     ]
     return "\n".join(lines) + "\n"
 
@@ -125,24 +90,15 @@ def render_table_card(
 ) -> str:
     """Markdown text of ``model_card.md`` for a model trained on a CRM table."""
     data = metadata["training_data"]
-    tiers = metadata["tier_bounds"]
-    table = metrics_table(metrics).rename(index=LABELS)
-    left_out = checks[checks["left_out"]]
-    kept = checks[checks["kept"]]
+    what = (
+        f"The probability `p_hard` that a lead converts (label column "
+        f"`{metadata['label_col']}` of the training table), from the columns of one row per "
+        "lead: summed-up engagement, form answers, dates."
+    )
     lines = [
         "# Model card: lead intent from a CRM table",
         "",
-        "## What it predicts",
-        f"The probability `p_hard` that a lead converts (label column "
-        f"`{metadata['label_col']}` of the training table), from the columns of one row per "
-        "lead: summed-up engagement, form answers, dates. Scores are calibrated probabilities "
-        f"({metadata['calibration']} calibration on out-of-fold predictions).",
-        "",
-        f"- `intent = hard` when `p_hard >= {metadata['threshold']:.4f}` "
-        "(the threshold that maximised F1 on validation data)",
-        f"- tiers: A `p_hard >= {tiers['A']:.4f}`, B `>= {tiers['B']:.4f}`, "
-        f"C `>= {tiers['C']:.4f}`, D below",
-        "",
+        *_predicts(metadata, what, ""),
         "## Data",
         f"- {data['accounting']}",
         f"- {data['n_leads']:,} leads, {data['n_positive']:,} converted",
@@ -156,9 +112,76 @@ def render_table_card(
         "",
         placeholders.to_string(index=False) if len(placeholders) else "none found",
         "",
-        "## Columns written after the outcome",
+        *_left_out_columns(checks),
+        *_table_quality(metrics, checks, metadata.get("warnings", []), importance),
+        "## Limits",
+        "- A CRM export is one snapshot: engagement summed up to the export includes activity "
+        "after a conversion, which flatters every column a little. An event log with "
+        "point-in-time snapshots (the event mode) avoids it.",
+        "- The post-outcome checks catch typical names, values and columns that predict too "
+        "well alone; a leak spread over several weak columns can pass them.",
+        "- Scores are probabilities, not promises; use the tiers to set sales priorities.",
+        "",
+        *_footer(metadata),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _predicts(metadata: dict[str, Any], what: str, tier_note: str) -> list[str]:
+    tiers = metadata["tier_bounds"]
+    return [
+        "## What it predicts",
+        f"{what} Scores are calibrated probabilities ({metadata['calibration']} calibration "
+        "on out-of-fold predictions).",
+        "",
+        f"- `intent = hard` when `p_hard >= {metadata['threshold']:.4f}` "
+        "(the threshold that maximised F1 on validation data)",
+        f"- tiers: A `p_hard >= {tiers['A']:.4f}`, B `>= {tiers['B']:.4f}`, "
+        f"C `>= {tiers['C']:.4f}`, D below{tier_note}",
         "",
     ]
+
+
+def _event_data(data: dict[str, Any], report_summary: str) -> list[str]:
+    return [
+        "## Data",
+        f"- events from {data['first_event']} to {data['last_event']}",
+        f"- {data['n_snapshots']:,} snapshots (lead x cutoff), {data['n_positive']:,} positive",
+        f"- development cutoffs: {', '.join(data['development_cutoffs'])}",
+        f"- held-out (out-of-time) cutoffs: {', '.join(data['holdout_cutoffs'])}",
+        "",
+        "```",
+        report_summary,
+        "```",
+        "",
+    ]
+
+
+def _event_quality(
+    metrics: dict, per_cutoff: pd.DataFrame, importance: pd.DataFrame, capacity: int
+) -> list[str]:
+    shown = [c for c in PER_CUTOFF_COLUMNS if c in per_cutoff.columns]
+    per_cutoff = per_cutoff.assign(cutoff=pd.to_datetime(per_cutoff["cutoff"]).dt.date)[shown]
+    return [
+        "## Quality, out of time, with baselines",
+        f"Held-out cutoffs only; capacity = the {capacity} best-scored leads per cutoff.",
+        "",
+        metrics_table(metrics).rename(index=LABELS).round(4).to_string(),
+        "",
+        "### The model per held-out cutoff",
+        "",
+        per_cutoff.round(4).to_string(index=False),
+        "",
+        "### Feature importance by family (drop in average precision when shuffled)",
+        "",
+        importance.round(4).to_string(index=False),
+        "",
+    ]
+
+
+def _left_out_columns(checks: pd.DataFrame) -> list[str]:
+    left_out, kept = checks[checks["left_out"]], checks[checks["kept"]]
+    lines = ["## Columns written after the outcome", ""]
     if len(left_out):
         lines.append("Left out (they reveal the outcome; kept only with `--keep-column`):")
         lines += [f"- `{r.column}`: {r.evidence}" for r in left_out.itertuples(index=False)]
@@ -168,49 +191,38 @@ def render_table_card(
         lines.append("")
         lines.append("Flagged but KEPT on request (`--keep-column`): read the metrics with care:")
         lines += [f"- `{r.column}`: {r.evidence}" for r in kept.itertuples(index=False)]
-    lines += [
-        "",
-        checks[
-            [
-                "column",
-                "role",
-                "single_column_auc",
-                "others_auc",
-                "drop_cost",
-                "flagged",
-                "left_out",
-            ]
-        ]
-        .round(4)
-        .to_string(index=False),
-        "",
+    columns = ["column", "role", "single_column_auc", "others_auc", "drop_cost", "flagged"]
+    return [*lines, "", checks[[*columns, "left_out"]].round(4).to_string(index=False), ""]
+
+
+def _table_quality(
+    metrics: dict, checks: pd.DataFrame, warnings: list[str], importance: pd.DataFrame
+) -> list[str]:
+    lines = [
         "## Quality, with baselines",
         "",
-        table.round(4).to_string(),
+        metrics_table(metrics).rename(index=LABELS).round(4).to_string(),
         "",
     ]
-    if len(left_out):
+    if checks["left_out"].any():
         lines += [
             f"The row `{LABELS['with_left_out_columns']}` is the same gradient boosting trained "
             "with the left-out columns: the figure a tool that did not check would have shown, "
             "and that nobody would see in production.",
             "",
         ]
-    lines += [f"**WARNING:** {w}" for w in metadata.get("warnings", [])]
-    lines += [
+    return [
+        *lines,
+        *(f"**WARNING:** {w}" for w in warnings),
         "### Importance by column (drop in average precision when shuffled)",
         "",
         importance.round(4).to_string(index=False),
         "",
-        "## Limits",
-        "- A CRM export is one snapshot: engagement summed up to the export includes activity "
-        "after a conversion, which flatters every column a little. An event log with "
-        "point-in-time snapshots (the event mode) avoids it.",
-        "- The post-outcome checks catch typical names, values and columns that predict too "
-        "well alone; a leak spread over several weak columns can pass them.",
-        "- Scores are probabilities, not promises; use the tiers to set sales priorities.",
-        "",
+    ]
+
+
+def _footer(metadata: dict[str, Any]) -> list[str]:
+    return [
         f"Versions: {metadata['versions']}",
         f"MLflow run: {metadata.get('mlflow', {}).get('run_id')}",
     ]
-    return "\n".join(lines) + "\n"

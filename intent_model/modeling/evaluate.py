@@ -71,7 +71,7 @@ def top_k_metrics(y: np.ndarray, p: np.ndarray, k: int) -> dict[str, float]:
 def classification_metrics(
     y: np.ndarray | pd.Series, p: np.ndarray, capacity: int | None = None
 ) -> dict[str, float]:
-    """Every metric of DESIGN.md section 6 for one set of predictions."""
+    """Every metric of the model card (docs/training.md) for one set of predictions."""
     y = np.asarray(y).astype(int)
     p = np.asarray(p, dtype=float)
     both = len(np.unique(y)) == 2

@@ -1,6 +1,6 @@
 """Scoring a CRM table with a model trained on one (``intent-model predict --leads F`` alone).
 
-Same output contract as event scoring (DESIGN.md section 7): one row per
+Same output contract as event scoring (:mod:`intent_model.scoring.output`): one row per
 lead, none dropped, ranked, with reasons in the table's own words ("Lead
 Source = Reference", "company_size not given"). A label column in the file is
 ignored: the model never reads a column it was not trained on.
@@ -9,7 +9,6 @@ ignored: the model never reads a column it was not trained on.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -17,15 +16,11 @@ from intent_model.errors import InputError, ModelError
 from intent_model.io.config import Config
 from intent_model.io.validate import CheckedTable
 from intent_model.modeling.model import IntentModel
+from intent_model.scoring.output import score_features
 from intent_model.table.encoding import TableSpec, latest_moment
 from intent_model.table.roles import load_lead_table
 
 SCORED_FROM_TABLE = "table"
-
-
-def table_spec_of(metadata: dict[str, Any]) -> TableSpec:
-    """The encoding a table model was trained with."""
-    return TableSpec.from_dict(metadata["table_spec"])
 
 
 def encode_table(
@@ -60,8 +55,6 @@ def score_table_rows(
     model: IntentModel, spec: TableSpec, frame: pd.DataFrame, features: pd.DataFrame, config: Config
 ) -> pd.DataFrame:
     """``p_hard, intent, score, tier, top_reasons, next_action`` per row of a lead table."""
-    from intent_model.scoring.predict import score_features
-
     return score_features(
         model,
         features.reset_index(drop=True),
@@ -88,10 +81,10 @@ def predict_table(
     ModelError
         When the model is not a table model.
     """
-    if "table_spec" not in loaded.metadata:
+    if not loaded.info.is_table_model:
         raise ModelError(f"{loaded.source} was trained on events: give the events too (--events)")
     table = load_lead_table(leads, config)
-    spec = table_spec_of(loaded.metadata)
+    spec = loaded.info.table_spec
     features, moment = encode_table(spec, table.frame, table.source, as_of)
     scored = score_table_rows(loaded.model, spec, table.frame, features, config)
     scored.insert(0, "lead_id", table.frame["lead_id"].astype(str).to_numpy())

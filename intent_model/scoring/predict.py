@@ -1,8 +1,6 @@
 """Batch scoring (``intent_model.predict``): every lead in, one row per lead out.
 
-Output contract (DESIGN.md section 7): ``lead_id, as_of, p_hard, intent,
-score, tier, rank, top_reasons, next_action, model_version, scored_from``,
-plus ``trend`` when the previous run's output is given. No lead is dropped:
+The rows are those of :mod:`intent_model.scoring.output`. No lead is dropped:
 the leads counted in are checked against the rows going out before anything
 is written, and the file is written atomically.
 """
@@ -10,7 +8,7 @@ is written, and the file is written atomically.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from intent_model.events.features import FeatureSpec
 from intent_model.events.taxonomy import Taxonomy, describe_unknown, load_taxonomy
 from intent_model.events.training_set import EventsInput, FeatureStream, LeadsInput, Progress
 from intent_model.io.config import Config, TaxonomyConfig, with_columns
-from intent_model.io.files import read_table, write_table
+from intent_model.io.files import write_table
 from intent_model.io.load import load_leads
 from intent_model.io.validate import CheckedTable, as_utc
 from intent_model.modeling.bundle import load_bundle
@@ -34,13 +32,11 @@ from intent_model.modeling.drift import (
     DriftWarning,
 )
 from intent_model.modeling.evaluate import TIER_NAMES
+from intent_model.modeling.metadata import ModelInfo
 from intent_model.modeling.model import IntentModel
-from intent_model.names import OUTPUT_COLUMNS
-from intent_model.scoring.explain import explain, reason_texts
+from intent_model.scoring.output import event_lead_scores, output_rows
 from intent_model.scoring.population import (
-    CONVERTED,
     NOT_YET,
-    OPEN,
     describe_population,
     population_of,
     status_of_leads,
@@ -62,19 +58,21 @@ class LoadedModel:
     source: str
 
     @property
+    def info(self) -> ModelInfo:
+        """The typed view of the metadata: kind of model, specs, version label."""
+        return ModelInfo(self.metadata)
+
+    @property
     def spec(self) -> FeatureSpec:
-        return FeatureSpec.from_dict(self.metadata["feature_spec"])
+        return self.info.feature_spec
 
     @property
     def taxonomy(self) -> Taxonomy:
-        return Taxonomy.from_dict(self.metadata["taxonomy"])
+        return self.info.taxonomy
 
     @property
     def version(self) -> str:
-        registered = self.metadata.get("mlflow", {}).get("version")
-        if registered:
-            return f"{self.metadata['mlflow'].get('registered_model', 'model')} v{registered}"
-        return f"bundle {self.metadata['model_sha256'][:12]}"
+        return self.info.version
 
 
 def load_model(source: str | Path, tracking_uri: str | None = None) -> LoadedModel:
@@ -214,10 +212,9 @@ def predict(
     """
     config = with_columns(config, columns)
     loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)
-    if loaded.metadata.get("mode") == "table" or events is None:
+    if loaded.info.is_table_model or events is None:
         return _predict_table(loaded, events, leads, out, as_of, config, previous)
-    spec = loaded.spec
-    if list(loaded.model.feature_names) != spec.feature_names:
+    if list(loaded.model.feature_names) != loaded.spec.feature_names:
         raise ModelError(
             f"{loaded.source}: the model's feature list does not match its feature spec; "
             "the bundle is inconsistent, retrain it"
@@ -226,7 +223,91 @@ def predict(
     lead_table = (
         load_leads(leads, config) if isinstance(leads, str | Path | pd.DataFrame) else leads
     )
-    _check_profile_columns(spec, lead_table)
+    _check_profile_columns(loaded.spec, lead_table)
+    _warn_other_taxonomy(loaded, config)
+    run = _score_every_lead(loaded, events, lead_table, as_of, config, workdir, progress)
+    scored, status, skipped = _population(run.scored, run.lead_table, run.as_of, loaded, config)
+    scores = output_rows(scored, status, run.as_of, loaded.version, config, previous)
+    _check_counts(scores, run.n_leads_in, run.lead_table, skipped)
+    result = PredictionResult(
+        scores=scores,
+        as_of=run.as_of,
+        model_version=loaded.version,
+        n_leads_in=run.n_leads_in,
+        accounting=run.accounting,
+        unknown_types=run.unknown_types,
+        population=describe_population(
+            scores["intent"], len(skipped), converted_days(loaded, config)
+        ),
+        **run.counts,
+    )
+    if out is not None:
+        result.out = write_table(scores, out)
+    return result
+
+
+@dataclass
+class _ScoringRun:
+    """Every lead's scores, unranked, with what the run read and saw."""
+
+    scored: pd.DataFrame
+    as_of: pd.Timestamp
+    n_leads_in: int
+    lead_table: CheckedTable | None
+    accounting: list[str]
+    unknown_types: pd.DataFrame
+    counts: dict[str, Any]
+
+
+def _score_every_lead(
+    loaded: LoadedModel,
+    events: EventsInput,
+    lead_table: CheckedTable | None,
+    as_of: str | pd.Timestamp | None,
+    config: Config,
+    workdir: str | Path | None,
+    progress: Progress | None,
+) -> _ScoringRun:
+    """Features chunk by chunk, each chunk scored as it comes, drift watched on the way."""
+    spec = loaded.spec
+    parts, n_leads_in = [], 0
+    reference = loaded.info.drift_reference
+    monitor = DriftMonitor(reference) if reference else None
+    with FeatureStream(
+        events, lead_table, as_of, config, spec, loaded.taxonomy, workdir=workdir
+    ) as stream:
+        _warn_unseen(stream.events.unknown_types)
+        for features in stream.chunks(progress):
+            n_leads_in += len(features)
+            scored_chunk = event_lead_scores(loaded.model, features, spec, config)
+            if monitor is not None:
+                monitor.add(features, scored_chunk["p_hard"].to_numpy())
+            parts.append(scored_chunk)
+    accounting = [stream.events.checked.accounting()]
+    if stream.lead_table is not None:
+        accounting.append(stream.lead_table.accounting())
+    accounting += [f"rejected rows and their reasons: {p}" for p in stream.quarantine_files]
+    unknown = stream.events.unknown_types
+    n_events = max(stream.events.checked.n_used, 1)
+    counts = {
+        "n_duplicate_events": stream.n_duplicate_events,
+        "n_events_at_or_after_as_of": stream.n_events_at_or_after_as_of,
+        "unknown_type_share": float(unknown["n_rows"].sum()) / n_events if len(unknown) else 0.0,
+        "drift": monitor.report(spec) if monitor is not None else None,
+    }
+    _warn_drift(counts["drift"], counts["unknown_type_share"])
+    return _ScoringRun(
+        scored=pd.concat(parts, ignore_index=True),
+        as_of=stream.as_of,
+        n_leads_in=n_leads_in,
+        lead_table=stream.lead_table,
+        accounting=accounting,
+        unknown_types=unknown,
+        counts=counts,
+    )
+
+
+def _warn_other_taxonomy(loaded: LoadedModel, config: Config) -> None:
     # Only a taxonomy the user gave can differ on purpose; the defaults say nothing.
     configured = load_taxonomy(config.taxonomy)
     given = config.taxonomy != TaxonomyConfig()
@@ -235,58 +316,8 @@ def predict(
             "the config's taxonomy differs from the one the model was trained with; scoring "
             "uses the model's (retrain to change it)",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    parts = []
-    with FeatureStream(
-        events, lead_table, as_of, config, spec, loaded.taxonomy, workdir=workdir
-    ) as stream:
-        _warn_unseen(stream.events.unknown_types)
-        reference = loaded.metadata.get("drift_reference")
-        monitor = DriftMonitor(reference) if reference else None
-        n_leads_in = 0
-        for features in stream.chunks(progress):
-            n_leads_in += len(features)
-            scored_chunk = _score_chunk(loaded, features, spec, config)
-            if monitor is not None:
-                monitor.add(features, scored_chunk["p_hard"].to_numpy())
-            parts.append(scored_chunk)
-        accounting = [stream.events.checked.accounting()]
-        if stream.lead_table is not None:
-            accounting.append(stream.lead_table.accounting())
-        accounting += [f"rejected rows and their reasons: {p}" for p in stream.quarantine_files]
-        scored_as_of = stream.as_of
-        unknown = stream.events.unknown_types
-        n_events = max(stream.events.checked.n_used, 1)
-        counts = {
-            "n_duplicate_events": stream.n_duplicate_events,
-            "n_events_at_or_after_as_of": stream.n_events_at_or_after_as_of,
-            "unknown_type_share": float(unknown["n_rows"].sum()) / n_events
-            if len(unknown)
-            else 0.0,
-            "drift": monitor.report(spec) if monitor is not None else None,
-        }
-        _warn_drift(counts["drift"], counts["unknown_type_share"])
-    scored, status, skipped = _population(
-        pd.concat(parts, ignore_index=True), stream.lead_table, scored_as_of, loaded, config
-    )
-    scores = _output(scored, status, scored_as_of, loaded, previous, config)
-    _check_counts(scores, n_leads_in, stream, skipped)
-    result = PredictionResult(
-        scores=scores,
-        as_of=scored_as_of,
-        model_version=loaded.version,
-        n_leads_in=n_leads_in,
-        accounting=accounting,
-        unknown_types=unknown,
-        population=describe_population(
-            scores["intent"], len(skipped), converted_days(loaded, config)
-        ),
-        **counts,
-    )
-    if out is not None:
-        result.out = write_table(scores, out)
-    return result
 
 
 def _population(
@@ -320,35 +351,11 @@ def converted_days(loaded: LoadedModel, config: Config) -> float | None:
     model's label horizon)."""
     if config.predict.exclude_converted_days is not None:
         return config.predict.exclude_converted_days
-    return loaded.metadata.get("horizon_days")
-
-
-def _output(scored, status, as_of, loaded, previous, config) -> pd.DataFrame:
-    """The output contract's columns, open leads ranked best first, the others after them
-    (not ranked, no tier, their own next action), with the trend when asked for."""
-    is_open = status == OPEN
-    ranked = add_rank(scored.loc[is_open]).sort_values("rank")
-    others = scored.loc[~is_open].assign(
-        intent=status[~is_open],
-        tier=None,
-        next_action=np.where(
-            status[~is_open] == CONVERTED, config.playbook.converted, config.playbook.closed
-        ),
-        rank=pd.NA,
-    )
-    others = others.sort_values(["p_hard", "lead_id"], ascending=[False, True])
-    scores = pd.concat([ranked, others], ignore_index=True)
-    scores["rank"] = scores["rank"].astype("Int64")
-    scores.insert(1, "as_of", as_of)
-    scores["model_version"] = loaded.version
-    scores = scores[list(OUTPUT_COLUMNS)]
-    if previous is not None:
-        scores["trend"] = trend(scores, _previous_scores(previous), config.predict.trend_points)
-    return scores
+    return loaded.info.horizon_days
 
 
 def _predict_table(loaded, events, leads, out, as_of, config, previous) -> PredictionResult:
-    from intent_model.scoring.from_table import column_groups, predict_table, table_spec_of
+    from intent_model.scoring.from_table import column_groups, predict_table
 
     if events is not None:
         raise ConfigError(
@@ -360,14 +367,14 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
         loaded, leads, as_utc(as_of) if as_of is not None else None, config
     )
     drift = None
-    reference = loaded.metadata.get("drift_reference")
+    reference = loaded.info.drift_reference
     if reference:
         monitor = DriftMonitor(reference)
         monitor.add(features, scored["p_hard"].to_numpy())
-        drift = monitor.report(groups=column_groups(table_spec_of(loaded.metadata)))
+        drift = monitor.report(groups=column_groups(loaded.info.table_spec))
         _warn_drift(drift, 0.0)
     rows = checked.frame.reset_index(drop=True)
-    label_col = loaded.metadata.get("label_col")
+    label_col = loaded.info.label_col
     status = status_of_leads(
         len(scored),
         label=rows.get(label_col),
@@ -375,7 +382,7 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
         closed_values=config.predict.closed_values,
         score_all=config.predict.score == "all",
     )
-    scores = _output(scored, status, moment, loaded, previous, config)
+    scores = output_rows(scored, status, moment, loaded.version, config, previous)
     counted = (
         []
         if len(scores) == checked.n_used
@@ -395,91 +402,6 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
     if out is not None:
         result.out = write_table(scores, out)
     return result
-
-
-def score_features(
-    model: IntentModel,
-    features: pd.DataFrame,
-    spec: FeatureSpec | None,
-    config: Config,
-    **wording: Callable,
-) -> pd.DataFrame:
-    """``p_hard, intent, score, tier, top_reasons, next_action`` for a features table.
-
-    The MLflow pyfunc model and batch scoring both call this, so they agree.
-    ``wording`` (``concept``, ``text``) words the reasons of a table model
-    (see :func:`intent_model.scoring.explain.top_drivers`).
-    """
-    scored = model.score(features)
-    reasons = reason_texts(
-        features,
-        explain(model, features),
-        spec,
-        config.predict.positive_reasons,
-        config.predict.negative_reasons,
-        **wording,
-    )
-    return scored.assign(
-        top_reasons=reasons.to_numpy(),
-        next_action=next_actions(scored["intent"], scored["tier"], config),
-    )
-
-
-def _score_chunk(
-    loaded: LoadedModel, features: pd.DataFrame, spec: FeatureSpec, config: Config
-) -> pd.DataFrame:
-    scored = score_features(loaded.model, features, spec, config).reset_index(drop=True)
-    scored.insert(0, "lead_id", features.index.astype(str))
-    scored["scored_from"] = np.where(
-        features["n_events_all"].to_numpy() > 0, "events", "profile only"
-    )
-    # Who is ranked is decided from these once every chunk is scored; _output drops them.
-    scored["_days_since_last_hard"] = features["days_since_last_hard"].to_numpy()
-    scored["_n_events"] = features["n_events_all"].to_numpy()
-    return scored
-
-
-def next_actions(intent: pd.Series, tier: pd.Series, config: Config) -> np.ndarray:
-    """The playbook's next step for each lead: urgent for hard intent in tier A."""
-    playbook = config.playbook
-    hard = intent.to_numpy() == "hard"
-    urgent = hard & (tier.to_numpy() == TIER_NAMES[0])
-    return np.where(urgent, playbook.hard_urgent, np.where(hard, playbook.hard, playbook.soft))
-
-
-def add_rank(scores: pd.DataFrame) -> pd.DataFrame:
-    """Add ``rank`` (1 = highest p_hard; ties broken by lead id, so ranks are stable).
-
-    Rows keep their order.
-    """
-    tie_break = scores["lead_id"] if "lead_id" in scores else pd.Series(np.arange(len(scores)))
-    order = np.lexsort((tie_break.astype(str).to_numpy(), -scores["p_hard"].to_numpy()))
-    rank = np.empty(len(scores), dtype=np.int64)
-    rank[order] = np.arange(1, len(scores) + 1)
-    return scores.assign(rank=rank)
-
-
-def trend(scores: pd.DataFrame, previous: pd.DataFrame, points: int) -> np.ndarray:
-    """rising / steady / falling against the previous run's score, or new."""
-    before = previous.drop_duplicates("lead_id").set_index("lead_id")["score"]
-    earlier = before.reindex(scores["lead_id"].astype(str)).to_numpy(dtype=float)
-    change = scores["score"].to_numpy(dtype=float) - earlier
-    return np.select(
-        [np.isnan(earlier), change >= points, change <= -points],
-        ["new", "rising", "falling"],
-        default="steady",
-    )
-
-
-def _previous_scores(previous: str | Path | pd.DataFrame) -> pd.DataFrame:
-    frame = previous if isinstance(previous, pd.DataFrame) else read_table(previous)
-    missing = [c for c in ("lead_id", "score") if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"{previous if not isinstance(previous, pd.DataFrame) else '<DataFrame>'}: the "
-            f"previous scores need column(s) {', '.join(missing)} (an earlier predict output)"
-        )
-    return frame.assign(lead_id=frame["lead_id"].astype(str))
 
 
 def _check_profile_columns(spec: FeatureSpec, lead_table: CheckedTable | None) -> None:
@@ -507,7 +429,7 @@ def _warn_unseen(unknown: pd.DataFrame) -> None:
             "event types the model's taxonomy does not know, counted as engagement: "
             + describe_unknown(unknown),
             UnseenEventTypesWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
@@ -520,19 +442,19 @@ def _warn_drift(drift: pd.DataFrame | None, unknown_share: float) -> None:
             f"significant drift against the training data (PSI > {SIGNIFICANT_PSI}) in: "
             f"{', '.join(shifted)}; check the inputs, and retrain if the shift is real",
             DriftWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     if unknown_share > UNKNOWN_TYPE_SHARE_WARNING:
         warnings.warn(
             f"{unknown_share:.1%} of events have types the model's taxonomy does not know "
             f"(more than {UNKNOWN_TYPE_SHARE_WARNING:.0%}); extend the taxonomy and retrain",
             DriftWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
 def _check_counts(
-    scores: pd.DataFrame, n_leads_in: int, stream: FeatureStream, skipped: pd.Index
+    scores: pd.DataFrame, n_leads_in: int, lead_table: CheckedTable | None, skipped: pd.Index
 ) -> None:
     problems = []
     if len(scores) + len(skipped) != n_leads_in:
@@ -540,7 +462,7 @@ def _check_counts(
             f"{n_leads_in:,} leads in but {len(scores):,} rows out and {len(skipped):,} "
             "not yet created"
         )
-    _check_every_lead_scored(scores, stream.lead_table, problems, skipped)
+    _check_every_lead_scored(scores, lead_table, problems, skipped)
 
 
 def _check_every_lead_scored(

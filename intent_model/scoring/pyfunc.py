@@ -22,6 +22,7 @@ import pandas as pd
 
 from intent_model.errors import ModelError
 from intent_model.modeling.bundle import sha256_of
+from intent_model.modeling.metadata import ModelInfo
 
 ENTRY_POINT = Path(__file__).with_name("mlflow_entry.py")
 
@@ -46,28 +47,23 @@ def pyfunc_scores(
     model, metadata: dict, features: pd.DataFrame, version: str | None = None
 ) -> pd.DataFrame:
     """The pyfunc output for a features table (also the signature's output example)."""
-    from intent_model.events.features import FeatureSpec
     from intent_model.io.config import config_from_dict
-    from intent_model.scoring.predict import add_rank, score_features
+    from intent_model.scoring.from_table import encode_table, score_table_rows
+    from intent_model.scoring.output import add_rank, score_features
 
     frame = features.reset_index(drop=True)
     config = config_from_dict(metadata["config"], source="model metadata")
-    if metadata.get("mode") == "table":
-        from intent_model.scoring.from_table import encode_table, score_table_rows, table_spec_of
-
+    info = ModelInfo(metadata, registered_version=version)
+    if info.is_table_model:
         # A table model takes the table's own rows and encodes them itself.
-        table_spec = table_spec_of(metadata)
-        encoded, _ = encode_table(table_spec, frame, "model input", None)
-        scored = score_table_rows(model, table_spec, frame, encoded, config)
+        encoded, _ = encode_table(info.table_spec, frame, "model input", None)
+        scored = score_table_rows(model, info.table_spec, frame, encoded, config)
     else:
-        scored = score_features(
-            model, frame, FeatureSpec.from_dict(metadata["feature_spec"]), config
-        )
+        scored = score_features(model, frame, info.feature_spec, config)
     if "lead_id" in frame:
         scored.insert(0, "lead_id", frame["lead_id"].astype(str).to_numpy())
     scored = add_rank(scored)
-    name = metadata.get("mlflow", {}).get("registered_model", "lead-intent")
-    scored["model_version"] = f"{name} v{version}" if version else "unregistered"
+    scored["model_version"] = info.version
     return scored
 
 

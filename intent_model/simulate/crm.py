@@ -89,13 +89,20 @@ def crm_export(demo: DemoData, seed: int = 0) -> pd.DataFrame:
             rng.integers(0, len(FORM_PLACEHOLDERS), len(leads))
         ]
         table[field] = np.where(pd.isna(values), placeholder, values)
+    return _with_planted_columns(rng, table, converted)
+
+
+def _with_planted_columns(
+    rng: np.random.Generator, table: pd.DataFrame, converted: np.ndarray
+) -> pd.DataFrame:
+    """The columns sales fill in after the outcome, and the label."""
     table["sales_tag"] = _planted(rng, converted, SALES_TAGS_WON, SALES_TAGS_LOST, 0.9)
     table["lead_status"] = _planted(rng, converted, STATUS_WON, STATUS_LOST, 0.95)
     quality_index = np.clip(
-        np.where(converted == 1, 0, 3) + rng.integers(-1, 2, len(leads)), 0, len(QUALITY) - 1
+        np.where(converted == 1, 0, 3) + rng.integers(-1, 2, len(table)), 0, len(QUALITY) - 1
     )
     table["lead_quality"] = np.where(
-        rng.random(len(leads)) < 0.25, "", np.array(QUALITY)[quality_index]
+        rng.random(len(table)) < 0.25, "", np.array(QUALITY)[quality_index]
     )
     table["converted"] = converted
     return table

@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from intent_model.io.files import atomic_path
+from intent_model.io.validate import as_utc
 
 STAGES = ("cold", "aware", "considering", "deciding")
 N_HUMAN_STAGES = len(STAGES)
@@ -236,10 +237,7 @@ def simulate_funnel(
     if n_days < TRUTH_HORIZON_DAYS + 2:
         raise ValueError(f"n_days must be at least {TRUTH_HORIZON_DAYS + 2}, got {n_days}")
     rng = np.random.default_rng(seed)
-    start = pd.Timestamp(start)
-    start = (start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")).floor(
-        "D"
-    )
+    start = as_utc(start).floor("D")
     days = pd.date_range(start, periods=n_days, freq="D")
     season = _seasonality(days)
 
@@ -260,32 +258,12 @@ def simulate_funnel(
     event_lead, event_day, event_stage, event_type = _expand_events(
         rng, lead_days, leads, rates, is_hard_type
     )
-    event_seconds = _time_of_day(rng, leads["is_bot"][event_lead])
-    entry_seconds = _time_of_day(rng, leads["is_bot"])
-    # Events on the arrival day come after the lead's first form, so that the
-    # lead exists (created_at) before anything it does.
-    same_day = event_day == leads["arrival_day"][event_lead]
-    entry_of_event = entry_seconds[event_lead]
-    event_seconds = np.where(
-        same_day,
-        entry_of_event + event_seconds / 86400.0 * (86400.0 - entry_of_event),
-        event_seconds,
-    )
+    timestamp_ns = _timestamps(rng, leads, event_lead, event_day, start)
     entry_type = _entry_types(rng, leads)
-
     all_lead = np.concatenate([np.arange(n_leads), event_lead])
-    all_day = np.concatenate([leads["arrival_day"], event_day])
-    all_seconds = np.concatenate([entry_seconds, event_seconds])
     all_type = np.concatenate([entry_type, event_type])
     all_stage = np.concatenate([leads["initial_stage"], event_stage])
     is_entry = np.arange(len(all_lead)) < n_leads
-    start_ns = start.value
-    timestamp_ns = (
-        start_ns
-        + all_day.astype(np.int64) * 86_400_000_000_000
-        + np.round(all_seconds * 1e3).astype(np.int64) * 1_000_000
-    )
-
     provided_at = _profile_provided_at(rng, leads, all_lead, all_type, all_stage, timestamp_ns)
     channel = _event_channels(rng, leads, all_lead, all_type, is_entry)
     lead_ids = np.char.add("L", np.char.zfill(np.arange(1, n_leads + 1).astype(str), 6))
@@ -312,6 +290,34 @@ def simulate_funnel(
         event_stage=np.asarray(STAGE_NAMES, dtype=object)[stage_of_row],
         start=start,
         end=start + pd.Timedelta(days=n_days),
+    )
+
+
+def _timestamps(
+    rng: np.random.Generator,
+    leads: dict,
+    event_lead: np.ndarray,
+    event_day: np.ndarray,
+    start: pd.Timestamp,
+) -> np.ndarray:
+    """UTC nanoseconds of every row: the leads' first forms, then their events."""
+    event_seconds = _time_of_day(rng, leads["is_bot"][event_lead])
+    entry_seconds = _time_of_day(rng, leads["is_bot"])
+    # Events on the arrival day come after the lead's first form, so that the
+    # lead exists (created_at) before anything it does.
+    same_day = event_day == leads["arrival_day"][event_lead]
+    entry_of_event = entry_seconds[event_lead]
+    event_seconds = np.where(
+        same_day,
+        entry_of_event + event_seconds / 86400.0 * (86400.0 - entry_of_event),
+        event_seconds,
+    )
+    all_day = np.concatenate([leads["arrival_day"], event_day])
+    all_seconds = np.concatenate([entry_seconds, event_seconds])
+    return (
+        start.value
+        + all_day.astype(np.int64) * 86_400_000_000_000
+        + np.round(all_seconds * 1e3).astype(np.int64) * 1_000_000
     )
 
 

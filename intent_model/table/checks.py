@@ -37,9 +37,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from intent_model.errors import ConfigError
-from intent_model.io.config import Config
+from intent_model.io.config import FEATURE_ROLES, Config, TableConfig
 from intent_model.table.encoding import category_keys, date_values, numeric_values
-from intent_model.table.roles import FEATURE_ROLES
 
 OUTCOME_WORDS = frozenset(
     {
@@ -78,6 +77,21 @@ VALUE_SHARE = 0.01
 ENCODING_BINS = 20
 SMOOTHING_ROWS = 10
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+CHECK_COLUMNS = [
+    "column",
+    "role",
+    "single_column_auc",
+    "others_auc",
+    "drop_cost",
+    "name_word",
+    "outcome_values",
+    "flagged",
+    "kept",
+    "left_out",
+    "evidence",
+]
 
 
 def outcome_word(name: str) -> str | None:
@@ -276,58 +290,55 @@ def check_columns(
         column: out_of_fold_encoding(frame[column], role, y, missing_values)
         for column, role in zip(candidates["column"], candidates["role"], strict=True)
     }
-    rows = {}
-    for column, role in zip(candidates["column"], candidates["role"], strict=True):
-        auc = _auc(encoded[column], y)
-        word = outcome_word(column)
-        values, share = outcome_values(frame[column]) if role == "categorical" else ([], 0.0)
-        evidence = []
-        if auc > table.leakage_auc:
-            evidence.append(
-                f"on its own it predicts the label with out-of-fold AUC {auc:.3f} "
-                f"(> {table.leakage_auc:g})"
-            )
-        if word:
-            evidence.append(f"its name has {word!r}")
-        if share >= VALUE_SHARE:
-            shown = ", ".join(repr(v) for v in values[:3])
-            evidence.append(f"{share:.0%} of its values read like an outcome ({shown})")
-        rows[column] = {
-            "column": column,
-            "role": role,
-            "single_column_auc": auc,
-            "others_auc": np.nan,
-            "drop_cost": np.nan,
-            "name_word": word or "",
-            "outcome_values": ", ".join(values[:5]),
-            "evidence": evidence,
-        }
+    rows = {
+        column: _single_column_evidence(frame[column], column, role, encoded[column], y, table)
+        for column, role in zip(candidates["column"], candidates["role"], strict=True)
+    }
     _flag_dominant(rows, encoded, y, table.dominance_margin, context)
     for row in rows.values():
         row["flagged"] = bool(row["evidence"])
         row["kept"] = row["flagged"] and row["column"] in table.keep_columns
         row["left_out"] = row["flagged"] and not row["kept"]
         row["evidence"] = "; ".join(row["evidence"])
-    rows = list(rows.values())
-    checks = pd.DataFrame(
-        rows,
-        columns=[
-            "column",
-            "role",
-            "single_column_auc",
-            "others_auc",
-            "drop_cost",
-            "name_word",
-            "outcome_values",
-            "flagged",
-            "kept",
-            "left_out",
-            "evidence",
-        ],
-    )
+    checks = pd.DataFrame(list(rows.values()), columns=CHECK_COLUMNS)
     return checks.sort_values(
         ["flagged", "single_column_auc"], ascending=[False, False], ignore_index=True
     )
+
+
+def _single_column_evidence(
+    values: pd.Series,
+    column: str,
+    role: str,
+    encoded: np.ndarray | None,
+    y: np.ndarray,
+    table: TableConfig,
+) -> dict:
+    """What one column shows on its own: its out-of-fold AUC, its name, its values."""
+    auc = _auc(encoded, y)
+    word = outcome_word(column)
+    outcomes, share = outcome_values(values) if role == "categorical" else ([], 0.0)
+    evidence = []
+    if auc > table.column_flag_auc:
+        evidence.append(
+            f"on its own it predicts the label with out-of-fold AUC {auc:.3f} "
+            f"(> {table.column_flag_auc:g})"
+        )
+    if word:
+        evidence.append(f"its name has {word!r}")
+    if share >= VALUE_SHARE:
+        shown = ", ".join(repr(v) for v in outcomes[:3])
+        evidence.append(f"{share:.0%} of its values read like an outcome ({shown})")
+    return {
+        "column": column,
+        "role": role,
+        "single_column_auc": auc,
+        "others_auc": np.nan,
+        "drop_cost": np.nan,
+        "name_word": word or "",
+        "outcome_values": ", ".join(outcomes[:5]),
+        "evidence": evidence,
+    }
 
 
 def _flag_dominant(

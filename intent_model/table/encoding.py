@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from intent_model.io.config import FEATURE_ROLES
 from intent_model.io.validate import is_present
-from intent_model.table.roles import FEATURE_ROLES
 
 OTHER = "(other)"
 INFORMATION = ("n_fields_provided", "share_fields_provided")

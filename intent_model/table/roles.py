@@ -23,8 +23,9 @@ from intent_model.io.config import Config
 from intent_model.io.load import load_leads
 from intent_model.io.validate import SHOWN_ROWS, CheckedTable, is_present, row_label
 
-# Roles a column can have. Feature roles are encoded; the others are not.
-FEATURE_ROLES = ("numeric", "categorical", "text", "identifier", "date")
+# What an empty label cell means: see parse_label.
+BLANK_IS_ERROR = "error"
+BLANK_IS_UNLABELLED = "unlabelled"
 LABEL_VALUES = {
     "1": 1,
     "0": 0,
@@ -127,31 +128,50 @@ def label_values(values: pd.Series) -> pd.Series:
     return text.map(LABEL_VALUES, na_action="ignore").astype(float)
 
 
-def parse_label(values: pd.Series, source: str, column: str) -> np.ndarray:
+def parse_label(
+    values: pd.Series, source: str, column: str, *, blank: str = BLANK_IS_ERROR
+) -> np.ndarray:
     """0/1 from 0/1, yes/no, y/n, true/false or hard/soft (any case, booleans too).
+
+    The one reader of label columns, for both modes. ``blank`` says what an
+    empty cell means, the one way the modes differ:
+
+    - ``"error"`` (training on a CRM table): every lead learnt from needs its
+      outcome; a blank is refused with the others.
+    - ``"unlabelled"`` (CRM labels beside an event log): the outcome is not
+      decided yet; the lead gives no snapshot and comes back as NaN.
 
     Raises
     ------
     InputError
-        Naming the rows whose value is missing or not one of those.
+        Naming the rows whose value is not a label (or is blank, with ``"error"``).
 
     Examples
     --------
     >>> parse_label(pd.Series(["Yes", "no", 1, True, "hard", "0.0"]), "t.csv", "won").tolist()
     [1, 0, 1, 1, 1, 0]
+    >>> parse_label(pd.Series(["soft", ""]), "t.csv", "won", blank="unlabelled").tolist()
+    [0.0, nan]
     """
+    if blank not in (BLANK_IS_ERROR, BLANK_IS_UNLABELLED):
+        raise ValueError(f"blank must be {BLANK_IS_ERROR!r} or {BLANK_IS_UNLABELLED!r}")
     parsed = label_values(values)
     bad = parsed.isna().to_numpy()
+    if blank == BLANK_IS_UNLABELLED:
+        bad &= is_present(values)
     if bad.any():
         positions = np.flatnonzero(bad)
         shown = "; ".join(
             f"{row_label(source, int(values.index[i]))}: {values.iloc[i]!r}"
             for i in positions[:SHOWN_ROWS]
         )
+        empty = "; empty = not labelled yet" if blank == BLANK_IS_UNLABELLED else ""
         raise InputError(
             f"{source}: column {column!r} has {len(positions):,} value(s) that are not a label "
-            f"(use 0/1, yes/no, true/false or hard/soft): {shown}"
+            f"(use 0/1, yes/no, true/false or hard/soft{empty}): {shown}"
         )
+    if blank == BLANK_IS_UNLABELLED:
+        return parsed.to_numpy(dtype=float)
     return parsed.to_numpy(dtype=np.int64)
 
 

@@ -11,7 +11,6 @@ evaluation, so the report shows what the leak would have been worth.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,23 +24,11 @@ from intent_model.errors import ConfigError
 from intent_model.events.training_set import Progress
 from intent_model.io.config import Config
 from intent_model.io.validate import CheckedTable
-from intent_model.modeling import tracking
 from intent_model.modeling.baselines import TablePointsRule
-from intent_model.modeling.bundle import (
-    CARD_FILE,
-    PLOTS_DIR,
-    staged_bundle,
-    write_metadata,
-    write_model,
-)
 from intent_model.modeling.card import metrics_table, render_table_card
 from intent_model.modeling.drift import reference_summary
-from intent_model.modeling.evaluate import (
-    choose_threshold,
-    choose_tier_bounds,
-    classification_metrics,
-    family_importance,
-)
+from intent_model.modeling.evaluate import classification_metrics, family_importance
+from intent_model.modeling.metadata import TABLE_MODE
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.pipeline import (
     MODEL_KINDS,
@@ -56,27 +43,24 @@ from intent_model.modeling.plots import (
     reliability_diagram,
     roc_pr_curves,
 )
-from intent_model.modeling.split import choose_evaluation
-from intent_model.scoring.pyfunc import ENTRY_POINT, pyfunc_scores
+from intent_model.modeling.split import TableEvaluation, choose_evaluation
 from intent_model.table.checks import check_columns, describe_checks
 from intent_model.table.encoding import TableSpec, latest_moment, placeholder_report
 from intent_model.table.roles import LeadTable, infer_roles, load_lead_table, roles_table
-from intent_model.training.from_events import (
+from intent_model.training.promote import PromotionResult, compare_table_with_champion
+from intent_model.training.sequence import (
     IMPORTANCE_ROWS,
     MAIN_MODEL,
-    flatten,
+    Trained,
+    common_metadata,
+    operating_model,
     outcome_lines,
-    package_versions,
-    requirements,
     sample_rows,
+    save_and_register,
     timed,
-    write_figures,
 )
-from intent_model.training.promote import PromotionResult, compare_table_with_champion
-from intent_model.version import __version__
 
 LEAKY = "with_left_out_columns"
-TABLE_MODE = "table"
 
 
 class LeakWarning(UserWarning):
@@ -145,7 +129,7 @@ def train_table(
         The bundle directory to write (replaced atomically).
     config : Config, optional
         ``[columns.roles]`` overrides inferred roles; ``[table]`` sets the checks
-        (``keep_columns``, ``leakage_auc``) and the evaluation.
+        (``keep_columns``, ``column_flag_auc``) and the evaluation.
     label_col : str, optional
         Defaults to ``config.labels.label_col``.
     tracking_uri, track, promote, progress
@@ -158,20 +142,92 @@ def train_table(
     Warns
     -----
     LeakWarning
-        When the model's out-of-sample AUC is above ``[table] leak_warning_auc``.
+        When the model's out-of-sample AUC is above ``[table] model_warning_auc``.
     """
     config = config or Config()
-    training, table_config = config.training, config.table
-    label_col = label_col or config.labels.label_col
+    say = timed(progress)
+    prepared = _prepare(leads, label_col or config.labels.label_col, config, promote, say)
+    say(f"evaluating: {prepared.evaluation.description}")
+    predictions, main, importance_model = _evaluate(prepared, config, say)
+    if prepared.left_out:
+        predictions[LEAKY] = _leaky_predictions(prepared, config, say)
+    y_eval = prepared.y[prepared.evaluation.holdout]
+    metrics = {kind: classification_metrics(y_eval, p, None) for kind, p in predictions.items()}
+    alerts = _leak_alerts(metrics, prepared.checks, config.table.model_warning_auc)
+    for alert in alerts:
+        warnings.warn(alert, LeakWarning, stacklevel=3)
+    y_development = prepared.y[prepared.evaluation.development]
+    model = operating_model(main, prepared.X.columns, y_development, config.training.tier_shares)
+    importance = _importance(prepared, importance_model, config)
+    metadata = _metadata(config, prepared, model, metrics) | {"warnings": alerts}
+    # The drift reference: the whole table as the model scores it, like a nightly export.
+    metadata["drift_reference"] = reference_summary(prepared.X, model.predict_proba(prepared.X))
+    tracking_uri = tracking_uri or config.training.tracking_uri
+    trained = _trained(prepared, model, metadata, metrics, predictions, importance, config)
+    trained.compare = lambda version: compare_table_with_champion(
+        tracking_uri,
+        version,
+        model,
+        prepared.table.frame,
+        prepared.X,
+        prepared.y,
+        prepared.evaluation,
+        prepared.as_of,
+        config,
+    )
+    registration = save_and_register(
+        trained, out, config, tracking_uri, track=track, promote=promote, say=say
+    )
+    return TableTrainResult(
+        bundle_dir=Path(out),
+        metrics=metrics_table(metrics, counts=True),
+        evaluation=prepared.evaluation.description,
+        roles=prepared.roles,
+        checks=prepared.checks,
+        placeholders=prepared.placeholders,
+        importance=importance,
+        threshold=model.threshold,
+        tier_bounds=model.tier_bounds,
+        metadata=metadata,
+        run_id=registration.run_id,
+        model_version=registration.version,
+        promotion=registration.promotion,
+        warnings=alerts,
+    )
+
+
+@dataclass
+class PreparedTable:
+    """A lead table ready to fit: roles, column checks, the encoding and the evaluation design."""
+
+    table: LeadTable
+    roles: pd.DataFrame
+    checks: pd.DataFrame
+    left_out: set[str]
+    spec: TableSpec
+    as_of: pd.Timestamp
+    X: pd.DataFrame
+    placeholders: pd.DataFrame
+    evaluation: TableEvaluation
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.table.label
+
+    @property
+    def lead_ids(self) -> np.ndarray:
+        return self.table.frame["lead_id"].astype(str).to_numpy()
+
+
+def _prepare(leads, label_col: str | None, config: Config, promote: bool, say) -> PreparedTable:
+    """Read the table, infer the roles, choose the evaluation, leave out the columns
+    written after the outcome (judged on the development rows only) and encode."""
     if not label_col:
         raise ConfigError(
             "training from a lead table needs its label column: --label-col NAME "
             "(values 0/1, yes/no, true/false or hard/soft)"
         )
-    tracking_uri = tracking_uri or training.tracking_uri
-    say = timed(progress)
     placeholders = config.features.placeholders()
-
     say("reading the lead table")
     table = load_lead_table(leads, config, label_col)
     frame, y = table.frame, table.label
@@ -183,9 +239,7 @@ def train_table(
             "--promote on a lead table needs an out-of-time comparison: give the creation "
             "date column (--created-at-col)"
         )
-
     say("checking every column for signs it was written after the outcome")
-    # Only the development rows decide what is left out: the evaluation stays untouched.
     dev = evaluation.development
     checks = check_columns(frame[dev], roles, y[dev], config)
     for line in describe_checks(checks):
@@ -203,36 +257,30 @@ def train_table(
         f"{len(spec.columns)} columns; {int(placeholder_cells['n_cells'].sum()):,} placeholder "
         "or blank cells counted as not given"
     )
-
-    say(f"evaluating: {evaluation.description}")
-    predictions, main, importance_model = _evaluate(X, y, frame, spec, evaluation, config, say)
-    if left_out:
-        leaky_spec = _fit_spec(frame[dev], roles, config)
-        say(f"fitting the gradient boosting WITH {', '.join(sorted(left_out))}, for comparison")
-        predictions[LEAKY] = _leaky_predictions(
-            leaky_spec.encode(frame, as_of), y, frame, evaluation, config
-        )
-    y_eval = y[evaluation.holdout]
-    metrics = {kind: classification_metrics(y_eval, p, None) for kind, p in predictions.items()}
-    alerts = _leak_alerts(metrics, checks, table_config.leak_warning_auc)
-    for alert in alerts:
-        warnings.warn(alert, LeakWarning, stacklevel=2)
-
-    threshold = choose_threshold(y[dev], main.oof_proba_)
-    tier_bounds = choose_tier_bounds(main.oof_proba_, training.tier_shares)
-    model = IntentModel(
-        classifier=main, feature_names=list(X.columns), threshold=threshold, tier_bounds=tier_bounds
+    return PreparedTable(
+        table, roles, checks, left_out, spec, as_of, X, placeholder_cells, evaluation
     )
+
+
+def _importance(prepared: PreparedTable, importance_model, config: Config) -> pd.DataFrame:
+    """Permutation importance per source column, on rows the model did not learn from."""
+    spec, training = prepared.spec, config.training
     importance_rows, importance_X = importance_model
     sample = sample_rows(len(importance_rows), IMPORTANCE_ROWS, training.random_state)
     groups = {c: [f for f in spec.feature_names if spec.source_of(f) == c] for c in _sources(spec)}
-    importance = family_importance(
+    return family_importance(
         lambda features: importance_X.predict_proba(features)[:, 1],
-        X.iloc[importance_rows[sample]],
-        y[importance_rows[sample]],
+        prepared.X.iloc[importance_rows[sample]],
+        prepared.y[importance_rows[sample]],
         groups,
         random_state=training.random_state,
     ).rename(columns={"family": "column"})
+
+
+def _trained(prepared, model, metadata, metrics, predictions, importance, config) -> Trained:
+    """What the shared sequence saves and registers for a table model."""
+    y_eval = prepared.y[prepared.evaluation.holdout]
+    checks, table_config = prepared.checks, config.table
     figures = {
         "roc_pr.png": roc_pr_curves(y_eval, predictions),
         "reliability.png": reliability_diagram(y_eval, predictions),
@@ -240,87 +288,36 @@ def train_table(
         "importance_by_column.png": family_importance_chart(
             importance.rename(columns={"column": "family"}).head(15)
         ),
-        "column_checks.png": column_check_chart(checks, table_config.leakage_auc),
+        "column_checks.png": column_check_chart(checks, table_config.column_flag_auc),
     }
-    metadata = _metadata(
-        config, table, spec, roles, checks, placeholder_cells, evaluation, model, metrics, as_of
-    )
-    metadata["warnings"] = alerts
-    # The drift reference: the whole table as the model scores it, like a nightly export.
-    metadata["drift_reference"] = reference_summary(X, model.predict_proba(X))
-
-    out = Path(out)
-    run_id = version = promotion = None
-    with staged_bundle(out) as stage:
-        metadata["model_sha256"] = write_model(stage, model)
-        write_figures(stage / PLOTS_DIR, figures)
-        roles.to_csv(stage / "column_roles.csv", index=False)
-        checks.to_csv(stage / "column_checks.csv", index=False)
-        placeholder_cells.to_csv(stage / "placeholders.csv", index=False)
-
-        def card() -> str:
-            return render_table_card(
-                metadata, metrics, importance, roles, checks, placeholder_cells
-            )
-
-        if track:
-            say(f"logging the MLflow run to {tracking_uri}")
-            with tracking.training_run(tracking_uri, table_config.experiment, out.name) as run_id:
-                metadata["mlflow"] = tracking.run_record(
-                    run_id, tracking_uri, table_config.experiment, table_config.registered_model
-                )
-                write_metadata(stage, metadata)
-                (stage / CARD_FILE).write_text(card())
-                tracking.log_params(
-                    {**flatten(dataclasses.asdict(config)), "mode": TABLE_MODE}
-                    | {"evaluation": evaluation.method, "label_col": label_col}
-                )
-                tracking.set_tags(
-                    {
-                        "mode": TABLE_MODE,
-                        "left_out_columns": ", ".join(sorted(left_out)) or "none",
-                        "kept_flagged_columns": ", ".join(checks.loc[checks["kept"], "column"])
-                        or "none",
-                        "evaluation": evaluation.description,
-                    }
-                )
-                for kind, values in metrics.items():
-                    tracking.log_metrics({f"{kind}.{k}": v for k, v in values.items()})
-                tracking.log_artifacts(stage)
-                example = _input_example(frame, spec)
-                _, version = tracking.log_and_register_model(
-                    stage,
-                    ENTRY_POINT,
-                    input_example=example,
-                    output_example=pyfunc_scores(model, metadata, example),
-                    registered_model=table_config.registered_model,
-                    pip_requirements=requirements(),
-                    any_type_columns=tuple(c.name for c in spec.columns if c.role == "date"),
-                )
-            metadata["mlflow"]["version"] = version
-            if promote:
-                promotion = compare_table_with_champion(
-                    tracking_uri, version, model, frame, X, y, evaluation, as_of, config
-                )
-                say(promotion.message)
-        write_metadata(stage, metadata)
-        (stage / CARD_FILE).write_text(card())
-    say(f"saved the bundle to {out}")
-    return TableTrainResult(
-        bundle_dir=out,
-        metrics=metrics_table(metrics, counts=True),
-        evaluation=evaluation.description,
-        roles=roles,
-        checks=checks,
-        placeholders=placeholder_cells,
-        importance=importance,
-        threshold=threshold,
-        tier_bounds=tier_bounds,
+    return Trained(
+        model=model,
         metadata=metadata,
-        run_id=run_id,
-        model_version=version,
-        promotion=promotion,
-        warnings=alerts,
+        metrics=metrics,
+        figures=figures,
+        tables={
+            "column_roles.csv": prepared.roles,
+            "column_checks.csv": checks,
+            "placeholders.csv": prepared.placeholders,
+        },
+        card=lambda: render_table_card(
+            metadata, metrics, importance, prepared.roles, checks, prepared.placeholders
+        ),
+        input_example=_input_example(prepared.table.frame, prepared.spec),
+        experiment=table_config.experiment,
+        registered_model=table_config.registered_model,
+        params={
+            "mode": TABLE_MODE,
+            "evaluation": prepared.evaluation.method,
+            "label_col": prepared.table.label_col,
+        },
+        tags={
+            "mode": TABLE_MODE,
+            "left_out_columns": ", ".join(sorted(prepared.left_out)) or "none",
+            "kept_flagged_columns": ", ".join(checks.loc[checks["kept"], "column"]) or "none",
+            "evaluation": prepared.evaluation.description,
+        },
+        any_type_columns=tuple(c.name for c in prepared.spec.columns if c.role == "date"),
     )
 
 
@@ -347,12 +344,13 @@ def table_points_rule(spec: TableSpec) -> TablePointsRule:
     )
 
 
-def _evaluate(X, y, frame, spec, evaluation, config, say):
+def _evaluate(prepared: PreparedTable, config: Config, say):
     """Evaluation predictions of every model kind, the fitted main model, and what
     importance is measured with (rows, model) — always rows the model did not learn from."""
     training = config.training
-    points = table_points_rule(spec)
-    ids = frame["lead_id"].astype(str).to_numpy()
+    X, y, evaluation = prepared.X, prepared.y, prepared.evaluation
+    points = table_points_rule(prepared.spec)
+    ids = prepared.lead_ids
     if evaluation.method == "out-of-time":
         dev, out = evaluation.development, evaluation.holdout
         predictions, fitted = {}, {}
@@ -377,10 +375,20 @@ def _evaluate(X, y, frame, spec, evaluation, config, say):
     return predictions, main, last
 
 
-def _leaky_predictions(X_leaky, y, frame, evaluation, config) -> np.ndarray:
+def _leaky_predictions(prepared: PreparedTable, config: Config, say) -> np.ndarray:
     """The gradient boosting's evaluation predictions with the left-out columns in."""
     training = config.training
-    ids = frame["lead_id"].astype(str).to_numpy()
+    frame, y, evaluation, ids = (
+        prepared.table.frame,
+        prepared.y,
+        prepared.evaluation,
+        prepared.lead_ids,
+    )
+    leaky_spec = _fit_spec(frame[evaluation.development], prepared.roles, config)
+    say(
+        f"fitting the gradient boosting WITH {', '.join(sorted(prepared.left_out))}, for comparison"
+    )
+    X_leaky = leaky_spec.encode(frame, prepared.as_of)
 
     def model() -> CalibratedIntentClassifier:
         # One candidate is enough to show what the leak is worth.
@@ -427,28 +435,19 @@ def _input_example(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
 
 
 def _metadata(
-    config, table: LeadTable, spec, roles, checks, placeholders, evaluation, model, metrics, as_of
+    config: Config, prepared: PreparedTable, model: IntentModel, metrics: dict
 ) -> dict[str, Any]:
-    return {
-        "mode": TABLE_MODE,
-        "intent_model_version": __version__,
-        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+    table, checks, evaluation = prepared.table, prepared.checks, prepared.evaluation
+    return common_metadata(model, config, TABLE_MODE) | {
         "label_col": table.label_col,
-        "feature_names": list(model.feature_names),
-        "table_spec": spec.to_dict(),
-        "training_as_of": as_of.isoformat(),
-        "column_roles": roles.to_dict(orient="records"),
+        "table_spec": prepared.spec.to_dict(),
+        "training_as_of": prepared.as_of.isoformat(),
+        "column_roles": prepared.roles.to_dict(orient="records"),
         "column_checks": checks.to_dict(orient="records"),
         "left_out_columns": checks.loc[checks["left_out"], "column"].tolist(),
         "kept_flagged_columns": checks.loc[checks["kept"], "column"].tolist(),
-        "placeholders": placeholders.to_dict(orient="records"),
+        "placeholders": prepared.placeholders.to_dict(orient="records"),
         "evaluation": {"method": evaluation.method, "description": evaluation.description},
-        "config": dataclasses.asdict(config),
-        "calibration": config.training.calibration,
-        "threshold": model.threshold,
-        "threshold_rule": "maximises F1 on out-of-fold development predictions",
-        "tier_bounds": model.tier_bounds,
-        "tier_rule": "validation-score quantiles for shares " + str(config.training.tier_shares),
         "training_data": {
             "source": table.source,
             "accounting": table.checked.accounting(),
@@ -458,5 +457,4 @@ def _metadata(
             "n_evaluated": int(evaluation.holdout.sum()),
         },
         "metrics": metrics,
-        "versions": package_versions(),
     }

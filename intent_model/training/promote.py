@@ -4,21 +4,21 @@ on the same out-of-time data, by the metric named in ``[training] promotion_metr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from intent_model.errors import ConfigError, ModelError
-from intent_model.events.features import FeatureSpec
-from intent_model.events.taxonomy import Taxonomy
 from intent_model.events.training_set import EventsInput, LeadsInput, build_training_set
 from intent_model.io.config import Config, LabelConfig, with_columns
 from intent_model.modeling import tracking
 from intent_model.modeling.evaluate import classification_metrics
+from intent_model.modeling.metadata import ModelInfo
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.split import TableEvaluation, choose_evaluation
-from intent_model.table.encoding import TableSpec
 from intent_model.table.roles import load_lead_table
 
 LOWER_IS_BETTER = {"log_loss", "brier", "ece"}
@@ -101,80 +101,67 @@ def compare_with_champion(
     """
     score = classification_metrics(y_holdout, challenger.predict_proba(X_holdout))[metric]
     champion_version = tracking.alias_version(tracking_uri, registered_model, tracking.CHAMPION)
+    result = partial(PromotionResult, metric=metric, challenger_version=challenger_version)
+    result = partial(result, challenger_score=score, champion_version=champion_version)
     if champion_version == challenger_version:
-        return PromotionResult(
-            False,
-            metric,
-            challenger_version,
-            score,
-            champion_version,
-            score,
-            f"version {challenger_version} is already the champion ({metric} {score:.4f})",
-        )
+        message = f"version {challenger_version} is already the champion ({metric} {score:.4f})"
+        return result(promoted=False, champion_score=score, message=message)
     if champion_version is None:
         tracking.set_alias(tracking_uri, registered_model, tracking.CHAMPION, challenger_version)
-        return PromotionResult(
-            True,
-            metric,
-            challenger_version,
-            score,
-            champion_version,
-            None,
+        message = (
             f"version {challenger_version} is now the champion (there was none to beat; "
-            f"{metric} {score:.4f})",
+            f"{metric} {score:.4f})"
         )
+        return result(promoted=True, champion_score=None, message=message)
     if champion is None or champion_metadata is None:
         loaded = tracking.load_registered(
             tracking_uri, f"models:/{registered_model}@{tracking.CHAMPION}"
         )
         champion, champion_metadata = tracking.bundle_of(loaded)
-    reason = (
-        not_comparable(challenger_metadata, champion_metadata, features_rebuilt)
-        if challenger_metadata is not None
-        else None
+    features = champion_features if champion_features is not None else X_holdout
+    reason = _why_not_comparable(
+        challenger_metadata, champion_metadata, features_rebuilt, champion, features
     )
     if reason:
-        return PromotionResult(
-            False,
-            metric,
-            challenger_version,
-            score,
-            champion_version,
-            None,
+        message = (
             f"not promoted: version {challenger_version} and champion version "
-            f"{champion_version} cannot be compared: {reason}",
+            f"{champion_version} cannot be compared: {reason}"
         )
-    features = champion_features if champion_features is not None else X_holdout
-    missing = [name for name in champion.feature_names if name not in features.columns]
-    if missing:
-        return PromotionResult(
-            False,
-            metric,
-            challenger_version,
-            score,
-            champion_version,
-            None,
-            f"not promoted: champion version {champion_version} needs features this data lacks "
-            f"({', '.join(missing[:5])}); run `intent-model promote` with the raw data",
-        )
+        return result(promoted=False, champion_score=None, message=message)
     champion_score = classification_metrics(y_holdout, champion.predict_proba(features))[metric]
     gap = score - champion_score
-    if beats(metric, score, champion_score):
-        tracking.set_alias(tracking_uri, registered_model, tracking.CHAMPION, challenger_version)
+    if not beats(metric, score, champion_score):
         message = (
-            f"promoted: version {challenger_version} {metric} {score:.4f} beats champion "
-            f"version {champion_version} {champion_score:.4f} ({gap:+.4f}); it is now the champion"
+            f"not promoted: version {challenger_version} {metric} {score:.4f} against champion "
+            f"version {champion_version} {champion_score:.4f}: short by {abs(gap):.4f}"
         )
-        return PromotionResult(
-            True, metric, challenger_version, score, champion_version, champion_score, message
-        )
+        return result(promoted=False, champion_score=champion_score, message=message)
+    tracking.set_alias(tracking_uri, registered_model, tracking.CHAMPION, challenger_version)
     message = (
-        f"not promoted: version {challenger_version} {metric} {score:.4f} against champion "
-        f"version {champion_version} {champion_score:.4f}: short by {abs(gap):.4f}"
+        f"promoted: version {challenger_version} {metric} {score:.4f} beats champion "
+        f"version {champion_version} {champion_score:.4f} ({gap:+.4f}); it is now the champion"
     )
-    return PromotionResult(
-        False, metric, challenger_version, score, champion_version, champion_score, message
-    )
+    return result(promoted=True, champion_score=champion_score, message=message)
+
+
+def _why_not_comparable(
+    challenger_metadata: dict | None,
+    champion_metadata: dict,
+    features_rebuilt: bool,
+    champion: IntentModel,
+    features: pd.DataFrame,
+) -> str | None:
+    if challenger_metadata is not None:
+        reason = not_comparable(challenger_metadata, champion_metadata, features_rebuilt)
+        if reason:
+            return reason
+    missing = [name for name in champion.feature_names if name not in features.columns]
+    if missing:
+        return (
+            f"the champion needs features this data lacks ({', '.join(missing[:5])}); run "
+            "`intent-model promote` with the raw data"
+        )
+    return None
 
 
 def promote(
@@ -210,34 +197,7 @@ def promote(
     uri = tracking_uri or training.tracking_uri
     name = training.registered_model
     version, challenger, metadata = _challenger(uri, name, version)
-    labels = LabelConfig(
-        **{
-            k: v
-            for k, v in metadata["config"]["labels"].items()
-            if k in LabelConfig.__dataclass_fields__
-        }
-    )
-    data_config = config.replace(labels=labels)
-    held_out = pd.to_datetime(metadata["training_data"]["holdout_cutoffs"], utc=True)
-
-    def holdout_of(model_metadata: dict) -> tuple[pd.DataFrame, pd.Series]:
-        # Each model's features are built with its own spec and its own taxonomy.
-        snapshots = build_training_set(
-            events,
-            leads,
-            data_config,
-            taxonomy=Taxonomy.from_dict(model_metadata["taxonomy"]),
-            spec=FeatureSpec.from_dict(model_metadata["feature_spec"]),
-            check=False,
-        )
-        rows = snapshots.keys["cutoff"].isin(held_out).to_numpy()
-        if not rows.any():
-            raise ModelError(
-                f"the data has none of version {version}'s held-out cutoffs "
-                f"({', '.join(metadata['training_data']['holdout_cutoffs'])})"
-            )
-        return snapshots.X[rows], snapshots.y[rows]
-
+    holdout_of = _holdout_builder(events, leads, config, version, metadata)
     X_holdout, y_holdout = holdout_of(metadata)
     champion_features = champion = champion_metadata = None
     champion_version = tracking.alias_version(uri, name, tracking.CHAMPION)
@@ -266,6 +226,37 @@ def promote(
     )
 
 
+def _holdout_builder(
+    events: EventsInput, leads: LeadsInput, config: Config, version: str, metadata: dict
+) -> Callable[[dict], tuple[pd.DataFrame, pd.Series]]:
+    """``holdout_of(model_metadata)``: the challenger's held-out snapshots, with features
+    built with that model's own spec and taxonomy, and labelled as the challenger was."""
+    labels = LabelConfig(
+        **{
+            k: v
+            for k, v in metadata["config"]["labels"].items()
+            if k in LabelConfig.__dataclass_fields__
+        }
+    )
+    data_config = config.replace(labels=labels)
+    held_out = pd.to_datetime(metadata["training_data"]["holdout_cutoffs"], utc=True)
+
+    def holdout_of(model_metadata: dict) -> tuple[pd.DataFrame, pd.Series]:
+        info = ModelInfo(model_metadata)
+        snapshots = build_training_set(
+            events, leads, data_config, taxonomy=info.taxonomy, spec=info.feature_spec, check=False
+        )
+        rows = snapshots.keys["cutoff"].isin(held_out).to_numpy()
+        if not rows.any():
+            raise ModelError(
+                f"the data has none of version {version}'s held-out cutoffs "
+                f"({', '.join(metadata['training_data']['holdout_cutoffs'])})"
+            )
+        return snapshots.X[rows], snapshots.y[rows]
+
+    return holdout_of
+
+
 def _challenger(uri: str, name: str, version: str | None) -> tuple[str, IntentModel, dict]:
     """The version to promote (default: the ``challenger`` alias), its model and metadata."""
     version = version or tracking.alias_version(uri, name, tracking.CHALLENGER)
@@ -281,9 +272,10 @@ def _promote_table(
     uri = tracking_uri or config.training.tracking_uri
     name = config.table.registered_model
     version, challenger, metadata = _challenger(uri, name, version)
-    if "table_spec" not in metadata:
+    info = ModelInfo(metadata)
+    if not info.is_table_model:
         raise ModelError(f"version {version} of {name} was not trained on a lead table")
-    table = load_lead_table(leads, config, metadata["label_col"])
+    table = load_lead_table(leads, config, info.label_col)
     evaluation = choose_evaluation(table.frame, table.label, config)
     if evaluation.method != "out-of-time":
         raise ConfigError(
@@ -291,7 +283,7 @@ def _promote_table(
             "date column (--created-at-col)"
         )
     as_of = pd.Timestamp(metadata["training_as_of"])
-    features = TableSpec.from_dict(metadata["table_spec"]).encode(table.frame, as_of)
+    features = info.table_spec.encode(table.frame, as_of)
     return compare_table_with_champion(
         uri, version, challenger, table.frame, features, table.label, evaluation, as_of, config
     )
@@ -317,7 +309,7 @@ def compare_table_with_champion(
     if champion_version not in (None, version):
         loaded = tracking.load_registered(tracking_uri, f"models:/{name}@{tracking.CHAMPION}")
         champion, champion_metadata = tracking.bundle_of(loaded)
-        if "table_spec" not in champion_metadata:
+        if not ModelInfo(champion_metadata).is_table_model:
             metric = config.training.promotion_metric
             score = classification_metrics(y[out], model.predict_proba(X[out]))[metric]
             return PromotionResult(
@@ -331,8 +323,7 @@ def compare_table_with_champion(
                 "trained on a lead table; register table models under their own name "
                 "([table] registered_model)",
             )
-        champion_spec = TableSpec.from_dict(champion_metadata["table_spec"])
-        champion_features = champion_spec.encode(frame[out], as_of)
+        champion_features = ModelInfo(champion_metadata).table_spec.encode(frame[out], as_of)
     return compare_with_champion(
         tracking_uri,
         name,

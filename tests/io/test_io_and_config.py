@@ -7,7 +7,7 @@ import pytest
 
 from intent_model.errors import ConfigError, InputError
 from intent_model.events.log import load_events
-from intent_model.io.config import ColumnMapping, load_config
+from intent_model.io.config import ColumnMapping, config_from_dict, load_config
 from intent_model.io.files import atomic_path, read_table, write_table
 from intent_model.io.load import load_leads
 
@@ -125,3 +125,17 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_renamed_keys_still_load_with_a_warning_naming_the_new_one(tmp_path):
+    path = tmp_path / "intent.toml"
+    path.write_text(
+        "[guards]\nleakage_auc = 0.93\n[table]\nleakage_auc = 0.85\nleak_warning_auc = 0.99\n"
+    )
+    with pytest.warns(FutureWarning, match=r"\[table\] leak_warning_auc is now called model_"):
+        config = load_config(path)
+    assert config.guards.feature_alarm_auc == 0.93
+    assert config.table.column_flag_auc == 0.85
+    assert config.table.model_warning_auc == 0.99
+    # A model trained before the rename keeps its settings when its metadata is read.
+    assert config_from_dict({"table": {"leakage_auc": 0.8}}).table.column_flag_auc == 0.8

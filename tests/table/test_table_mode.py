@@ -156,6 +156,8 @@ def test_mlflow_pyfunc_scores_raw_rows_like_batch_scoring(crm_trained, crm_table
     np.testing.assert_allclose(
         served["p_hard"].to_numpy(), batch.loc[served.index, "p_hard"].to_numpy(), atol=1e-9
     )
+    assert served["model_version"].unique().tolist() == batch["model_version"].unique().tolist()
+    assert batch["model_version"].iloc[0] == f"lead-intent-crm v{result.model_version}"
 
 
 def test_drift_of_a_table_is_reported_by_column(crm_trained, crm_table):
@@ -231,6 +233,16 @@ def test_invalid_label_values_are_named_with_their_lines(tmp_path):
     )
     with pytest.raises(InputError, match=r"t\.csv: column 'won' .* line 3: 'perhaps'"):
         load_lead_table(path, Config(), "won")
+
+
+def test_one_label_parser_and_blank_is_the_one_difference_between_the_modes():
+    values = pd.Series(["yes", "", None, "  ", "0"], index=[10, 11, 12, 13, 14])
+    with pytest.raises(InputError, match=r"3 value\(s\) that are not a label .*line 13"):
+        parse_label(values, "t.csv", "won")
+    unlabelled = parse_label(values, "t.csv", "won", blank="unlabelled")
+    np.testing.assert_array_equal(unlabelled, [1.0, np.nan, np.nan, np.nan, 0.0])
+    with pytest.raises(InputError, match=r"1 value\(s\) .*not labelled yet\): line 15: 'maybe'"):
+        parse_label(values.replace("  ", "maybe"), "t.csv", "won", blank="unlabelled")
 
 
 @given(

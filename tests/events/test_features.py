@@ -239,9 +239,11 @@ def test_placeholder_profile_values_count_as_not_given_and_are_reported(hand_eve
     with pytest.warns(UserWarning, match="provided_at"):
         report = build_training_set(hand_events, leads, small, check=False).report
     counts = {(r.column, r.value): r.n_cells for r in report.placeholders.itertuples()}
+    # The one placeholder counter of both modes: blanks are counted too.
     assert counts == {
         ("company", "-- select --"): 1,
         ("company", "n/a"): 1,
+        ("job_title", "(blank)"): 1,
         ("job_title", "unknown"): 1,
     }
-    assert "placeholder values counted as not given" in report.summary()
+    assert "placeholders and blanks counted as not given" in report.summary()

@@ -14,8 +14,8 @@ from mlflow.tracking import MlflowClient
 from intent_model.errors import ModelError
 from intent_model.events.training_set import build_training_set
 from intent_model.modeling.bundle import load_bundle, sha256_of, staged_bundle
-from intent_model.training.from_events import train
 from intent_model.training.promote import promote
+from intent_model.training.train import train
 from tests.conftest import training_config as _config
 
 warnings.filterwarnings("ignore", message=".*provided_at.*")

@@ -124,6 +124,8 @@ def test_cli_api_and_mlflow_pyfunc_give_the_same_p_hard(
     np.testing.assert_allclose(by_lead.loc[api.index].to_numpy(), api.to_numpy(), atol=1e-12)
     via_uri = load_model("models:/lead-intent/1", tracking_uri=uri)
     assert via_uri.version == "lead-intent v1"
+    # One place names the model: the pyfunc's rows say what the batch rows say.
+    assert from_mlflow["model_version"].unique().tolist() == [via_uri.version]
 
 
 def test_reasons_add_up_to_the_score_and_name_real_features(trained, small_demo):

@@ -1,0 +1,1 @@
+"""Tests of intent_model.events."""

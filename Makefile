@@ -87,6 +87,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/quality.py
 	$(BIN)/python benchmarks/predict.py
 	$(BIN)/python benchmarks/spark.py
+	$(BIN)/python benchmarks/load_model.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

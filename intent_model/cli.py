@@ -59,7 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add_command in (_add_generate, _add_validate, _add_train, _add_promote, _add_predict):
+    for add_command in (
+        _add_generate,
+        _add_validate,
+        _add_train,
+        _add_promote,
+        _add_predict,
+        _add_convert_bundle,
+    ):
         add_command(commands)
     return parser
 
@@ -181,6 +188,28 @@ def _add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tracking-uri", help="MLflow tracking store (default: sqlite:///mlflow.db)"
     )
+
+
+def _add_convert_bundle(commands) -> None:
+    convert = commands.add_parser(
+        "convert-bundle",
+        help="rewrite a bundle of the previous format (model.joblib, a pickle) that you made "
+        "yourself as model.skops; the pickle is loaded, so only for bundles you trust",
+    )
+    convert.add_argument("bundle", type=Path, help="the bundle directory (replaced atomically)")
+    _add_debug(convert)
+    convert.set_defaults(handler=_convert_bundle)
+
+
+def _convert_bundle(args: argparse.Namespace) -> int:
+    from intent_model.modeling.bundle import convert_legacy_bundle
+
+    converted = convert_legacy_bundle(args.bundle)
+    print(
+        f"converted {converted}: model.joblib (a pickle) is now model.skops, which loads "
+        "without running code; score it with --model, or retrain to register it"
+    )
+    return 0
 
 
 def _add_debug(parser: argparse.ArgumentParser) -> None:

@@ -1,13 +1,15 @@
 """The saved model bundle: write it atomically, read it back only if it is intact.
 
-A bundle directory holds ``model.joblib``, ``metadata.json`` (with the
-SHA-256 of ``model.joblib``), ``model_card.md`` and ``plots/``. It is built
+A bundle directory holds ``model.skops``, ``metadata.json`` (with the
+SHA-256 of ``model.skops``), ``model_card.md`` and ``plots/``. It is built
 in a temporary sibling directory and renamed into place, so a crash leaves
 the old bundle or the new one, never half of one.
 
-A joblib file is a pickle and can run code when loaded: load models only from
-places you trust. The checksum catches a damaged or swapped model file, not a
-malicious bundle whose metadata was rewritten to match.
+The model file is not a pickle: loading it never runs code from it (see
+:mod:`intent_model.modeling.persist`). The checksum catches a damaged file; a
+forged one is refused by the types it names. Bundles of the previous format
+(``model.joblib``, a pickle) are refused without being read;
+``intent-model convert-bundle`` converts one you trust.
 """
 
 from __future__ import annotations
@@ -23,13 +25,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import joblib
 import sklearn
 
 from intent_model.errors import ModelError
 from intent_model.modeling.model import IntentModel
+from intent_model.modeling.persist import (
+    LEGACY_MODEL_FILE,
+    MODEL_FILE,
+    MODEL_FORMAT,
+    dump_model,
+    load_model_file,
+)
+from intent_model.version import __version__
 
-MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 CARD_FILE = "model_card.md"
 PLOTS_DIR = "plots"
@@ -92,9 +100,9 @@ def _replace_directory(new: Path, target: Path) -> None:
 
 
 def write_model(stage: Path, model: IntentModel) -> str:
-    """Write ``model.joblib`` into a staging directory; return its SHA-256."""
+    """Write ``model.skops`` into a staging directory; return its SHA-256."""
     path = stage / MODEL_FILE
-    joblib.dump(model, path)
+    dump_model(model, path)
     return sha256_of(path)
 
 
@@ -123,8 +131,8 @@ def load_bundle(directory: str | Path) -> tuple[IntentModel, dict[str, Any]]:
     Raises
     ------
     ModelError
-        When files are missing, the checksum does not match, or the file is
-        not an intent_model model.
+        When files are missing, the bundle is of the previous (pickle) format,
+        the checksum does not match, or the file is not an intent_model model.
 
     Warns
     -----
@@ -133,9 +141,24 @@ def load_bundle(directory: str | Path) -> tuple[IntentModel, dict[str, Any]]:
     """
     directory = Path(directory)
     metadata = read_metadata(directory)
-    model_path = directory / MODEL_FILE
+    return load_checked_model(directory / MODEL_FILE, metadata, str(directory)), metadata
+
+
+def load_checked_model(model_path: Path, metadata: dict[str, Any], where: str) -> IntentModel:
+    """The model file beside ``metadata``, checked and loaded without running code from it.
+
+    Every path that loads a model (a bundle directory, a registry download,
+    the MLflow pyfunc) comes through here.
+    """
+    legacy = model_path.with_name(LEGACY_MODEL_FILE)
+    if model_path.name == LEGACY_MODEL_FILE or (not model_path.exists() and legacy.exists()):
+        raise ModelError(
+            f"{where}: refused: a model of the previous format ({LEGACY_MODEL_FILE}, a pickle, "
+            "which runs code when loaded); retrain it, or if you made the bundle yourself "
+            "convert it with `intent-model convert-bundle <bundle directory>`"
+        )
     if not model_path.exists():
-        raise ModelError(f"{directory}: the bundle has no {MODEL_FILE}")
+        raise ModelError(f"{where}: the bundle has no {MODEL_FILE}")
     expected = metadata.get("model_sha256")
     actual = sha256_of(model_path)
     if expected != actual:
@@ -146,19 +169,54 @@ def load_bundle(directory: str | Path) -> tuple[IntentModel, dict[str, Any]]:
     trained_with = metadata.get("versions", {}).get("scikit-learn")
     if trained_with and trained_with != sklearn.__version__:
         warnings.warn(
-            f"{directory}: trained with scikit-learn {trained_with}, loading with "
+            f"{where}: trained with scikit-learn {trained_with}, loading with "
             f"{sklearn.__version__}; predictions may differ. Retrain, or install {trained_with}.",
             VersionMismatchWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     try:
-        model = joblib.load(model_path)
-    except Exception as exc:  # unpickling fails in many ways: all mean "not loadable here"
-        raise ModelError(
-            f"{model_path}: cannot load the model ({type(exc).__name__}: {exc}); it was written "
-            f"by intent_model {metadata.get('intent_model_version', '?')}: install that version "
-            "or retrain"
-        ) from None
+        return load_model_file(model_path)
+    except ModelError as exc:
+        written_by = metadata.get("intent_model_version")
+        if written_by and written_by != __version__:
+            raise ModelError(
+                f"{exc}; the bundle was written by intent_model {written_by}: install that "
+                "version or retrain"
+            ) from None
+        raise
+
+
+def convert_legacy_bundle(directory: str | Path) -> Path:
+    """Rewrite a bundle of the previous format (``model.joblib``) you trust as ``model.skops``.
+
+    The pickle is loaded, so run this only on a bundle you made yourself: it is
+    the one place in intent_model that unpickles a model. The bundle is
+    replaced atomically; its checksum is checked first.
+
+    Raises
+    ------
+    ModelError
+        When the directory is not a bundle of the previous format, or its
+        model file does not match its checksum.
+    """
+    import joblib
+
+    directory = Path(directory)
+    metadata = read_metadata(directory)
+    legacy = directory / LEGACY_MODEL_FILE
+    if not legacy.exists():
+        raise ModelError(f"{directory}: no {LEGACY_MODEL_FILE} to convert")
+    if sha256_of(legacy) != metadata.get("model_sha256"):
+        raise ModelError(f"{legacy}: SHA-256 does not match {METADATA_FILE}; not converted")
+    model = joblib.load(legacy)
     if not isinstance(model, IntentModel):
-        raise ModelError(f"{model_path}: not an intent_model model ({type(model).__name__})")
-    return model, metadata
+        raise ModelError(f"{legacy}: not an intent_model model ({type(model).__name__})")
+    with staged_bundle(directory) as stage:
+        for item in directory.iterdir():
+            if item.name != LEGACY_MODEL_FILE:
+                copy = shutil.copytree if item.is_dir() else shutil.copy2
+                copy(item, stage / item.name)
+        metadata["model_sha256"] = write_model(stage, model)
+        metadata["model_format"] = MODEL_FORMAT
+        write_metadata(stage, metadata)
+    return directory

@@ -16,7 +16,7 @@ SCORE_COLUMNS = ("p_hard", "intent", "score", "tier")
 
 @dataclass
 class IntentModel:
-    """What ``model.joblib`` holds.
+    """What ``model.skops`` holds.
 
     Attributes
     ----------

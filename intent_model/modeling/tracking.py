@@ -8,13 +8,16 @@ shows the runs.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.artifacts
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
@@ -22,6 +25,9 @@ from mlflow.tracking import MlflowClient
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from intent_model.errors import ModelError
+from intent_model.modeling.bundle import METADATA_FILE, load_checked_model
+from intent_model.modeling.model import IntentModel
+from intent_model.modeling.persist import MODEL_FILE
 
 CHALLENGER, CHAMPION = "challenger", "champion"
 
@@ -94,8 +100,8 @@ def log_and_register_model(
         name="model",
         python_model=str(entry_point),
         artifacts={
-            "model": str(bundle_dir / "model.joblib"),
-            "metadata": str(bundle_dir / "metadata.json"),
+            "model": str(bundle_dir / MODEL_FILE),
+            "metadata": str(bundle_dir / METADATA_FILE),
         },
         signature=_signature(input_example, output_example, any_type_columns),
         input_example=input_example,
@@ -141,20 +147,43 @@ def set_alias(tracking_uri: str, registered_model: str, alias: str, version: str
     )
 
 
-def load_registered(tracking_uri: str, model_uri: str):
-    """Load a pyfunc model from a URI: ``models:/name/3``, ``models:/name@champion``, ``runs:/``."""
+def registered_bundle(tracking_uri: str, model_uri: str) -> tuple[IntentModel, dict[str, Any]]:
+    """The model and metadata of a registered model: ``models:/name/3``, ``models:/name@champion``,
+    ``runs:/<id>/model``.
+
+    The model's files are downloaded and loaded like a bundle directory
+    (checksum, then the skops file, never a pickle). MLflow's own
+    ``mlflow.pyfunc.load_model`` is not used: it runs the code file stored
+    with the model, which whoever can write to the registry can change.
+    """
     mlflow.set_tracking_uri(tracking_uri)
-    try:
-        return mlflow.pyfunc.load_model(model_uri)
-    except MlflowException as exc:
-        raise ModelError(f"cannot load {model_uri} from {tracking_uri}: {exc.message}") from None
-
-
-def bundle_of(pyfunc_model) -> tuple[Any, dict]:
-    """The IntentModel and metadata inside a loaded pyfunc model."""
-    python_model = pyfunc_model.unwrap_python_model()
-    metadata = dict(python_model.metadata)
-    if python_model.version:
+    with tempfile.TemporaryDirectory(prefix="intent-model-download-") as tmp:
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp))
+        except MlflowException as exc:
+            raise ModelError(
+                f"cannot load {model_uri} from {tracking_uri}: {exc.message}"
+            ) from None
+        files = local / "artifacts"
+        metadata_path = files / METADATA_FILE
+        if not metadata_path.exists():
+            raise ModelError(f"{model_uri}: not an intent_model model (no {METADATA_FILE})")
+        metadata = json.loads(metadata_path.read_text())
+        model = load_checked_model(files / MODEL_FILE, metadata, model_uri)
+    version = registered_version(metadata)
+    if version:
         # The logged metadata predates registration; the registry knows the version.
-        metadata["mlflow"] = {**metadata.get("mlflow", {}), "version": python_model.version}
-    return python_model.model, metadata
+        metadata["mlflow"] = {**metadata.get("mlflow", {}), "version": version}
+    return model, metadata
+
+
+def registered_version(metadata: dict[str, Any]) -> str | None:
+    """The registry version of this model's run, when the tracking store can be reached."""
+    run_id = metadata.get("mlflow", {}).get("run_id")
+    if not run_id:
+        return None
+    try:
+        versions = MlflowClient().search_model_versions(f"run_id = '{run_id}'")
+    except Exception:  # a scoring job must not fail for want of a version label
+        return None
+    return str(versions[0].version) if versions else None

@@ -88,16 +88,18 @@ def load_model(source: str | Path, tracking_uri: str | None = None) -> LoadedMod
 
     Notes
     -----
-    A model file is a pickle, which runs code when loaded: load only models
-    from places you trust. The SHA-256 check catches damaged or swapped
-    files, not a deliberately forged bundle.
+    Loading never runs code from the model's files: the model file is a
+    skops archive whose every type is checked against the types intent_model
+    models are made of, and a registered model is downloaded and read the
+    same way (MLflow's loader, which runs the code file stored with the
+    model, is not used). Bundles of the previous format (a pickle) are refused.
     """
     text = str(source)
     if text.startswith(MODEL_URI_PREFIXES):
         from intent_model.modeling import tracking
 
         uri = tracking_uri or Config().training.tracking_uri
-        model, metadata = tracking.bundle_of(tracking.load_registered(uri, text))
+        model, metadata = tracking.registered_bundle(uri, text)
         return LoadedModel(model=model, metadata=metadata, source=text)
     model, metadata = load_bundle(source)
     return LoadedModel(model=model, metadata=metadata, source=text)

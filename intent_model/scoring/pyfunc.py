@@ -1,8 +1,9 @@
 """The MLflow face of a trained model: ``mlflow.pyfunc.load_model(uri).predict(features)``.
 
 MLflow loads it from ``mlflow_entry.py`` (models from code, no cloudpickle)
-with the bundle's ``model.joblib`` and ``metadata.json`` as artifacts. The
-model file is checked against its SHA-256 before it is unpickled.
+with the bundle's ``model.skops`` and ``metadata.json`` as artifacts. The
+model file is checked against its SHA-256 and loaded as a bundle's is: a
+skops archive of known types, never a pickle.
 
 ``predict`` takes a features table (``intent_model.build_features`` with the
 model's spec; an optional ``lead_id`` column is carried through), or for a
@@ -16,13 +17,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import joblib
 import mlflow.pyfunc
 import pandas as pd
 
-from intent_model.errors import ModelError
-from intent_model.modeling.bundle import sha256_of
+from intent_model.modeling.bundle import load_checked_model
 from intent_model.modeling.metadata import ModelInfo
+from intent_model.modeling.tracking import registered_version
 
 ENTRY_POINT = Path(__file__).with_name("mlflow_entry.py")
 
@@ -32,12 +32,10 @@ class LeadIntentPyfunc(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context) -> None:
         metadata = json.loads(Path(context.artifacts["metadata"]).read_text())
-        model_path = context.artifacts["model"]
-        if sha256_of(model_path) != metadata["model_sha256"]:
-            raise ModelError(f"{model_path}: SHA-256 does not match the model's metadata")
+        model_path = Path(context.artifacts["model"])
         self.metadata = metadata
-        self.model = joblib.load(model_path)
-        self.version = _registered_version(metadata)
+        self.model = load_checked_model(model_path, metadata, str(model_path.parent))
+        self.version = registered_version(metadata)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return pyfunc_scores(self.model, self.metadata, pd.DataFrame(model_input), self.version)
@@ -65,15 +63,3 @@ def pyfunc_scores(
     scored = add_rank(scored)
     scored["model_version"] = info.version
     return scored
-
-
-def _registered_version(metadata: dict) -> str | None:
-    """The registry version of this model's run, when the tracking store can be reached."""
-    run_id = metadata.get("mlflow", {}).get("run_id")
-    if not run_id:
-        return None
-    try:
-        versions = mlflow.MlflowClient().search_model_versions(f"run_id = '{run_id}'")
-    except Exception:  # a scoring job must not fail for want of a version label
-        return None
-    return str(versions[0].version) if versions else None

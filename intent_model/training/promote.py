@@ -114,10 +114,9 @@ def compare_with_champion(
         )
         return result(promoted=True, champion_score=None, message=message)
     if champion is None or champion_metadata is None:
-        loaded = tracking.load_registered(
+        champion, champion_metadata = tracking.registered_bundle(
             tracking_uri, f"models:/{registered_model}@{tracking.CHAMPION}"
         )
-        champion, champion_metadata = tracking.bundle_of(loaded)
     features = champion_features if champion_features is not None else X_holdout
     reason = _why_not_comparable(
         challenger_metadata, champion_metadata, features_rebuilt, champion, features
@@ -202,8 +201,8 @@ def promote(
     champion_features = champion = champion_metadata = None
     champion_version = tracking.alias_version(uri, name, tracking.CHAMPION)
     if champion_version not in (None, version):
-        champion, champion_metadata = tracking.bundle_of(
-            tracking.load_registered(uri, f"models:/{name}/{champion_version}")
+        champion, champion_metadata = tracking.registered_bundle(
+            uri, f"models:/{name}/{champion_version}"
         )
         same_inputs = champion_metadata["feature_spec"] == metadata["feature_spec"] and (
             champion_metadata.get("taxonomy") == metadata.get("taxonomy")
@@ -262,7 +261,7 @@ def _challenger(uri: str, name: str, version: str | None) -> tuple[str, IntentMo
     version = version or tracking.alias_version(uri, name, tracking.CHALLENGER)
     if version is None:
         raise ModelError(f"no version of {name} has the alias challenger in {uri}; train first")
-    model, metadata = tracking.bundle_of(tracking.load_registered(uri, f"models:/{name}/{version}"))
+    model, metadata = tracking.registered_bundle(uri, f"models:/{name}/{version}")
     return version, model, metadata
 
 
@@ -307,8 +306,9 @@ def compare_table_with_champion(
     champion = champion_features = champion_metadata = None
     champion_version = tracking.alias_version(tracking_uri, name, tracking.CHAMPION)
     if champion_version not in (None, version):
-        loaded = tracking.load_registered(tracking_uri, f"models:/{name}@{tracking.CHAMPION}")
-        champion, champion_metadata = tracking.bundle_of(loaded)
+        champion, champion_metadata = tracking.registered_bundle(
+            tracking_uri, f"models:/{name}@{tracking.CHAMPION}"
+        )
         if not ModelInfo(champion_metadata).is_table_model:
             metric = config.training.promotion_metric
             score = classification_metrics(y[out], model.predict_proba(X[out]))[metric]

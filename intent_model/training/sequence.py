@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow
 import sklearn
+import skops
 
 from intent_model.events.training_set import Progress
 from intent_model.io.config import Config
@@ -37,6 +38,7 @@ from intent_model.modeling.bundle import (
 )
 from intent_model.modeling.evaluate import choose_threshold, choose_tier_bounds
 from intent_model.modeling.model import IntentModel
+from intent_model.modeling.persist import MODEL_FORMAT
 from intent_model.scoring.pyfunc import ENTRY_POINT, pyfunc_scores
 from intent_model.training.promote import PromotionResult
 from intent_model.version import __version__
@@ -135,6 +137,7 @@ def save_and_register(
     registration = Registration()
     with staged_bundle(out) as stage:
         trained.metadata["model_sha256"] = write_model(stage, trained.model)
+        trained.metadata["model_format"] = MODEL_FORMAT
         write_figures(stage / PLOTS_DIR, trained.figures)
         for name, table in trained.tables.items():
             table.to_csv(stage / name, index=False)
@@ -255,6 +258,7 @@ def package_versions() -> dict[str, str]:
         "joblib": joblib.__version__,
         "mlflow": mlflow.__version__,
         "matplotlib": matplotlib.__version__,
+        "skops": skops.__version__,
     }
 
 
@@ -267,6 +271,7 @@ def requirements() -> list[str]:
         f"joblib=={joblib.__version__}",
         f"pyarrow=={pyarrow.__version__}",
         f"mlflow=={mlflow.__version__}",
+        f"skops=={skops.__version__}",
         "intent_model",
     ]
 

@@ -179,7 +179,7 @@ def test_scoring_as_of_an_earlier_time_uses_only_earlier_events(trained, small_d
 def test_a_tampered_model_is_refused_and_missing_inputs_are_named(trained, small_demo, tmp_path):
     copy = tmp_path / "bundle"
     shutil.copytree(trained[1] / "models" / "first", copy)
-    (copy / "model.joblib").write_bytes((copy / "model.joblib").read_bytes() + b"x")
+    (copy / "model.skops").write_bytes((copy / "model.skops").read_bytes() + b"x")
     with pytest.raises(ModelError, match="does not match"):
         predict(copy, small_demo.events, small_demo.leads)
     model = trained[1] / "models" / "first"

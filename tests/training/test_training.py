@@ -25,7 +25,7 @@ def test_training_writes_a_complete_bundle_with_a_matching_checksum(trained):
     result, root, _ = trained
     bundle = root / "models" / "first"
     names = {p.name for p in bundle.iterdir()}
-    assert {"model.joblib", "metadata.json", "model_card.md", "plots"} <= names
+    assert {"model.skops", "metadata.json", "model_card.md", "plots"} <= names
     assert {p.name for p in (bundle / "plots").iterdir()} >= {
         "roc_pr.png",
         "reliability.png",
@@ -34,7 +34,7 @@ def test_training_writes_a_complete_bundle_with_a_matching_checksum(trained):
         "label_rate.png",
     }
     metadata = json.loads((bundle / "metadata.json").read_text())
-    assert metadata["model_sha256"] == sha256_of(bundle / "model.joblib")
+    assert metadata["model_sha256"] == sha256_of(bundle / "model.skops")
     assert len(metadata["feature_names"]) == len(metadata["feature_dtypes"]) > 100
     assert metadata["threshold"] == result.threshold and set(metadata["tier_bounds"]) == set("ABC")
     assert metadata["mlflow"]["version"] == "1"
@@ -146,12 +146,12 @@ def test_a_tampered_model_file_is_refused(trained, tmp_path):
 
     copy = tmp_path / "bundle"
     shutil.copytree(trained[1] / "models" / "first", copy)
-    with (copy / "model.joblib").open("ab") as handle:
+    with (copy / "model.skops").open("ab") as handle:
         handle.write(b"tampered")
     with pytest.raises(ModelError, match="does not match"):
         load_bundle(copy)
-    (copy / "model.joblib").unlink()
-    with pytest.raises(ModelError, match="no model.joblib"):
+    (copy / "model.skops").unlink()
+    with pytest.raises(ModelError, match="no model.skops"):
         load_bundle(copy)
     with pytest.raises(ModelError, match="no such model directory"):
         load_bundle(tmp_path / "missing")
@@ -160,11 +160,11 @@ def test_a_tampered_model_file_is_refused(trained, tmp_path):
 def test_a_crash_while_writing_a_bundle_leaves_the_old_one_whole(tmp_path):
     target = tmp_path / "model"
     with staged_bundle(target) as stage:
-        (stage / "model.joblib").write_text("old")
+        (stage / "model.skops").write_text("old")
     with pytest.raises(RuntimeError), staged_bundle(target) as stage:
-        (stage / "model.joblib").write_text("new, half")
+        (stage / "model.skops").write_text("new, half")
         raise RuntimeError("killed")
-    assert (target / "model.joblib").read_text() == "old"
+    assert (target / "model.skops").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
 

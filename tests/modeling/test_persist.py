@@ -1,0 +1,158 @@
+"""Loading a model never runs code from its files: forged, foreign and old bundles are refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import joblib
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io
+
+from intent_model.cli import main
+from intent_model.errors import ModelError
+from intent_model.modeling import persist
+from intent_model.modeling.bundle import load_bundle, sha256_of
+from intent_model.scoring.predict import load_model, predict
+
+
+class WritesAFile:
+    """A pickle payload: unpickling it runs a shell command that creates a file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+class Gadget:
+    """A type no intent_model model is made of."""
+
+
+def _bundle_copy(trained, tmp_path: Path) -> Path:
+    copy = tmp_path / "bundle"
+    shutil.copytree(trained[1] / "models" / "first", copy)
+    return copy
+
+
+def _rewrite_checksum(bundle: Path, model_file: str) -> None:
+    """What a forger who can write the folder does: make the metadata match the file."""
+    metadata = json.loads((bundle / "metadata.json").read_text())
+    metadata["model_sha256"] = sha256_of(bundle / model_file)
+    (bundle / "metadata.json").write_text(json.dumps(metadata))
+
+
+def _features(model, n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    values = rng.gamma(1.0, 3.0, size=(n, len(model.feature_names)))
+    return pd.DataFrame(values, columns=model.feature_names)
+
+
+@pytest.mark.parametrize("model_file", [persist.MODEL_FILE, persist.LEGACY_MODEL_FILE])
+def test_a_forged_bundle_is_refused_by_cli_and_api_and_never_runs(
+    trained, small_demo, tmp_path, capsys, model_file
+):
+    bundle = _bundle_copy(trained, tmp_path)
+    marker = tmp_path / "pwned"
+    (bundle / persist.MODEL_FILE).unlink()
+    (bundle / model_file).write_bytes(pickle.dumps(WritesAFile(marker)))
+    _rewrite_checksum(bundle, model_file)
+
+    with pytest.raises(ModelError, match="not a model file written by intent_model|previous"):
+        load_model(bundle)
+    small_demo.events.to_parquet(tmp_path / "events.parquet")
+    code = main(
+        [
+            *("predict", "--model", str(bundle)),
+            *("--events", str(tmp_path / "events.parquet"), "--out", str(tmp_path / "s.csv")),
+        ]
+    )
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and error.startswith("error:") and len(error.splitlines()) == 1
+    assert not marker.exists()
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_forged_mlflow_model_is_refused_by_the_pyfunc_and_never_runs(trained, tmp_path):
+    _, _, uri = trained
+    mlflow.set_tracking_uri(uri)
+    local = Path(mlflow.artifacts.download_artifacts("models:/lead-intent/1", dst_path=tmp_path))
+    files = local / "artifacts"
+    marker = tmp_path / "pwned"
+    (files / persist.MODEL_FILE).write_bytes(pickle.dumps(WritesAFile(marker)))
+    _rewrite_checksum(files, persist.MODEL_FILE)
+    with pytest.raises(Exception, match="not a model file written by intent_model"):
+        mlflow.pyfunc.load_model(str(local))
+    assert not marker.exists()
+
+
+def test_a_model_holding_a_foreign_type_is_refused_naming_it(trained, tmp_path):
+    bundle = _bundle_copy(trained, tmp_path)
+    model = load_bundle(bundle)[0]
+    model.classifier.gadget_ = Gadget()
+    persist.dump_model(model, bundle / persist.MODEL_FILE)
+    _rewrite_checksum(bundle, persist.MODEL_FILE)
+    assert f"{__name__}.Gadget" not in persist.MODEL_TYPES
+    with pytest.raises(
+        ModelError, match=rf"type\(s\) no intent_model model is made of: {__name__}"
+    ):
+        load_bundle(bundle)
+
+
+def test_malformed_trees_are_refused_before_scikit_learn_reads_them(trained, tmp_path):
+    model = load_bundle(trained[1] / "models" / "first")[0]
+    saved = persist._with_packed_trees(model)
+    packed = saved.classifier.estimator_[-1]._predictors
+    packed.nodes = packed.nodes.copy()
+    split = np.flatnonzero(packed.nodes["is_leaf"] == 0)[0]
+    packed.nodes["left"][split] = 10**6
+    skops.io.dump(saved, tmp_path / "model.skops")
+    with pytest.raises(ModelError, match="a child outside its tree"):
+        persist.load_model_file(tmp_path / "model.skops")
+    packed.nodes["left"][split] = model.classifier.estimator_[-1]._predictors[0][0].nodes["left"][0]
+    packed.nodes["feature_idx"][split] = len(model.feature_names)
+    skops.io.dump(saved, tmp_path / "model.skops")
+    with pytest.raises(ModelError, match="a feature the model does not have"):
+        persist.load_model_file(tmp_path / "model.skops")
+
+
+def test_a_model_round_trips_with_identical_p_hard_and_is_not_changed_by_saving(trained, tmp_path):
+    model = load_bundle(trained[1] / "models" / "first")[0]
+    features = _features(model)
+    before = model.predict_proba(features)
+    persist.dump_model(model, tmp_path / "model.skops")
+    # Saving packs a copy: the model in memory keeps scikit-learn's own trees.
+    assert isinstance(model.classifier.estimator_[-1]._predictors, list)
+    again = persist.load_model_file(tmp_path / "model.skops")
+    np.testing.assert_array_equal(again.predict_proba(features), before)
+    assert set(persist.types_in(tmp_path / "model.skops")) <= persist.MODEL_TYPES
+
+
+def test_an_old_bundle_is_refused_with_how_to_convert_and_converts(
+    trained, small_demo, tmp_path, capsys
+):
+    bundle = _bundle_copy(trained, tmp_path)
+    model = load_bundle(bundle)[0]
+    (bundle / persist.MODEL_FILE).unlink()
+    joblib.dump(model, bundle / persist.LEGACY_MODEL_FILE)
+    _rewrite_checksum(bundle, persist.LEGACY_MODEL_FILE)
+    with pytest.raises(ModelError, match="previous format.*convert-bundle"):
+        load_model(bundle)
+
+    assert main(["convert-bundle", str(bundle)]) == 0
+    assert "model.skops" in capsys.readouterr().out
+    assert not (bundle / persist.LEGACY_MODEL_FILE).exists()
+    converted = load_model(bundle)
+    features = _features(model)
+    np.testing.assert_array_equal(
+        converted.model.predict_proba(features), model.predict_proba(features)
+    )
+    scores = predict(bundle, small_demo.events, small_demo.leads).scores
+    assert len(scores) == small_demo.leads["lead_id"].nunique()

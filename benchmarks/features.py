@@ -51,9 +51,10 @@ def main() -> None:
     parser.add_argument("--worker", choices=["intent_model", "duckdb"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--as-of", default=AS_OF, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        _worker(args.worker, args.data, args.out)
+        _worker(args.worker, args.data, args.out, args.as_of)
         return
     from intent_model.simulate.funnel import simulate_funnel, write_demo_data
 
@@ -142,9 +143,9 @@ def _write_integer_ids(demo, n_visitors: int, data: Path, seed: int) -> int:
     return len(leads)
 
 
-def _worker(engine: str, data: Path, out: Path) -> None:
+def _worker(engine: str, data: Path, out: Path, as_of: str = AS_OF) -> None:
     started = time.perf_counter()
-    features = _intent_model(data) if engine == "intent_model" else _duckdb(data)
+    features = _intent_model(data, as_of) if engine == "intent_model" else _duckdb(data, as_of)
     seconds = time.perf_counter() - started
     # Peak memory of the feature build itself, before the table is written for the comparison.
     peak = peak_rss_mb()
@@ -161,16 +162,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _intent_model(data: Path) -> pd.DataFrame:
+def _intent_model(data: Path, as_of: str = AS_OF) -> pd.DataFrame:
     from intent_model.events.training_set import build_features
 
     with tempfile.TemporaryDirectory(prefix="bench-work-") as work:
         return build_features(
-            data / "events.parquet", data / "leads.parquet", as_of=AS_OF, workdir=work
+            data / "events.parquet", data / "leads.parquet", as_of=as_of, workdir=work
         )
 
 
-def _duckdb(data: Path) -> pd.DataFrame:
+def _duckdb(data: Path, as_of: str = AS_OF) -> pd.DataFrame:
     import duckdb
     import pyarrow.parquet as pq
 
@@ -238,7 +239,7 @@ def _duckdb(data: Path) -> pd.DataFrame:
         "max(age_ns) AS first_age_ns",
     ]
     fields = spec.profile_fields
-    cutoff_ns = pd.Timestamp(AS_OF, tz="UTC").value
+    cutoff_ns = pd.Timestamp(as_of, tz="UTC").value
     given = {
         f: f"({f} IS NOT NULL AND trim({f}) <> '' "
         f"AND epoch_ns(coalesce({f}_provided_at, created_at)) < {cutoff_ns})"

@@ -1,17 +1,26 @@
 """Batch scoring speed: features, probabilities and exact tree-SHAP reasons for every lead.
 
-Run: .venv/bin/python benchmarks/predict.py [--leads 5000 65000]
+Run: .venv/bin/python benchmarks/predict.py [--leads 5000 65000] [--vs-duckdb 500000]
 
 Trains one model on the 5,000-lead demo (no MLflow), then scores demo logs of
 each size from Parquet files, as the nightly job does, and prints the time of
 the whole run and of the reasons alone, in leads per second. Then the same
 for a model trained on the demo's CRM export (one row per lead, no events),
 scoring CRM exports of each size.
+
+``--vs-duckdb N`` times the whole predict job (read, validate, features,
+scores, reasons, write) over the ~10M events of the 65,000-lead funnel dealt
+among N visitors with integer ids (the shape of ``benchmarks/features.py``),
+against DuckDB's query computing the same features from the same files, each
+in its own process (peak memory is its own), in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -27,12 +36,25 @@ from intent_model.simulate.funnel import simulate_funnel, write_demo_data
 from intent_model.training.from_table import train_table
 from intent_model.training.train import train
 
+# The simulated funnel runs from 2024-06-01 for 548 days: as of its end, every lead exists.
+END_OF_DATA = "2025-12-01"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, nargs="+", default=[5000, 65000])
+    parser.add_argument("--vs-duckdb", type=int, nargs="*", default=[500000])
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("MODEL", "DATA", "OUT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    if args.worker:
+        _predict_worker(*map(Path, args.worker))
+        return
+    if args.vs_duckdb:
+        print(pd.DataFrame(duckdb_rows(args.vs_duckdb)).to_string(index=False))
+        print()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-predict-") as tmp:
         root = Path(tmp)
@@ -77,6 +99,82 @@ def main() -> None:
     print()
     print("Scoring a CRM table alone (one row per lead, no events), with reasons")
     print(pd.DataFrame(crm_rows(args.leads)).to_string(index=False))
+
+
+def duckdb_rows(sizes: list[int]) -> list[dict]:
+    """The whole predict job against the DuckDB feature query, integer-id visitors."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import features as feature_bench
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-predict-duckdb-") as tmp:
+        root = Path(tmp)
+        train(*_demo_frames(5000, 42), root / "model", track=False)
+        funnel = simulate_funnel(n_leads=65000, seed=0)
+        for n_visitors in sizes:
+            data = root / f"int-{n_visitors}"
+            n_leads = feature_bench._write_integer_ids(funnel, n_visitors, data, 0)
+            ours = _run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    str(root / "model"),
+                    str(data),
+                    str(root / "scores.parquet"),
+                ]
+            )
+            scores = pd.read_parquet(root / "scores.parquet", columns=["lead_id"])
+            reference = _run(
+                [
+                    sys.executable,
+                    feature_bench.__file__,
+                    *("--worker", "duckdb", "--as-of", END_OF_DATA),
+                    *("--data", str(data), "--out", str(root / "duckdb.parquet")),
+                ]
+            )
+            rows.append(
+                {
+                    "events": f"{len(funnel.events):,}",
+                    "leads": f"{n_leads:,}",
+                    "rows_out": f"{len(scores):,}",
+                    "predict_s": round(ours["seconds"], 1),
+                    "duckdb_features_s": round(reference["seconds"], 1),
+                    "ratio": round(ours["seconds"] / reference["seconds"], 2),
+                    "predict_peak_MB": round(ours["peak_rss_mb"]),
+                    "duckdb_peak_MB": round(reference["peak_rss_mb"]),
+                }
+            )
+    print("Whole predict job vs the DuckDB feature query, same files, one run (2-core machine)")
+    return rows
+
+
+def _demo_frames(n_leads: int, seed: int):
+    demo = simulate_funnel(n_leads=n_leads, seed=seed)
+    return demo.events, demo.leads
+
+
+def _run(command: list[str]) -> dict:
+    finished = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def _predict_worker(model: Path, data: Path, out: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from features import peak_rss_mb
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-work-") as work:
+        predict(
+            model,
+            data / "events.parquet",
+            data / "leads.parquet",
+            out,
+            as_of=END_OF_DATA,
+            workdir=work,
+        )
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb()}))
 
 
 def crm_rows(sizes: list[int]) -> list[dict]:

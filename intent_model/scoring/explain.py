@@ -1,7 +1,9 @@
 """Reasons: which features pushed each lead's score up or down, in words a sales team reads.
 
-The method is exact tree SHAP (the ``shap`` library's ``TreeExplainer``) on
-the gradient-boosting model's log-odds. Sigmoid calibration is a positive
+The method is exact path-dependent tree SHAP on the gradient-boosting model's
+log-odds (:mod:`intent_model.scoring.treeshap`: the values of the ``shap``
+library's ``TreeExplainer``, computed once per distinct decision pattern of
+each tree). Sigmoid calibration is a positive
 linear map of those log-odds, so the SHAP values scaled by its slope add up,
 with the base value, to the logit of the calibrated ``p_hard`` itself: the
 reasons are faithful to the score, not to a surrogate. (With isotonic
@@ -21,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import shap
 from sklearn.isotonic import IsotonicRegression
 
 from intent_model.events.features import FeatureSpec
 from intent_model.modeling.model import IntentModel
+from intent_model.scoring.treeshap import tree_shap
 
 POSITIVE_REASONS = 3
 NEGATIVE_REASONS = 2
@@ -48,12 +50,12 @@ def explain(model: IntentModel, features: pd.DataFrame) -> Explanation:
     The contributions add up to the score: ``base_value + contributions.sum(axis=1)``
     equals ``logit(p_hard)`` for sigmoid calibration.
     """
-    aligned = features[model.feature_names].astype(np.float32)
+    aligned = features[model.feature_names].to_numpy(dtype=np.float32)
     estimator = model.classifier.estimator_
     booster = estimator[-1] if hasattr(estimator, "steps") else estimator
-    explainer = shap.TreeExplainer(booster)
-    values = np.asarray(explainer.shap_values(aligned), dtype=float)
-    base = float(np.ravel(explainer.expected_value)[0])
+    explainer = tree_shap(booster)
+    values = explainer.shap_values(aligned)
+    base = explainer.expected_value
     calibrator = model.classifier.calibrator_
     if not isinstance(calibrator, IsotonicRegression):
         slope = float(calibrator.coef_[0, 0])
@@ -106,43 +108,21 @@ def top_drivers(
     -> words) replace the event features' grouping and wording, for models
     trained on a CRM table.
     """
-    concept = concept or (lambda feature: concept_of(feature, spec))
-    text = text or (lambda row, feature, value: describe(feature, value, spec))
-    contributions = explanation.contributions
-    columns = list(contributions.columns)
-    concepts = pd.Index([concept(c) for c in columns])
-    concept_names, concept_codes = np.unique(concepts, return_inverse=True)
-    values = contributions.to_numpy()
-    # Sum contributions per concept (a matrix product with a 0/1 membership matrix).
-    membership = np.zeros((len(columns), len(concept_names)))
-    membership[np.arange(len(columns)), concept_codes] = 1.0
-    per_concept = values @ membership
-    # Within each concept, the feature with the largest |contribution| speaks for it.
-    strongest = np.zeros((len(values), len(concept_names)), dtype=np.int64)
-    for j in range(len(concept_names)):
-        members = np.flatnonzero(concept_codes == j)
-        strongest[:, j] = members[np.argmax(np.abs(values[:, members]), axis=1)]
-    feature_values = features[columns].to_numpy(dtype=float)
-    order = np.argsort(-per_concept, axis=1)
+    chosen = _chosen_reasons(features, explanation, spec, n_positive, n_negative, concept)
+    words = _words(chosen, spec, text)
     drivers = []
-    # Sentences are made per lead; the numeric work above is vectorised
-    # (about 1 s per 100,000 leads for this loop).
-    for row in range(len(values)):
-        up = [j for j in order[row, :n_positive] if per_concept[row, j] > 0]
-        down = [j for j in order[row, ::-1][:n_negative] if per_concept[row, j] < 0]
-        row_drivers = []
-        for j in up + down:
-            column = strongest[row, j]
-            value = feature_values[row, column]
-            row_drivers.append(
+    for row in range(len(chosen.column)):
+        drivers.append(
+            [
                 Driver(
-                    feature=columns[column],
-                    value=float(value),
-                    contribution=float(per_concept[row, j]),
-                    text=text(row, columns[column], value),
+                    feature=chosen.names[chosen.column[row, slot]],
+                    value=float(chosen.value[row, slot]),
+                    contribution=float(chosen.contribution[row, slot]),
+                    text=words[row, slot],
                 )
-            )
-        drivers.append(row_drivers)
+                for slot in np.flatnonzero(chosen.shown[row])
+            ]
+        )
     return drivers
 
 
@@ -159,11 +139,75 @@ def reason_texts(
     For example ``+ 3 pricing page views in the last 7 days; - no phone given``.
     ``wording`` takes ``concept`` and ``text`` as for :func:`top_drivers`.
     """
-    drivers = top_drivers(features, explanation, spec, n_positive, n_negative, **wording)
-    texts = [
-        "; ".join(f"{'+' if d.contribution > 0 else '-'} {d.text}" for d in row) for row in drivers
-    ]
+    concept = wording.get("concept")
+    chosen = _chosen_reasons(features, explanation, spec, n_positive, n_negative, concept)
+    words = _words(chosen, spec, wording.get("text"))
+    signed = np.where(chosen.contribution > 0, "+ ", "- ").astype(object) + words
+    signed[~chosen.shown] = None
+    texts = ["; ".join(w for w in row if w is not None) for row in signed.tolist()]
     return pd.Series(texts, index=features.index, name="top_reasons")
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """The reasons of every row, ``n_positive + n_negative`` slots each (ups, then downs)."""
+
+    names: list[str]
+    column: np.ndarray  # the feature that speaks for the slot's concept
+    value: np.ndarray  # that feature's value for the row
+    contribution: np.ndarray  # the concept's total push
+    shown: np.ndarray  # an up slot needs a push > 0, a down slot < 0
+
+
+def _chosen_reasons(features, explanation, spec, n_positive, n_negative, concept) -> _Chosen:
+    concept = concept or (lambda feature: concept_of(feature, spec))
+    contributions = explanation.contributions
+    columns = list(contributions.columns)
+    concept_names, concept_codes = np.unique([concept(c) for c in columns], return_inverse=True)
+    values = contributions.to_numpy()
+    # Sum contributions per concept (a matrix product with a 0/1 membership matrix).
+    membership = np.zeros((len(columns), len(concept_names)))
+    membership[np.arange(len(columns)), concept_codes] = 1.0
+    per_concept = values @ membership
+    # Within each concept, the feature with the largest |contribution| speaks for it.
+    strongest = np.zeros((len(values), len(concept_names)), dtype=np.int64)
+    for j in range(len(concept_names)):
+        members = np.flatnonzero(concept_codes == j)
+        strongest[:, j] = members[np.argmax(np.abs(values[:, members]), axis=1)]
+    order = np.argsort(-per_concept, axis=1, kind="stable")
+    slots = np.concatenate([order[:, :n_positive], order[:, ::-1][:, :n_negative]], axis=1)
+    rows = np.arange(len(values))[:, None]
+    push = per_concept[rows, slots]
+    column = strongest[rows, slots]
+    up = np.arange(slots.shape[1]) < min(n_positive, len(concept_names))
+    return _Chosen(
+        names=columns,
+        column=column,
+        value=features[columns].to_numpy(dtype=float)[rows, column],
+        contribution=push,
+        shown=np.where(up, push > 0, push < 0),
+    )
+
+
+def _words(chosen: _Chosen, spec: FeatureSpec | None, text) -> np.ndarray:
+    """The words of every slot (an object array shaped like ``chosen.column``)."""
+    if text is not None:  # a table's wording reads the row's raw value: per cell
+        rows, slots = np.nonzero(chosen.shown)
+        words = np.full(chosen.column.shape, "", dtype=object)
+        for row, slot in zip(rows, slots, strict=True):
+            name = chosen.names[chosen.column[row, slot]]
+            words[row, slot] = text(int(row), name, float(chosen.value[row, slot]))
+        return words
+    # Event features read the same for the same value: word each (feature, value) once.
+    columns, values = chosen.column.ravel(), chosen.value.ravel()
+    words = np.empty(len(columns), dtype=object)
+    for column in np.unique(columns):
+        rows = np.flatnonzero(columns == column)
+        codes, distinct = pd.factorize(values[rows], use_na_sentinel=False)
+        name = chosen.names[column]
+        said = np.array([describe(name, float(v), spec) for v in distinct], dtype=object)
+        words[rows] = said[codes]
+    return words.reshape(chosen.column.shape)
 
 
 def describe(feature: str, value: float, spec: FeatureSpec) -> str:

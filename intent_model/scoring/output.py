@@ -24,6 +24,9 @@ from intent_model.names import OUTPUT_COLUMNS
 from intent_model.scoring.explain import explain, reason_texts
 from intent_model.scoring.population import CONVERTED, OPEN
 
+# Rows explained at once (their contributions are rows x features float64).
+REASON_BLOCK_ROWS = 16_384
+
 
 def score_features(
     model: IntentModel,
@@ -39,18 +42,38 @@ def score_features(
     (see :func:`intent_model.scoring.explain.top_drivers`).
     """
     scored = model.score(features)
-    reasons = reason_texts(
-        features,
-        explain(model, features),
-        spec,
-        config.predict.positive_reasons,
-        config.predict.negative_reasons,
-        **wording,
+    # Reasons block by block: the per-feature contributions of a whole chunk of leads
+    # would be its largest table by far, and the texts need only a block at a time.
+    blocks = [
+        features.iloc[start : start + REASON_BLOCK_ROWS]
+        for start in range(0, len(features), REASON_BLOCK_ROWS)
+    ] or [features]
+    reasons = pd.concat(
+        [
+            reason_texts(
+                block,
+                explain(model, block),
+                spec,
+                config.predict.positive_reasons,
+                config.predict.negative_reasons,
+                **_rows_of(wording, start=i * REASON_BLOCK_ROWS),
+            )
+            for i, block in enumerate(blocks)
+        ]
     )
     return scored.assign(
         top_reasons=reasons.to_numpy(),
         next_action=next_actions(scored["intent"], scored["tier"], config),
     )
+
+
+def _rows_of(wording: dict, start: int) -> dict:
+    """The wording callbacks with row positions counted from ``start`` (they take the
+    position of the row in the whole table)."""
+    text = wording.get("text")
+    if text is None or start == 0:
+        return wording
+    return {**wording, "text": lambda row, feature, value: text(row + start, feature, value)}
 
 
 def event_lead_scores(

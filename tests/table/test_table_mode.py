@@ -160,6 +160,20 @@ def test_mlflow_pyfunc_scores_raw_rows_like_batch_scoring(crm_trained, crm_table
     assert batch["model_version"].iloc[0] == f"lead-intent-crm v{result.model_version}"
 
 
+def test_reasons_are_the_same_whatever_the_block_of_rows_explained_at_once(
+    crm_trained, crm_table, monkeypatch
+):
+    from intent_model.scoring import output
+
+    result, _, _ = crm_trained
+    whole = predict(result.bundle_dir, None, crm_table).scores.set_index("lead_id")
+    # Blocks of 7 rows: a table's wording must still read each lead's own raw values.
+    monkeypatch.setattr(output, "REASON_BLOCK_ROWS", 7)
+    in_blocks = predict(result.bundle_dir, None, crm_table).scores.set_index("lead_id")
+    pd.testing.assert_series_equal(in_blocks["top_reasons"], whole["top_reasons"])
+    assert whole["top_reasons"].str.len().gt(0).all()
+
+
 def test_drift_of_a_table_is_reported_by_column(crm_trained, crm_table):
     from intent_model.modeling.drift import DriftWarning
 

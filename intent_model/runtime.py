@@ -1,4 +1,4 @@
-"""What the process runs on: the cores it may use, and memory handed back to the system.
+"""What the process runs on: the cores it may use, memory handed back, time per stage.
 
 One place for the few things that touch the process rather than the data, so
 that no stage reads the machine on its own.
@@ -6,10 +6,14 @@ that no stage reads the machine on its own.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import os
+import re
+import time
+from collections.abc import Iterator
 
 
 def available_cores() -> int:
@@ -43,3 +47,43 @@ def _malloc_trim():
         return ctypes.CDLL(name).malloc_trim
     except (OSError, AttributeError):
         return None
+
+
+class StageTimes:
+    """Seconds spent in each stage of a run, in the order the stages first ran.
+
+    Examples
+    --------
+    >>> times = StageTimes()
+    >>> with times.stage("read"):
+    ...     pass
+    >>> list(times.seconds)
+    ['read']
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Add the time spent inside the block to stage ``name``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - started)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+    def line(self) -> str:
+        """``time per stage: read 1.2 s, features 3.4 s, ... (total 9.9 s)``."""
+        parts = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
+        return f"time per stage: {parts} (total {sum(self.seconds.values()):.1f} s)"
+
+    def metrics(self) -> dict[str, float]:
+        """The stages as MLflow metric names: ``time_<stage>_s``."""
+        return {
+            f"time_{re.sub(r'[^0-9A-Za-z]+', '_', name).strip('_')}_s": seconds
+            for name, seconds in self.seconds.items()
+        }

@@ -16,6 +16,7 @@ from intent_model.errors import InputError, ModelError
 from intent_model.io.config import Config
 from intent_model.io.validate import CheckedTable
 from intent_model.modeling.model import IntentModel
+from intent_model.runtime import StageTimes
 from intent_model.scoring.output import score_features
 from intent_model.table.encoding import TableSpec, latest_moment
 from intent_model.table.roles import load_lead_table
@@ -52,7 +53,12 @@ def column_groups(spec: TableSpec) -> dict[str, list[str]]:
 
 
 def score_table_rows(
-    model: IntentModel, spec: TableSpec, frame: pd.DataFrame, features: pd.DataFrame, config: Config
+    model: IntentModel,
+    spec: TableSpec,
+    frame: pd.DataFrame,
+    features: pd.DataFrame,
+    config: Config,
+    times: StageTimes | None = None,
 ) -> pd.DataFrame:
     """``p_hard, intent, score, tier, top_reasons, next_action`` per row of a lead table."""
     return score_features(
@@ -60,6 +66,7 @@ def score_table_rows(
         features.reset_index(drop=True),
         None,
         config,
+        times,
         concept=spec.source_of,
         text=spec.describer(frame),
     )
@@ -70,6 +77,7 @@ def predict_table(
     leads: str | Path | pd.DataFrame | CheckedTable,
     as_of: pd.Timestamp | None,
     config: Config,
+    times: StageTimes | None = None,
 ) -> tuple[pd.DataFrame, pd.Timestamp, CheckedTable, pd.DataFrame]:
     """Scores of every lead of a table (lead_id first, unranked), the as_of, the checked
     table and the features.
@@ -83,10 +91,13 @@ def predict_table(
     """
     if not loaded.info.is_table_model:
         raise ModelError(f"{loaded.source} was trained on events: give the events too (--events)")
-    table = load_lead_table(leads, config)
+    times = times or StageTimes()
+    with times.stage("read"):
+        table = load_lead_table(leads, config)
     spec = loaded.info.table_spec
-    features, moment = encode_table(spec, table.frame, table.source, as_of)
-    scored = score_table_rows(loaded.model, spec, table.frame, features, config)
+    with times.stage("features"):
+        features, moment = encode_table(spec, table.frame, table.source, as_of)
+    scored = score_table_rows(loaded.model, spec, table.frame, features, config, times)
     scored.insert(0, "lead_id", table.frame["lead_id"].astype(str).to_numpy())
     scored["scored_from"] = SCORED_FROM_TABLE
     return scored, moment, table.checked, features

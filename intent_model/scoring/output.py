@@ -21,6 +21,7 @@ from intent_model.io.files import read_table
 from intent_model.modeling.evaluate import TIER_NAMES
 from intent_model.modeling.model import IntentModel
 from intent_model.names import OUTPUT_COLUMNS
+from intent_model.runtime import StageTimes
 from intent_model.scoring.explain import explain, reason_texts
 from intent_model.scoring.population import CONVERTED, OPEN
 
@@ -33,22 +34,36 @@ def score_features(
     features: pd.DataFrame,
     spec: FeatureSpec | None,
     config: Config,
+    times: StageTimes | None = None,
     **wording: Callable,
 ) -> pd.DataFrame:
     """``p_hard, intent, score, tier, top_reasons, next_action`` for a features table.
 
     The MLflow pyfunc model and batch scoring both call this, so they agree.
     ``wording`` (``concept``, ``text``) words the reasons of a table model
-    (see :func:`intent_model.scoring.explain.top_drivers`).
+    (see :func:`intent_model.scoring.explain.top_drivers`); ``times`` gets the
+    seconds of the ``scores`` and ``reasons`` stages.
     """
-    scored = model.score(features)
+    times = times or StageTimes()
+    with times.stage("scores"):
+        scored = model.score(features)
     # Reasons block by block: the per-feature contributions of a whole chunk of leads
     # would be its largest table by far, and the texts need only a block at a time.
     blocks = [
         features.iloc[start : start + REASON_BLOCK_ROWS]
         for start in range(0, len(features), REASON_BLOCK_ROWS)
     ] or [features]
-    reasons = pd.concat(
+    with times.stage("reasons"):
+        reasons = _reasons(blocks, model, spec, config, wording)
+    return scored.assign(
+        top_reasons=reasons.to_numpy(),
+        next_action=next_actions(scored["intent"], scored["tier"], config),
+    )
+
+
+def _reasons(blocks, model, spec, config, wording) -> pd.Series:
+    """The reason texts of every block of rows, in order."""
+    return pd.concat(
         [
             reason_texts(
                 block,
@@ -60,10 +75,6 @@ def score_features(
             )
             for i, block in enumerate(blocks)
         ]
-    )
-    return scored.assign(
-        top_reasons=reasons.to_numpy(),
-        next_action=next_actions(scored["intent"], scored["tier"], config),
     )
 
 
@@ -77,11 +88,15 @@ def _rows_of(wording: dict, start: int) -> dict:
 
 
 def event_lead_scores(
-    model: IntentModel, features: pd.DataFrame, spec: FeatureSpec, config: Config
+    model: IntentModel,
+    features: pd.DataFrame,
+    spec: FeatureSpec,
+    config: Config,
+    times: StageTimes | None = None,
 ) -> pd.DataFrame:
     """Scores of event features indexed by lead: ``lead_id`` first, ``scored_from``, and
     the two columns the scoring population is decided from (dropped by :func:`output_rows`)."""
-    scored = score_features(model, features, spec, config).reset_index(drop=True)
+    scored = score_features(model, features, spec, config, times).reset_index(drop=True)
     scored.insert(0, "lead_id", features.index.astype(str))
     scored["scored_from"] = np.where(
         features["n_events_all"].to_numpy() > 0, "events", "profile only"

@@ -7,6 +7,7 @@ is written, and the file is written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from intent_model.modeling.drift import (
 from intent_model.modeling.evaluate import TIER_NAMES
 from intent_model.modeling.metadata import ModelInfo
 from intent_model.modeling.model import IntentModel
+from intent_model.runtime import StageTimes
 from intent_model.scoring.output import event_lead_scores, output_rows
 from intent_model.scoring.population import (
     NOT_YET,
@@ -121,6 +123,7 @@ class PredictionResult:
     unknown_type_share: float = 0.0
     out: Path | None = None
     population: list[str] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         scores = self.scores
@@ -142,6 +145,10 @@ class PredictionResult:
             *[f"  {line}" for line in self.population],
             *[f"  {line}" for line in self.accounting],
         ]
+        if self.stage_seconds:
+            times = StageTimes()
+            times.seconds = dict(self.stage_seconds)
+            lines.append(f"  {times.line()}")
         if self.n_events_at_or_after_as_of:
             lines.append(
                 f"  {self.n_events_at_or_after_as_of:,} events at or after as_of were not used "
@@ -213,9 +220,11 @@ def predict(
     PredictionResult
     """
     config = with_columns(config, columns)
-    loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)
+    times = StageTimes()
+    with times.stage("load model"):
+        loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)
     if loaded.info.is_table_model or events is None:
-        return _predict_table(loaded, events, leads, out, as_of, config, previous)
+        return _predict_table(loaded, events, leads, out, as_of, config, previous, times)
     if list(loaded.model.feature_names) != loaded.spec.feature_names:
         raise ModelError(
             f"{loaded.source}: the model's feature list does not match its feature spec; "
@@ -227,9 +236,10 @@ def predict(
     )
     _check_profile_columns(loaded.spec, lead_table)
     _warn_other_taxonomy(loaded, config)
-    run = _score_every_lead(loaded, events, lead_table, as_of, config, workdir, progress)
-    scored, status, skipped = _population(run.scored, run.lead_table, run.as_of, loaded, config)
-    scores = output_rows(scored, status, run.as_of, loaded.version, config, previous)
+    run = _score_every_lead(loaded, events, lead_table, as_of, config, workdir, progress, times)
+    with times.stage("rank"):
+        scored, status, skipped = _population(run.scored, run.lead_table, run.as_of, loaded, config)
+        scores = output_rows(scored, status, run.as_of, loaded.version, config, previous)
     _check_counts(scores, run.n_leads_in, run.lead_table, skipped)
     result = PredictionResult(
         scores=scores,
@@ -241,10 +251,12 @@ def predict(
         population=describe_population(
             scores["intent"], len(skipped), converted_days(loaded, config)
         ),
+        stage_seconds=times.seconds,
         **run.counts,
     )
     if out is not None:
-        result.out = write_table(scores, out)
+        with times.stage("write"):
+            result.out = write_table(scores, out)
     return result
 
 
@@ -269,21 +281,31 @@ def _score_every_lead(
     config: Config,
     workdir: str | Path | None,
     progress: Progress | None,
+    times: StageTimes,
 ) -> _ScoringRun:
     """Features chunk by chunk, each chunk scored as it comes, drift watched on the way."""
     spec = loaded.spec
     parts, n_leads_in = [], 0
     reference = loaded.info.drift_reference
     monitor = DriftMonitor(reference) if reference else None
-    with FeatureStream(
+    stream = FeatureStream(
         events, lead_table, as_of, config, spec, loaded.taxonomy, workdir=workdir
-    ) as stream:
+    )
+    with contextlib.ExitStack() as running:
+        with times.stage("read"):
+            running.enter_context(stream)
         _warn_unseen(stream.events.unknown_types)
-        for features in stream.chunks(progress):
+        chunks = iter(stream.chunks(progress))
+        while True:
+            with times.stage("features"):
+                features = next(chunks, None)
+            if features is None:
+                break
             n_leads_in += len(features)
-            scored_chunk = event_lead_scores(loaded.model, features, spec, config)
+            scored_chunk = event_lead_scores(loaded.model, features, spec, config, times)
             if monitor is not None:
-                monitor.add(features, scored_chunk["p_hard"].to_numpy())
+                with times.stage("drift"):
+                    monitor.add(features, scored_chunk["p_hard"].to_numpy())
             parts.append(scored_chunk)
     accounting = [stream.events.checked.accounting()]
     if stream.lead_table is not None:
@@ -356,7 +378,9 @@ def converted_days(loaded: LoadedModel, config: Config) -> float | None:
     return loaded.info.horizon_days
 
 
-def _predict_table(loaded, events, leads, out, as_of, config, previous) -> PredictionResult:
+def _predict_table(
+    loaded, events, leads, out, as_of, config, previous, times: StageTimes
+) -> PredictionResult:
     from intent_model.scoring.from_table import column_groups, predict_table
 
     if events is not None:
@@ -366,14 +390,15 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
     if leads is None:
         raise ConfigError("nothing to score: give events, or a lead table (--leads)")
     scored, moment, checked, features = predict_table(
-        loaded, leads, as_utc(as_of) if as_of is not None else None, config
+        loaded, leads, as_utc(as_of) if as_of is not None else None, config, times
     )
     drift = None
     reference = loaded.info.drift_reference
     if reference:
-        monitor = DriftMonitor(reference)
-        monitor.add(features, scored["p_hard"].to_numpy())
-        drift = monitor.report(groups=column_groups(loaded.info.table_spec))
+        with times.stage("drift"):
+            monitor = DriftMonitor(reference)
+            monitor.add(features, scored["p_hard"].to_numpy())
+            drift = monitor.report(groups=column_groups(loaded.info.table_spec))
         _warn_drift(drift, 0.0)
     rows = checked.frame.reset_index(drop=True)
     label_col = loaded.info.label_col
@@ -384,7 +409,8 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
         closed_values=config.predict.closed_values,
         score_all=config.predict.score == "all",
     )
-    scores = output_rows(scored, status, moment, loaded.version, config, previous)
+    with times.stage("rank"):
+        scores = output_rows(scored, status, moment, loaded.version, config, previous)
     counted = (
         []
         if len(scores) == checked.n_used
@@ -400,9 +426,11 @@ def _predict_table(loaded, events, leads, out, as_of, config, previous) -> Predi
         unknown_types=pd.DataFrame(columns=["event_type", "n_rows"]),
         drift=drift,
         population=describe_population(scores["intent"], 0, None),
+        stage_seconds=times.seconds,
     )
     if out is not None:
-        result.out = write_table(scores, out)
+        with times.stage("write"):
+            result.out = write_table(scores, out)
     return result
 
 

@@ -5,7 +5,7 @@ calibrated models -> metrics and plots, then the shared save-and-register sequen
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from intent_model.modeling.plots import (
     roc_pr_curves,
 )
 from intent_model.modeling.split import TimeSplit, out_of_time_split
+from intent_model.runtime import StageTimes
 from intent_model.training.promote import PromotionResult, compare_with_champion
 from intent_model.training.sequence import (
     IMPORTANCE_ROWS,
@@ -72,6 +73,7 @@ class TrainResult:
     run_id: str | None
     model_version: str | None
     promotion: PromotionResult | None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         shown = self.metrics[["roc_auc", "average_precision", "brier", "ece", "lift_top10pct"]]
@@ -102,30 +104,35 @@ def train_events(
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
     training = config.training
     tracking_uri = tracking_uri or training.tracking_uri
-    say = timed(progress)
+    say, times = timed(progress), StageTimes()
     say("building point-in-time training snapshots")
-    training_set = build_training_set(events, leads, config, taxonomy, progress=progress)
+    with times.stage("read and features"):
+        training_set = build_training_set(events, leads, config, taxonomy, progress=progress)
     split = out_of_time_split(
         training_set.keys, training.holdout_cutoffs, config.labels.horizon_days
     )
     say(_describe_split(training_set, split))
-    fitted = _fit_candidates(training_set, split, taxonomy, config, say)
+    fitted = _fit_candidates(training_set, split, taxonomy, config, say, times)
     main = fitted[MAIN_MODEL]
     model = operating_model(
         main, training_set.X.columns, training_set.y[split.development], training.tier_shares
     )
     say("evaluating out of time")
-    holdout = _holdout_predictions(fitted, training_set, split)
-    metrics, per_cutoff = _out_of_time_metrics(holdout, training.sales_capacity)
-    importance = _importance(main, training_set, split, config)
+    with times.stage("evaluation"):
+        holdout = _holdout_predictions(fitted, training_set, split)
+        metrics, per_cutoff = _out_of_time_metrics(holdout, training.sales_capacity)
+        importance = _importance(main, training_set, split, config)
     metadata = _metadata(config, taxonomy, training_set, split, model, metrics)
     say("features of every lead at the end of the data (the drift reference)")
-    metadata["drift_reference"] = _drift_reference(
-        events, leads, config, taxonomy, training_set, model
-    )
-    trained = _trained(
-        model, metadata, metrics, per_cutoff, holdout, importance, training_set, split, config
-    )
+    with times.stage("drift reference"):
+        metadata["drift_reference"] = _drift_reference(
+            events, leads, config, taxonomy, training_set, model
+        )
+    with times.stage("plots and card"):
+        trained = _trained(
+            model, metadata, metrics, per_cutoff, holdout, importance, training_set, split, config
+        )
+    trained.times = times
     trained.compare = partial(
         compare_with_champion,
         tracking_uri,
@@ -151,6 +158,7 @@ def train_events(
         run_id=registration.run_id,
         model_version=registration.version,
         promotion=registration.promotion,
+        stage_seconds=times.seconds,
     )
 
 
@@ -199,7 +207,12 @@ def _describe_split(training_set: TrainingSet, split: TimeSplit) -> str:
 
 
 def _fit_candidates(
-    training_set: TrainingSet, split: TimeSplit, taxonomy: Taxonomy, config: Config, say
+    training_set: TrainingSet,
+    split: TimeSplit,
+    taxonomy: Taxonomy,
+    config: Config,
+    say,
+    times: StageTimes,
 ) -> dict[str, Any]:
     """Each model kind, selected and calibrated on the development cutoffs only."""
     X, y, keys = training_set
@@ -214,6 +227,8 @@ def _fit_candidates(
             f"{training.cv_folds} lead-grouped folds"
         )
         fitted[kind] = make_calibrated(kind, training, monotone).fit(X[dev], y[dev], groups)
+        for stage, seconds in fitted[kind].seconds_.items():
+            times.add(stage, seconds)
     return fitted
 
 

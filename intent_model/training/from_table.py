@@ -12,7 +12,7 @@ evaluation, so the report shows what the leak would have been worth.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from intent_model.modeling.plots import (
     roc_pr_curves,
 )
 from intent_model.modeling.split import TableEvaluation, choose_evaluation
+from intent_model.runtime import StageTimes
 from intent_model.table.checks import check_columns, describe_checks
 from intent_model.table.encoding import TableSpec, latest_moment, placeholder_report
 from intent_model.table.roles import LeadTable, infer_roles, load_lead_table, roles_table
@@ -85,6 +86,7 @@ class TableTrainResult:
     model_version: str | None
     promotion: PromotionResult | None
     warnings: list[str]
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         shown = self.metrics[["roc_auc", "average_precision", "brier", "ece", "lift_top10pct"]]
@@ -145,12 +147,14 @@ def train_table(
         When the model's out-of-sample AUC is above ``[table] model_warning_auc``.
     """
     config = config or Config()
-    say = timed(progress)
-    prepared = _prepare(leads, label_col or config.labels.label_col, config, promote, say)
+    say, times = timed(progress), StageTimes()
+    with times.stage("read, roles, checks and features"):
+        prepared = _prepare(leads, label_col or config.labels.label_col, config, promote, say)
     say(f"evaluating: {prepared.evaluation.description}")
-    predictions, main, importance_model = _evaluate(prepared, config, say)
-    if prepared.left_out:
-        predictions[LEAKY] = _leaky_predictions(prepared, config, say)
+    with times.stage("fit and evaluation"):
+        predictions, main, importance_model = _evaluate(prepared, config, say)
+        if prepared.left_out:
+            predictions[LEAKY] = _leaky_predictions(prepared, config, say)
     y_eval = prepared.y[prepared.evaluation.holdout]
     metrics = {kind: classification_metrics(y_eval, p, None) for kind, p in predictions.items()}
     alerts = _leak_alerts(metrics, prepared.checks, config.table.model_warning_auc)
@@ -158,12 +162,15 @@ def train_table(
         warnings.warn(alert, LeakWarning, stacklevel=3)
     y_development = prepared.y[prepared.evaluation.development]
     model = operating_model(main, prepared.X.columns, y_development, config.training.tier_shares)
-    importance = _importance(prepared, importance_model, config)
+    with times.stage("importance"):
+        importance = _importance(prepared, importance_model, config)
     metadata = _metadata(config, prepared, model, metrics) | {"warnings": alerts}
     # The drift reference: the whole table as the model scores it, like a nightly export.
     metadata["drift_reference"] = reference_summary(prepared.X, model.predict_proba(prepared.X))
     tracking_uri = tracking_uri or config.training.tracking_uri
-    trained = _trained(prepared, model, metadata, metrics, predictions, importance, config)
+    with times.stage("plots and card"):
+        trained = _trained(prepared, model, metadata, metrics, predictions, importance, config)
+    trained.times = times
     trained.compare = lambda version: compare_table_with_champion(
         tracking_uri,
         version,
@@ -193,6 +200,7 @@ def train_table(
         model_version=registration.version,
         promotion=registration.promotion,
         warnings=alerts,
+        stage_seconds=times.seconds,
     )
 
 

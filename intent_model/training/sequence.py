@@ -39,6 +39,7 @@ from intent_model.modeling.bundle import (
 from intent_model.modeling.evaluate import choose_threshold, choose_tier_bounds
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.persist import MODEL_FORMAT
+from intent_model.runtime import StageTimes
 from intent_model.scoring.pyfunc import ENTRY_POINT, pyfunc_scores
 from intent_model.training.promote import PromotionResult
 from intent_model.version import __version__
@@ -77,6 +78,9 @@ class Trained:
         Input columns the signature lets take any type.
     compare : callable, optional
         ``compare(version) -> PromotionResult``: the champion comparison of this mode.
+    times : StageTimes
+        Seconds per stage so far; the sequence adds its own, logs them to the run
+        as ``time_<stage>_s`` metrics, and the summary prints them.
     """
 
     model: IntentModel
@@ -93,6 +97,7 @@ class Trained:
     step_metrics: dict[int, dict[str, float]] = field(default_factory=dict)
     any_type_columns: tuple[str, ...] = ()
     compare: Callable[[str], PromotionResult] | None = None
+    times: StageTimes = field(default_factory=StageTimes)
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,8 @@ def save_and_register(
     """
     out = Path(out)
     registration = Registration()
-    with staged_bundle(out) as stage:
+    times = trained.times
+    with staged_bundle(out) as stage, times.stage("write and register"):
         trained.metadata["model_sha256"] = write_model(stage, trained.model)
         trained.metadata["model_format"] = MODEL_FORMAT
         write_figures(stage / PLOTS_DIR, trained.figures)
@@ -145,7 +151,8 @@ def save_and_register(
             say(f"logging the MLflow run to {tracking_uri}")
             registration = _track(trained, stage, out.name, config, tracking_uri)
             if promote and trained.compare is not None:
-                promotion = trained.compare(registration.version)
+                with times.stage("promotion"):
+                    promotion = trained.compare(registration.version)
                 say(promotion.message)
                 registration = dataclasses.replace(registration, promotion=promotion)
         write_metadata(stage, trained.metadata)
@@ -171,6 +178,8 @@ def _track(
             tracking.log_metrics({f"{kind}.{k}": v for k, v in values.items()})
         for step, values in trained.step_metrics.items():
             tracking.log_metrics(values, step=step)
+        # Every stage before this one (writing and registering is still running).
+        tracking.log_metrics(trained.times.metrics())
         tracking.log_artifacts(stage)
         _, version = tracking.log_and_register_model(
             stage,
@@ -186,7 +195,8 @@ def _track(
 
 
 def outcome_lines(result: Any) -> list[str]:
-    """Threshold, tiers, where the bundle is, the MLflow run and version, the promotion."""
+    """Threshold, tiers, where the bundle is, the MLflow run and version, the promotion,
+    the time per stage."""
     lines = [
         f"threshold p_hard >= {result.threshold:.4f}; tiers "
         + ", ".join(f"{k} >= {v:.4f}" for k, v in result.tier_bounds.items()),
@@ -214,6 +224,10 @@ def outcome_lines(result: Any) -> list[str]:
             f"not registered (--no-track): score with --model {result.bundle_dir}; nothing "
             "else points at it"
         )
+    if result.stage_seconds:
+        times = StageTimes()
+        times.seconds = dict(result.stage_seconds)
+        lines.append(times.line())
     return lines
 
 

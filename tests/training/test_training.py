@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 from intent_model.errors import ModelError
 from intent_model.events.training_set import build_training_set
 from intent_model.modeling.bundle import load_bundle, sha256_of, staged_bundle
+from intent_model.scoring.predict import predict
 from intent_model.training.promote import promote
 from intent_model.training.train import train
 from tests.conftest import training_config as _config
@@ -195,3 +196,19 @@ def test_promotion_compares_models_with_other_taxonomies_like_with_like(tmp_path
     assert "cannot be compared" in third.promotion.message and "hard" in third.promotion.message
     refused = promote(events, leads, config, version="3")
     assert not refused.promoted and "webinar_registration" in refused.message
+
+
+def test_training_and_scoring_say_where_their_time_went(trained, small_demo):
+    result, root, uri = trained
+    stages = result.stage_seconds
+    assert {"read and features", "fit", "calibration", "evaluation", "write and register"} <= set(
+        stages
+    )
+    assert all(seconds >= 0 for seconds in stages.values()) and stages["fit"] > 0
+    assert "time per stage: read and features" in result.summary()
+    run = MlflowClient(tracking_uri=uri).get_run(result.run_id)
+    assert run.data.metrics["time_fit_s"] == pytest.approx(stages["fit"])
+    scored = predict(root / "models" / "first", small_demo.events, small_demo.leads)
+    assert list(scored.stage_seconds)[:3] == ["load model", "read", "features"]
+    assert {"scores", "reasons", "rank"} <= set(scored.stage_seconds)
+    assert "time per stage: load model" in scored.summary()

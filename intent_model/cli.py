@@ -124,6 +124,7 @@ def _add_train(commands) -> None:
         help="keep a table column although a post-outcome check flagged it (repeatable)",
     )
     _add_tracking_arguments(train)
+    _add_jobs(train)
     train.add_argument("--no-track", action="store_true", help="write the bundle only, no MLflow")
     train.add_argument(
         "--promote",
@@ -170,6 +171,7 @@ def _add_predict(commands) -> None:
         "converted or are closed keep their row, not ranked. all: rank every lead",
     )
     _add_tracking_arguments(predict)
+    _add_jobs(predict)
     predict.add_argument(
         "--engine",
         choices=("local", "spark"),
@@ -210,6 +212,16 @@ def _convert_bundle(args: argparse.Namespace) -> int:
         "without running code; score it with --model, or retrain to register it"
     )
     return 0
+
+
+def _add_jobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="cores to work on at once (default: [runtime] jobs, else every core this process "
+        "may use); lower it when the machine is shared",
+    )
 
 
 def _add_debug(parser: argparse.ArgumentParser) -> None:
@@ -273,6 +285,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         sections["table"] = dataclasses.replace(config.table, keep_columns=kept)
     if getattr(args, "score", None):
         sections["predict"] = dataclasses.replace(config.predict, score=args.score)
+    if getattr(args, "jobs", None) is not None:
+        sections["runtime"] = dataclasses.replace(config.runtime, jobs=args.jobs)
     return config.replace(**sections)
 
 

@@ -87,3 +87,26 @@ class StageTimes:
             f"time_{re.sub(r'[^0-9A-Za-z]+', '_', name).strip('_')}_s": seconds
             for name, seconds in self.seconds.items()
         }
+
+
+def resolve_jobs(jobs: int | None) -> int:
+    """Cores to work on: ``jobs`` when given (>= 1), else every core this process may use."""
+    return max(1, jobs) if jobs else available_cores()
+
+
+@contextlib.contextmanager
+def thread_budget(jobs: int | None) -> Iterator[int]:
+    """Run the block with at most ``jobs`` threads in every native thread pool (OpenMP,
+    BLAS), and yield the number of cores the block may use.
+
+    The one place that sets thread pools. A stage that splits its own work
+    (feature chunks in threads, model fits in processes) sizes it with the
+    yielded number and gives each piece one thread, so pools never nest:
+    scikit-learn's gradient boosting otherwise starts an OpenMP thread per core
+    in every fit, and on a shared machine those threads wait for each other.
+    """
+    from threadpoolctl import threadpool_limits
+
+    cores = resolve_jobs(jobs)
+    with threadpool_limits(limits=cores):
+        yield cores

@@ -32,6 +32,7 @@ from intent_model.events.taxonomy import Taxonomy
 from intent_model.events.training_set import TrainingReport, TrainingSet, check_table_columns
 from intent_model.io.config import Config, InputConfig
 from intent_model.io.validate import as_utc
+from intent_model.runtime import thread_budget
 from intent_model.scoring.population import NOT_YET, OPEN, population_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -191,7 +192,21 @@ def _per_bucket(
         else spark.createDataFrame([], f"lead_id string, {BUCKET} long")
     )
     grouped_events = _bucketed(events_frame, n_buckets).groupBy(BUCKET)
-    return grouped_events.cogroup(leads_b.groupBy(BUCKET)).applyInPandas(function, schema=schema)
+    return grouped_events.cogroup(leads_b.groupBy(BUCKET)).applyInPandas(
+        _one_thread(function), schema=schema
+    )
+
+
+def _one_thread(function):
+    """``function`` run with one thread in every native pool: Spark already runs a task
+    per core, and a task's numpy/OpenMP pools would otherwise start a thread per core each."""
+
+    # Spark reads the arity of the function it is given: two frames, events and leads.
+    def run(events: pd.DataFrame, leads: pd.DataFrame) -> pd.DataFrame:
+        with thread_budget(1):
+            return function(events, leads)
+
+    return run
 
 
 def spark_training_set(
@@ -356,7 +371,11 @@ def spark_predict(
             scored["is_open"] = status == OPEN
             yield scored.drop(columns=["_days_since_last_hard", "_n_events"])
 
-    scored = features.mapInPandas(score, schema=SCORED_SCHEMA)
+    def score_in_one_thread(batches):
+        with thread_budget(1):
+            yield from score(batches)
+
+    scored = features.mapInPandas(score_in_one_thread, schema=SCORED_SCHEMA)
     order = Window.partitionBy("is_open").orderBy(F.col("p_hard").desc(), F.col("lead_id"))
     ranked = F.when(F.col("is_open"), F.row_number().over(order))
     result = (

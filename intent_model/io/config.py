@@ -319,6 +319,16 @@ class PredictConfig:
 
 
 @dataclass(frozen=True)
+class RuntimeConfig:
+    """How much of the machine a run uses."""
+
+    # Cores a run works on at once (feature chunks, model fits, thread pools of
+    # numpy and OpenMP); 0 means every core this process may use. A nightly job
+    # sharing its machine sets it lower.
+    jobs: int = 0
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs to know besides the data itself."""
 
@@ -332,6 +342,7 @@ class Config:
     table: TableConfig = field(default_factory=TableConfig)
     playbook: PlaybookConfig = field(default_factory=PlaybookConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def replace(self, **sections: Any) -> Config:
         """Return a copy with whole sections replaced (``config.replace(input=...)``)."""

@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -138,14 +139,25 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         Anything with ``predict_proba``; one candidate means no selection.
     method : {"sigmoid", "isotonic"}
     n_folds : int
+    n_jobs : int
+        Fits run at once, in worker processes of one thread each (joblib's
+        ``loky``): every (fold, candidate) fit and every candidate's final fit
+        is one task, so the cores stay busy without nested thread pools, and a
+        busy neighbour on the machine slows the fits by its share of the cores,
+        not by OpenMP threads waiting for each other. 1 fits in this process.
     """
 
     def __init__(
-        self, candidates: list[BaseEstimator], method: str = "sigmoid", n_folds: int = 3
+        self,
+        candidates: list[BaseEstimator],
+        method: str = "sigmoid",
+        n_folds: int = 3,
+        n_jobs: int = 1,
     ) -> None:
         self.candidates = candidates
         self.method = method
         self.n_folds = n_folds
+        self.n_jobs = n_jobs
 
     def fit(
         self, X: pd.DataFrame, y: np.ndarray | pd.Series, groups: np.ndarray | pd.Series
@@ -156,22 +168,31 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         folds = grouped_folds(np.asarray(groups), self.n_folds, labels)
         out_of_fold = np.zeros((len(self.candidates), len(labels)))
         started = time.perf_counter()
-        for train, valid in folds:
-            for i, candidate in enumerate(self.candidates):
-                fold_model = clone(candidate).fit(X.iloc[train], labels[train])
-                out_of_fold[i, valid] = fold_model.predict_proba(X.iloc[valid])[:, 1]
+        tasks = [(i, train, valid) for train, valid in folds for i in range(len(self.candidates))]
+        # Each candidate's final fit on every row runs beside the fold fits: the
+        # selection is known only after them, and waiting would leave cores idle.
+        tasks += [(i, None, None) for i in range(len(self.candidates))]
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_task)(self.candidates[i], X, labels, train, valid)
+            for i, train, valid in tasks
+        )
+        finals = {}
+        for (i, _, valid), result in zip(tasks, results, strict=True):
+            if valid is None:
+                finals[i] = result
+            else:
+                out_of_fold[i, valid] = result
         self.selection_scores_ = [average_precision_score(labels, s) for s in out_of_fold]
         self.selected_ = int(np.argmax(self.selection_scores_))
+        self.estimator_ = finals[self.selected_]
         best = out_of_fold[self.selected_]
         calibrating = time.perf_counter()
         self.calibrator_ = _fit_calibrator(best, labels, self.method)
         self.oof_proba_ = _apply_calibrator(self.calibrator_, best)
-        refitting = time.perf_counter()
-        self.estimator_ = clone(self.candidates[self.selected_]).fit(X, labels)
         # Seconds of each step, for the run's time per stage.
         self.seconds_ = {
-            "fit": calibrating - started + time.perf_counter() - refitting,
-            "calibration": refitting - calibrating,
+            "fit": calibrating - started,
+            "calibration": time.perf_counter() - calibrating,
         }
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
@@ -185,6 +206,15 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def _fit_task(candidate, X: pd.DataFrame, y: np.ndarray, train, valid):
+    """One fit: on the ``train`` rows, returning the ``valid`` rows' scores; or, without
+    folds, on every row, returning the fitted estimator."""
+    if valid is None:
+        return clone(candidate).fit(X, y)
+    model = clone(candidate).fit(X.iloc[train], y[train])
+    return model.predict_proba(X.iloc[valid])[:, 1]
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -210,10 +240,12 @@ def make_calibrated(
     training: TrainingConfig,
     monotone_increasing: tuple[str, ...] = (),
     points_rule: BaseEstimator | None = None,
+    n_jobs: int = 1,
 ) -> CalibratedIntentClassifier:
-    """A calibrated model of one kind, configured from ``[training]``."""
+    """A calibrated model of one kind, configured from ``[training]``; ``n_jobs`` fits at once."""
     return CalibratedIntentClassifier(
         make_candidates(kind, training, monotone_increasing, points_rule),
         method=training.calibration,
         n_folds=training.cv_folds,
+        n_jobs=n_jobs,
     )

@@ -8,6 +8,7 @@ is written, and the file is written atomically.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from intent_model.modeling.drift import (
 from intent_model.modeling.evaluate import TIER_NAMES
 from intent_model.modeling.metadata import ModelInfo
 from intent_model.modeling.model import IntentModel
-from intent_model.runtime import StageTimes
+from intent_model.runtime import StageTimes, thread_budget
 from intent_model.scoring.output import event_lead_scores, output_rows
 from intent_model.scoring.population import (
     NOT_YET,
@@ -220,6 +221,16 @@ def predict(
     PredictionResult
     """
     config = with_columns(config, columns)
+    with thread_budget(config.runtime.jobs) as cores:
+        config = config.replace(runtime=dataclasses.replace(config.runtime, jobs=cores))
+        return _predict(
+            model, events, leads, out, as_of, config, previous, tracking_uri, workdir, progress
+        )
+
+
+def _predict(
+    model, events, leads, out, as_of, config, previous, tracking_uri, workdir, progress
+) -> PredictionResult:
     times = StageTimes()
     with times.stage("load model"):
         loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)

@@ -226,7 +226,8 @@ def _fit_candidates(
             f"fitting {kind}: selection and {training.calibration} calibration on "
             f"{training.cv_folds} lead-grouped folds"
         )
-        fitted[kind] = make_calibrated(kind, training, monotone).fit(X[dev], y[dev], groups)
+        model = make_calibrated(kind, training, monotone, n_jobs=config.runtime.jobs or 1)
+        fitted[kind] = model.fit(X[dev], y[dev], groups)
         for stage, seconds in fitted[kind].seconds_.items():
             times.add(stage, seconds)
     return fitted

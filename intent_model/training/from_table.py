@@ -358,13 +358,15 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     training = config.training
     X, y, evaluation = prepared.X, prepared.y, prepared.evaluation
     points = table_points_rule(prepared.spec)
+    jobs = config.runtime.jobs or 1
     ids = prepared.lead_ids
     if evaluation.method == "out-of-time":
         dev, out = evaluation.development, evaluation.holdout
         predictions, fitted = {}, {}
         for kind in MODEL_KINDS:
             say(f"fitting {kind} on the older leads")
-            fitted[kind] = make_calibrated(kind, training, (), points).fit(X[dev], y[dev], ids[dev])
+            model = make_calibrated(kind, training, (), points, n_jobs=jobs)
+            fitted[kind] = model.fit(X[dev], y[dev], ids[dev])
             predictions[kind] = fitted[kind].predict_proba(X[out])[:, 1]
         return predictions, fitted[MAIN_MODEL], (np.flatnonzero(out), fitted[MAIN_MODEL])
     predictions = {kind: np.zeros(len(y)) for kind in MODEL_KINDS}
@@ -373,13 +375,13 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     for number, (train, valid) in enumerate(folds.split(X, y), start=1):
         say(f"cross-validation fold {number} of {config.table.cv_folds}")
         for kind in MODEL_KINDS:
-            model = make_calibrated(kind, training, (), points)
+            model = make_calibrated(kind, training, (), points, n_jobs=jobs)
             model.fit(X.iloc[train], y[train], ids[train])
             predictions[kind][valid] = model.predict_proba(X.iloc[valid])[:, 1]
             if kind == MAIN_MODEL:
                 last = (valid, model)
     say("fitting the gradient boosting on every lead")
-    main = make_calibrated(MAIN_MODEL, training, (), points).fit(X, y, ids)
+    main = make_calibrated(MAIN_MODEL, training, (), points, n_jobs=jobs).fit(X, y, ids)
     return predictions, main, last
 
 
@@ -401,7 +403,9 @@ def _leaky_predictions(prepared: PreparedTable, config: Config, say) -> np.ndarr
     def model() -> CalibratedIntentClassifier:
         # One candidate is enough to show what the leak is worth.
         candidates = make_candidates(MAIN_MODEL, training)[:1]
-        return CalibratedIntentClassifier(candidates, training.calibration, training.cv_folds)
+        return CalibratedIntentClassifier(
+            candidates, training.calibration, training.cv_folds, config.runtime.jobs or 1
+        )
 
     if evaluation.method == "out-of-time":
         dev, out = evaluation.development, evaluation.holdout

@@ -7,6 +7,7 @@ same :func:`intent_model.training.sequence.save_and_register`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from intent_model.errors import ConfigError
 from intent_model.events.taxonomy import Taxonomy
 from intent_model.events.training_set import EventsInput, LeadsInput, Progress
 from intent_model.io.config import Config, with_columns
+from intent_model.runtime import thread_budget
 from intent_model.training.from_events import TrainResult, train_events
 from intent_model.training.from_table import TableTrainResult, train_table
 
@@ -70,6 +72,14 @@ def train(
         ``summary()`` prints the essentials.
     """
     config = with_columns(config, columns)
+    with thread_budget(config.runtime.jobs) as cores:
+        config = config.replace(runtime=dataclasses.replace(config.runtime, jobs=cores))
+        return _train(
+            events, leads, out, config, taxonomy, label_col, tracking_uri, track, promote, progress
+        )
+
+
+def _train(events, leads, out, config, taxonomy, label_col, tracking_uri, track, promote, progress):
     if events is not None:
         return train_events(
             events,

@@ -231,6 +231,7 @@ def predict(
 def _predict(
     model, events, leads, out, as_of, config, previous, tracking_uri, workdir, progress
 ) -> PredictionResult:
+    """``predict`` within the run's thread budget (``config.runtime.jobs`` is resolved)."""
     times = StageTimes()
     with times.stage("load model"):
         loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)

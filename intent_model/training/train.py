@@ -80,6 +80,7 @@ def train(
 
 
 def _train(events, leads, out, config, taxonomy, label_col, tracking_uri, track, promote, progress):
+    """The mode the data picks: events (with an optional leads table), or a lead table alone."""
     if events is not None:
         return train_events(
             events,

@@ -46,7 +46,7 @@ from intent_model.events.taxonomy import Taxonomy, describe_unknown, load_taxono
 from intent_model.io.config import Config
 from intent_model.io.load import load_leads, write_quarantine
 from intent_model.io.validate import PROVIDED_AT_SUFFIX, CheckedTable, as_utc
-from intent_model.runtime import available_cores, release_free_memory
+from intent_model.runtime import release_free_memory, resolve_jobs
 from intent_model.table.checks import check_columns, describe_checks, out_of_fold_score
 from intent_model.table.encoding import TableSpec, placeholder_report
 from intent_model.table.roles import infer_roles
@@ -313,8 +313,8 @@ def build_features(
         The features to build (a trained model's spec); by default the one
         the config and taxonomy give.
     jobs : int, optional
-        Chunks computed at once (threads); defaults to the cores this
-        process may use.
+        Chunks computed at once (threads); defaults to ``config.runtime.jobs``,
+        else the cores this process may use.
 
     Returns
     -------
@@ -382,9 +382,11 @@ class FeatureStream:
         jobs: int | None = None,
     ) -> None:
         self._inputs = (events, leads)
-        self._jobs = max(1, jobs or available_cores())
         self._as_of = as_of
         self.config = config or Config()
+        # Every caller (scoring, build_features, training's drift reference) honours
+        # [runtime] jobs / --jobs unless it gives its own number.
+        self._jobs = resolve_jobs(jobs or self.config.runtime.jobs)
         self.taxonomy = taxonomy or load_taxonomy(self.config.taxonomy)
         self.spec = spec
         self._workdir = workdir

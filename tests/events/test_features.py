@@ -12,7 +12,7 @@ from intent_model.events.features import FeatureSpec, compute_features, lead_tim
 from intent_model.events.log import load_events
 from intent_model.events.taxonomy import load_taxonomy
 from intent_model.events.training_set import build_features, build_training_set
-from intent_model.io.config import Config, FeatureConfig, GuardConfig
+from intent_model.io.config import Config, FeatureConfig, GuardConfig, RuntimeConfig
 
 CUTOFF = pd.Timestamp("2024-03-01", tz="UTC")
 TAXONOMY = load_taxonomy()
@@ -190,6 +190,23 @@ def test_features_in_chunks_equal_features_in_one_piece_bit_for_bit(demo, tmp_pa
     )
     pd.testing.assert_frame_equal(scoring_streamed, scoring, check_exact=True)
     assert len(scoring) == len(demo.leads)
+
+
+def test_feature_threads_follow_the_runtime_jobs_setting(demo, monkeypatch):
+    from intent_model.events import training_set
+
+    pools = []
+
+    class Recorded(training_set.ThreadPoolExecutor):
+        def __init__(self, max_workers=None, **kwargs):
+            pools.append(max_workers)
+            super().__init__(max_workers=max_workers, **kwargs)
+
+    monkeypatch.setattr(training_set, "ThreadPoolExecutor", Recorded)
+    one = Config(runtime=RuntimeConfig(jobs=1))
+    build_features(demo.events, demo.leads, as_of="2024-12-01", config=one)
+    build_features(demo.events, demo.leads, as_of="2024-12-01", config=one, jobs=3)
+    assert pools == [1, 3]
 
 
 def test_streaming_a_parquet_log_accounts_for_quarantined_rows(tmp_path):

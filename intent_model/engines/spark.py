@@ -209,6 +209,45 @@ def _one_thread(function):
     return run
 
 
+def _batches_in_one_thread(function):
+    """``function`` (an iterator of frames to an iterator of frames, for ``mapInPandas``)
+    run with one thread in every native pool, as :func:`_one_thread`."""
+
+    def run(batches):
+        with thread_budget(1):
+            yield from function(batches)
+
+    return run
+
+
+def task_thread_pools(spark: SparkSession, budget: bool = True) -> pd.DataFrame:
+    """The native thread pools each Spark task sees while it scores, one row per task
+    and pool (``task``, ``library``, ``threads``), through the same wrapper as scoring;
+    ``budget=False`` shows what a task would start without it."""
+    import threadpoolctl
+
+    def pools(batches):
+        from pyspark import TaskContext
+
+        for _ in batches:
+            pass
+        task = TaskContext.get().partitionId()
+        yield pd.DataFrame(
+            [
+                {"task": task, "library": pool["internal_api"], "threads": pool["num_threads"]}
+                for pool in threadpoolctl.threadpool_info()
+            ],
+            columns=["task", "library", "threads"],
+        )
+
+    parallelism = spark.sparkContext.defaultParallelism
+    function = _batches_in_one_thread(pools) if budget else pools
+    frame = spark.range(parallelism, numPartitions=parallelism).mapInPandas(
+        function, schema="task long, library string, threads long"
+    )
+    return frame.toPandas()
+
+
 def spark_training_set(
     spark: SparkSession,
     events: Any,
@@ -336,7 +375,6 @@ def spark_predict(
     The model (a bundle directory, an MLflow URI or a :class:`LoadedModel`)
     is loaded on the driver and shipped to the workers inside the UDF.
     """
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from intent_model.names import OUTPUT_COLUMNS
@@ -371,15 +409,9 @@ def spark_predict(
             scored["is_open"] = status == OPEN
             yield scored.drop(columns=["_days_since_last_hard", "_n_events"])
 
-    def score_in_one_thread(batches):
-        with thread_budget(1):
-            yield from score(batches)
-
-    scored = features.mapInPandas(score_in_one_thread, schema=SCORED_SCHEMA)
-    order = Window.partitionBy("is_open").orderBy(F.col("p_hard").desc(), F.col("lead_id"))
-    ranked = F.when(F.col("is_open"), F.row_number().over(order))
+    scored = features.mapInPandas(_batches_in_one_thread(score), schema=SCORED_SCHEMA)
     result = (
-        scored.withColumn("rank", ranked.cast("long"))
+        _ranked(spark, scored)
         .withColumn("as_of", F.lit(as_of_value.to_pydatetime()))
         .withColumn("model_version", F.lit(version))
         .select(*OUTPUT_COLUMNS)
@@ -387,3 +419,48 @@ def spark_predict(
     if out is not None:
         result.write.mode("overwrite").parquet(str(out))
     return result
+
+
+# monotonically_increasing_id() puts the partition index above this bit and the
+# row's position within its partition below it.
+_ROW_BITS = 33
+
+
+def _ranked(spark: SparkSession, scored: DataFrame) -> DataFrame:
+    """Open leads ranked 1..n by p_hard (ties by lead id, as the local engine), the others
+    without a rank, by a distributed sort.
+
+    A window over all leads would move every lead into one task. Instead the open
+    leads are range-partitioned by ``orderBy``; each row's position within its
+    partition comes from ``monotonically_increasing_id`` (a narrow step), and each
+    partition's offset from the counts of the partitions before it (one small
+    collect). The scored leads are persisted because the sort's sampling, the counts
+    and the write each read them, and scoring must run once.
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
+    open_sorted = (
+        scored.filter(F.col("is_open"))
+        .orderBy(F.col("p_hard").desc(), F.col("lead_id"))
+        .withColumn("_id", F.monotonically_increasing_id())
+        .withColumn("_part", F.shiftright("_id", _ROW_BITS))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    counts = sorted(
+        (row["_part"], row["count"]) for row in open_sorted.groupBy("_part").count().collect()
+    )
+    offsets, before = [], 0
+    for part, count in counts:
+        offsets.append((part, before))
+        before += count
+    offset_frame = spark.createDataFrame(offsets, "_part long, _offset long")
+    in_partition = F.col("_id").bitwiseAND((1 << _ROW_BITS) - 1)
+    ranked_open = (
+        open_sorted.join(F.broadcast(offset_frame), "_part")
+        .withColumn("rank", F.col("_offset") + in_partition + 1)
+        .drop("_id", "_part", "_offset")
+    )
+    not_ranked = scored.filter(~F.col("is_open")).withColumn("rank", F.lit(None).cast("long"))
+    return ranked_open.unionByName(not_ranked)

@@ -113,3 +113,35 @@ def test_cli_predict_on_spark_writes_parquet(spark, demo_files, trained, tmp_pat
     )
     assert code == 0 and "Scored" in capsys.readouterr().out
     assert len(pd.read_parquet(out)) == pd.read_parquet(demo_files["leads"])["lead_id"].nunique()
+
+
+def test_spark_ranks_with_a_distributed_sort_equal_to_local_ranks(spark):
+    from intent_model.engines.spark import SCORED_SCHEMA, _ranked
+    from intent_model.scoring.output import add_rank
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    scored = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in rng.permutation(n)],
+            # Few distinct values: most ranks are decided by the lead id.
+            "p_hard": rng.integers(0, 40, n) / 40,
+            "intent": "soft",
+            "score": 1,
+            "tier": "D",
+            "top_reasons": "",
+            "next_action": "",
+            "scored_from": "events",
+            "is_open": rng.random(n) < 0.8,
+        }
+    )
+    frame = spark.createDataFrame(scored, SCORED_SCHEMA).repartition(7)
+    ranked = _ranked(spark, frame)
+    # A window over all open leads would hold them in one partition (one task).
+    open_per_partition = ranked.rdd.glom().map(lambda rows: sum(r.is_open for r in rows))
+    assert sum(1 for count in open_per_partition.collect() if count) > 1
+    on_spark = ranked.toPandas().set_index("lead_id")
+    expected = add_rank(scored[scored["is_open"]]).set_index("lead_id")["rank"]
+    assert len(on_spark) == n
+    assert on_spark.loc[expected.index, "rank"].astype(int).tolist() == expected.tolist()
+    assert on_spark.loc[~scored.set_index("lead_id")["is_open"], "rank"].isna().all()

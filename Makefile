@@ -8,12 +8,13 @@ DEMO_DIR ?= data/raw/demo
 DEMO_LEADS ?= 5000
 DEMO_SEED ?= 42
 
-.PHONY: demo test lint docs format data validate train predict train-crm predict-crm bench clean help
+.PHONY: demo test lint docs notebooks format data validate train predict train-crm predict-crm bench clean help
 
 help:
 	@echo "make demo      set up .venv, generate demo data and run the main job on it"
 	@echo "make test      set up .venv with the dev extra, run ruff, build the docs strictly, pytest"
 	@echo "make docs      build the documentation site into site/ (open site/index.html)"
+	@echo "make notebooks open JupyterLab on notebooks/ with the project's environment"
 	@echo "make data      generate the demo data into $(DEMO_DIR)"
 	@echo "make train     train on the demo data, log to MLflow, save models/demo"
 	@echo "make predict   score every demo lead with the champion (models:/lead-intent@champion)"
@@ -32,7 +33,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark,docs]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark,docs,sql]'
 	@touch $@ $(VENV)/.installed
 
 data: $(VENV)/.installed
@@ -74,11 +75,19 @@ lint: $(VENV)/.installed-dev
 docs: $(VENV)/.installed-dev
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
+$(VENV)/.installed-notebooks: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[notebooks,sql]'
+	@touch $@ $(VENV)/.installed
+
+# JupyterLab runs in .venv, so the notebooks' kernel imports this checkout's intent_model.
+notebooks: $(VENV)/.installed-notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
 test: lint docs
 	$(BIN)/python -m pytest
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark,docs,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark,docs,sql,bench]'
 	@touch $@ $(VENV)/.installed $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-bench

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from intent_model.errors import ConfigError, IntentModelError
+from intent_model.errors import ConfigError, InputError, IntentModelError
 from intent_model.events.log import count_duplicate_events, event_mix, load_events
 from intent_model.events.taxonomy import load_taxonomy
 from intent_model.io.config import Config, load_config
+from intent_model.io.database import is_database_url
 from intent_model.io.load import load_leads, write_quarantine
 from intent_model.simulate.funnel import simulate_funnel, write_demo_data
 from intent_model.version import __version__
@@ -157,12 +158,21 @@ def _add_predict(commands) -> None:
         "directory (models/demo)",
     )
     _add_data_arguments(predict, events_required=False)
-    predict.add_argument("--out", type=Path, required=True, help="scores file, .parquet or .csv")
+    predict.add_argument(
+        "--out",
+        type=source_argument,
+        required=True,
+        help="scores: a .parquet or .csv file, or a database table "
+        "(postgresql://...?table=lead_scores, duckdb:file.duckdb?table=lead_scores)",
+    )
     predict.add_argument(
         "--as-of", help="score as of this time (default: one second after the latest event)"
     )
     predict.add_argument(
-        "--previous", type=Path, help="last run's scores: adds trend (rising/steady/falling/new)"
+        "--previous",
+        type=source_argument,
+        help="last run's scores (a file or a database table): adds trend "
+        "(rising/steady/falling/new)",
     )
     predict.add_argument(
         "--score",
@@ -224,6 +234,11 @@ def _add_jobs(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def source_argument(value: str) -> str | Path:
+    """A command line's file path, or a database URL kept as written (a Path would fold its //)."""
+    return value if is_database_url(value) else Path(value)
+
+
 def _add_debug(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
@@ -231,12 +246,16 @@ def _add_debug(parser: argparse.ArgumentParser) -> None:
 def _add_data_arguments(parser: argparse.ArgumentParser, events_required: bool = True) -> None:
     parser.add_argument(
         "--events",
-        type=Path,
+        type=source_argument,
         required=events_required,
-        help="events file (CSV or Parquet)"
+        help="events: a file (CSV, Excel or Parquet) or a database URL with ?table= or ?query="
         + ("" if events_required else "; without it, the leads table alone (a CRM export)"),
     )
-    parser.add_argument("--leads", type=Path, help="leads file (CSV or Parquet), optional")
+    parser.add_argument(
+        "--leads",
+        type=source_argument,
+        help="leads: a file or a database URL (postgresql://..., duckdb:...), optional",
+    )
     parser.add_argument("--config", type=Path, help="TOML config file")
     parser.add_argument("--taxonomy", type=Path, help="TOML taxonomy file extending the default")
     parser.add_argument("--lead-id-col", help="name of the lead id column in your files")
@@ -449,6 +468,12 @@ def _predict(args: argparse.Namespace) -> int:
 def _predict_on_spark(args: argparse.Namespace, config: Config) -> int:
     from intent_model.engines.spark import spark_predict, spark_session
 
+    if any(is_database_url(a) for a in (args.events, args.leads, args.out, args.previous)):
+        raise InputError(
+            "--engine spark reads and writes files (Parquet, on any file system Spark reaches); "
+            "for a database, read it with Spark's JDBC source and call spark_predict on the "
+            "DataFrames, or use the local engine"
+        )
     if args.events is None:
         raise ConfigError(
             "--engine spark scores event logs; score a lead table alone with the local engine"

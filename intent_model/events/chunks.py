@@ -22,6 +22,7 @@ from intent_model.errors import InputError
 from intent_model.events.log import EventLog, empty_events, load_events
 from intent_model.events.taxonomy import EVENT_CLASSES, UNKNOWN_CLASS, Taxonomy, load_taxonomy
 from intent_model.io.config import Config
+from intent_model.io.database import count_rows, is_database_url, parse_database_url, read_batches
 from intent_model.io.files import apply_column_mapping, table_format
 from intent_model.io.validate import CheckedTable, check_events, with_user_columns
 
@@ -193,10 +194,22 @@ def open_events(
     config = config or Config()
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
     chunk_events = max(1, config.features.chunk_events // max(1, jobs))
-    is_parquet = not isinstance(source, pd.DataFrame | EventLog) and (
-        table_format(source) == "parquet"
+    is_parquet = (
+        not isinstance(source, pd.DataFrame | EventLog)
+        and not is_database_url(source)
+        and table_format(source) == "parquet"
     )
-    if is_parquet and Path(source).is_file() and Path(source).stat().st_size > 0:
+    if is_database_url(source):
+        database = parse_database_url(source)
+        n_rows = count_rows(database)
+        if n_rows > chunk_events:
+            if workdir is None:
+                raise ValueError("workdir is needed to stream a database table in chunks")
+            spiller = _BatchSpiller(
+                str(database), config, taxonomy, Path(workdir), -(-n_rows // chunk_events)
+            )
+            return spiller.spill_all(read_batches(database, min(chunk_events, 1_000_000)))
+    elif is_parquet and Path(source).is_file() and Path(source).stat().st_size > 0:
         n_rows = _parquet_rows(Path(source))
         if n_rows > chunk_events:
             if workdir is None:
@@ -230,42 +243,28 @@ def _parquet_rows(path: Path) -> int:
 def _stream_parquet(
     path: Path, config: Config, taxonomy: Taxonomy, workdir: Path, n_rows: int, chunk_events: int
 ) -> EventChunks:
-    theirs = {ours: t for t, ours in config.columns.renames().items()}
     try:
-        available = set(pq.read_schema(path).names)
+        schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: cannot read as parquet: {exc}") from None
-    wanted = [theirs.get(c, c) for c in ("lead_id", "timestamp", "event_type", "channel")]
-    wanted = [c for c in wanted if c in available]
-    text_columns = [c for c in wanted if c != theirs.get("timestamp", "timestamp")]
+    spiller = _BatchSpiller(str(path), config, taxonomy, workdir, -(-n_rows // chunk_events))
+    # Text columns read as dictionaries: a log repeats few ids and types many times.
+    text_columns = [c for c in spiller.wanted_of(schema) if c != spiller.theirs("timestamp")]
     parquet = pq.ParquetFile(path, read_dictionary=text_columns)
-    workdir.mkdir(parents=True, exist_ok=True)
-    spiller = _ParquetSpiller(
-        str(path), config, taxonomy, workdir, -(-n_rows // chunk_events), wanted
-    )
-    try:
-        for batch in parquet.iter_batches(batch_size=min(chunk_events, 1_000_000)):
-            spiller.add(batch, theirs.get("lead_id", "lead_id"))
-    finally:
-        spiller.close()
-    return spiller.chunks()
+    return spiller.spill_all(parquet.iter_batches(batch_size=min(chunk_events, 1_000_000)))
 
 
-class _ParquetSpiller:
-    """Validates and classifies one record batch at a time and spills its rows, by lead,
-    into per-chunk Arrow files; keeps the account (rejected rows, unknown types, span)."""
+class _BatchSpiller:
+    """Validates and classifies one record batch at a time (from a Parquet file or a
+    database) and spills its rows, by lead, into per-chunk Arrow files; keeps the account
+    (rejected rows, unknown types, span)."""
 
     def __init__(
-        self,
-        source: str,
-        config: Config,
-        taxonomy: Taxonomy,
-        workdir: Path,
-        n_chunks: int,
-        wanted: list[str],
+        self, source: str, config: Config, taxonomy: Taxonomy, workdir: Path, n_chunks: int
     ) -> None:
         self.source, self.config, self.taxonomy = source, config, taxonomy
-        self.n_chunks, self.wanted = n_chunks, wanted
+        self.n_chunks = n_chunks
+        workdir.mkdir(parents=True, exist_ok=True)
         self.spill = _SpilledChunks(
             paths=[workdir / f"events-chunk-{i:05d}.arrow" for i in range(n_chunks)],
             lead_ids=_Dictionary(),
@@ -279,10 +278,28 @@ class _ParquetSpiller:
         self.first = self.last = None
         self.offset = 0
 
-    def add(self, whole_batch: pa.RecordBatch, lead_column: str) -> None:
+    def theirs(self, ours: str) -> str:
+        """The source's name of one of our columns."""
+        return {o: t for t, o in self.config.columns.renames().items()}.get(ours, ours)
+
+    def wanted_of(self, schema: pa.Schema) -> list[str]:
+        """The source's names of the contract's columns that the source has."""
+        names = [self.theirs(c) for c in ("lead_id", "timestamp", "event_type", "channel")]
+        return [c for c in names if c in schema.names]
+
+    def spill_all(self, batches) -> EventChunks:
+        try:
+            for batch in batches:
+                self.add(batch)
+        finally:
+            self.close()
+        return self.chunks()
+
+    def add(self, whole_batch: pa.RecordBatch) -> None:
         # Every column is read, but only the contract's are turned into pandas; the rest
         # are there for the rare rejected rows, which the quarantine file shows whole.
-        raw = _ids_as_dictionary(whole_batch.select(self.wanted), lead_column)
+        wanted = self.wanted_of(whole_batch.schema)
+        raw = _ids_as_dictionary(whole_batch.select(wanted), self.theirs("lead_id"))
         raw = apply_column_mapping(raw, self.config.columns, self.source)
         row_numbers = np.arange(self.offset, self.offset + len(raw))
         self.offset += len(raw)

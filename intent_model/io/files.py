@@ -27,6 +27,13 @@ import pyarrow.parquet as pq
 
 from intent_model.errors import InputError
 from intent_model.io.config import ColumnMapping, InputConfig
+from intent_model.io.database import (
+    is_database_url,
+    parse_database_url,
+    read_database_table,
+    shown_source,
+    write_database_table,
+)
 from intent_model.io.dialect import detect_dialect, fallback_encoding
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
@@ -121,9 +128,13 @@ def read_user_table(
     InputError
         When the file is missing, empty, of an unknown type or cannot be parsed.
     """
-    path = Path(path)
     columns = columns or ColumnMapping()
     options = options or InputConfig()
+    if is_database_url(path):
+        table = read_database_table(parse_database_url(path))
+        frame = _dictionary_encoded(table, columns, categorical_columns).to_pandas()
+        return TableRead(apply_column_mapping(frame, columns, shown_source(path)))
+    path = Path(path)
     kind = table_format(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
@@ -140,13 +151,7 @@ def read_user_table(
             frame, how = _read_excel(path, options)
         else:
             schema = pq.read_schema(path)
-            wanted = {ours_to_theirs.get(name, name) for name in categorical_columns}
-            dictionary = [
-                f.name
-                for f in schema
-                if f.name in wanted
-                and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-            ]
+            dictionary = _text_columns(schema, columns, categorical_columns)
             frame = pq.read_table(path, read_dictionary=dictionary).to_pandas()
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file has no header and no rows") from None
@@ -155,6 +160,28 @@ def read_user_table(
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: cannot read as {kind}: {_first_line(exc)}") from None
     return TableRead(apply_column_mapping(frame, columns, str(path)), how)
+
+
+def _text_columns(
+    schema: pa.Schema, columns: ColumnMapping, categorical_columns: tuple[str, ...]
+) -> list[str]:
+    """The source's names of the text columns to read dictionary-encoded."""
+    ours_to_theirs = {ours: theirs for theirs, ours in columns.renames().items()}
+    wanted = {ours_to_theirs.get(name, name) for name in categorical_columns}
+    return [
+        f.name
+        for f in schema
+        if f.name in wanted and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    ]
+
+
+def _dictionary_encoded(
+    table: pa.Table, columns: ColumnMapping, categorical_columns: tuple[str, ...]
+) -> pa.Table:
+    for name in _text_columns(table.schema, columns, categorical_columns):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, table.column(name).dictionary_encode())
+    return table
 
 
 def _read_text(path: Path, dtypes: dict, options: InputConfig) -> tuple[pd.DataFrame, str]:
@@ -219,13 +246,23 @@ def apply_column_mapping(frame: pd.DataFrame, columns: ColumnMapping, source: st
     return frame.rename(columns=renames)
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table atomically as CSV or Parquet (by extension).
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path | str:
+    """Write a table atomically as CSV or Parquet (by extension), or into a database table.
 
     The table is written to a temporary file in the same directory and moved
     into place with :func:`os.replace`, so a crash leaves the old file or the
-    new one, never half of one.
+    new one, never half of one. A database URL's table is replaced in one
+    transaction (:func:`intent_model.io.database.write_database_table`).
+
+    Returns
+    -------
+    Path or str
+        The file written, or the database table as shown in messages (no password).
     """
+    if is_database_url(path):
+        target = parse_database_url(path)
+        write_database_table(frame, target)
+        return str(target)
     path = Path(path)
     kind = table_format(path)
     if kind == "excel":

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from intent_model.io.config import Config
+from intent_model.io.database import is_database_url, parse_database_url, shown_source
 from intent_model.io.files import apply_column_mapping, read_user_table, write_table
 from intent_model.io.validate import CheckedTable, check_leads
 
@@ -40,7 +41,10 @@ def write_quarantine(checked: CheckedTable, directory: str | Path) -> Path | Non
     """
     if checked.n_rejected == 0:
         return None
-    stem = Path(checked.source).name.split(".")[0] or "table"
+    if is_database_url(checked.source):
+        stem = parse_database_url(checked.source).stem
+    else:
+        stem = Path(checked.source).name.split(".")[0] or "table"
     return write_table(checked.rejected, Path(directory) / f"{stem}.rejected.csv")
 
 
@@ -54,4 +58,4 @@ def read_source(
     read = read_user_table(
         source, config.columns, string_columns, categorical, options=config.input
     )
-    return read.frame, str(source), read.how
+    return read.frame, shown_source(source), read.how

@@ -22,7 +22,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
-from mlflow.types.schema import AnyType, ColSpec, Schema
+from mlflow.types.schema import AnyType, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
 from intent_model.errors import ModelError
 from intent_model.modeling.bundle import METADATA_FILE, load_checked_model
@@ -83,6 +83,7 @@ def log_and_register_model(
     registered_model: str,
     pip_requirements: list[str],
     any_type_columns: tuple[str, ...] = (),
+    request_columns: tuple[str, ...] = (),
 ) -> tuple[str, str]:
     """Log the pyfunc model from a bundle directory and register a new version.
 
@@ -91,6 +92,12 @@ def log_and_register_model(
 
     ``any_type_columns`` take any type (dates a CRM table may hold as text or
     as zoned datetimes, which MLflow's datetime type refuses).
+
+    ``request_columns`` are the columns of a second input form (an event
+    model's events rows with the lead's profile): they join the signature as
+    optional columns of any type, every other input becomes optional too
+    (a request carries one form or the other), and the ``as_of`` parameter
+    is declared.
 
     Returns
     -------
@@ -103,7 +110,7 @@ def log_and_register_model(
             "model": str(bundle_dir / MODEL_FILE),
             "metadata": str(bundle_dir / METADATA_FILE),
         },
-        signature=_signature(input_example, output_example, any_type_columns),
+        signature=_signature(input_example, output_example, any_type_columns, request_columns),
         input_example=input_example,
         registered_model_name=registered_model,
         pip_requirements=pip_requirements,
@@ -114,7 +121,10 @@ def log_and_register_model(
 
 
 def _signature(
-    input_example: pd.DataFrame, output_example: pd.DataFrame, any_type_columns: tuple[str, ...]
+    input_example: pd.DataFrame,
+    output_example: pd.DataFrame,
+    any_type_columns: tuple[str, ...],
+    request_columns: tuple[str, ...] = (),
 ):
     with warnings.catch_warnings():
         # The integer `score` output never has missing values; the hint does not apply.
@@ -123,13 +133,18 @@ def _signature(
     # lead_id is optional input: carried through to the output when given.
     inputs = [
         ColSpec(spec.type, spec.name, required=False)
-        if spec.name == "lead_id"
+        if spec.name == "lead_id" or request_columns
         else ColSpec(AnyType(), spec.name)
         if spec.name in any_type_columns
         else spec
         for spec in signature.inputs.inputs
     ]
-    return ModelSignature(inputs=Schema(inputs), outputs=signature.outputs)
+    known = {spec.name for spec in inputs}
+    inputs += [
+        ColSpec(AnyType(), name, required=False) for name in request_columns if name not in known
+    ]
+    params = ParamSchema([ParamSpec("as_of", DataType.string, "")]) if request_columns else None
+    return ModelSignature(inputs=Schema(inputs), outputs=signature.outputs, params=params)
 
 
 def alias_version(tracking_uri: str, registered_model: str, alias: str) -> str | None:

@@ -17,6 +17,7 @@ import pandas as pd
 from intent_model.errors import InputError
 from intent_model.events.features import FeatureSpec
 from intent_model.io.config import Config
+from intent_model.io.database import shown_source
 from intent_model.io.files import read_table
 from intent_model.modeling.evaluate import TIER_NAMES
 from intent_model.modeling.model import IntentModel
@@ -184,8 +185,9 @@ def previous_scores(previous: str | Path | pd.DataFrame) -> pd.DataFrame:
     frame = previous if isinstance(previous, pd.DataFrame) else read_table(previous)
     missing = [c for c in ("lead_id", "score") if c not in frame.columns]
     if missing:
+        name = "<DataFrame>" if isinstance(previous, pd.DataFrame) else shown_source(previous)
         raise InputError(
-            f"{previous if not isinstance(previous, pd.DataFrame) else '<DataFrame>'}: the "
-            f"previous scores need column(s) {', '.join(missing)} (an earlier predict output)"
+            f"{name}: the previous scores need column(s) {', '.join(missing)} "
+            "(an earlier predict output)"
         )
     return frame.assign(lead_id=frame["lead_id"].astype(str))

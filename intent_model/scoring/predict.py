@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import uuid
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from intent_model.events.features import FeatureSpec
 from intent_model.events.taxonomy import Taxonomy, describe_unknown, load_taxonomy
 from intent_model.events.training_set import EventsInput, FeatureStream, LeadsInput, Progress
 from intent_model.io.config import Config, TaxonomyConfig, with_columns
+from intent_model.io.database import is_database_url
 from intent_model.io.files import write_table
 from intent_model.io.load import load_leads
 from intent_model.io.validate import CheckedTable, as_utc
@@ -122,7 +124,8 @@ class PredictionResult:
     n_events_at_or_after_as_of: int = 0
     drift: pd.DataFrame | None = None
     unknown_type_share: float = 0.0
-    out: Path | None = None
+    out: Path | str | None = None
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     population: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -176,8 +179,18 @@ class PredictionResult:
                 )
                 lines.append(f"    {row.what:<15} {row.psi:.3f} {row.verdict}{worst}")
         if self.out:
-            lines.append(f"  written to {self.out}")
+            run = f" (run_id {self.run_id})" if is_database_url(str(self.out)) else ""
+            lines.append(f"  written to {self.out}{run}")
         return "\n".join(lines)
+
+
+def _write_scores(result: PredictionResult, out: str | Path) -> None:
+    """Write the scores; a database table also gets the run's id, so that the jobs that
+    read the table can tell one night's run from the next."""
+    scores = result.scores
+    if is_database_url(out):
+        scores = scores.assign(run_id=result.run_id)
+    result.out = write_table(scores, out)
 
 
 def predict(
@@ -268,7 +281,7 @@ def _predict(
     )
     if out is not None:
         with times.stage("write"):
-            result.out = write_table(scores, out)
+            _write_scores(result, out)
     return result
 
 
@@ -442,7 +455,7 @@ def _predict_table(
     )
     if out is not None:
         with times.stage("write"):
-            result.out = write_table(scores, out)
+            _write_scores(result, out)
     return result
 
 

@@ -44,6 +44,7 @@ from intent_model.modeling.plots import (
 )
 from intent_model.modeling.split import TimeSplit, out_of_time_split
 from intent_model.runtime import StageTimes
+from intent_model.scoring.pyfunc import event_request_columns
 from intent_model.training.promote import PromotionResult, compare_with_champion
 from intent_model.training.sequence import (
     IMPORTANCE_ROWS,
@@ -184,6 +185,7 @@ def _trained(
             metadata, metrics, per_cutoff[MAIN_MODEL], importance, training_set.report.summary()
         ),
         input_example=_input_example(training_set, split),
+        request_columns=event_request_columns(training_set.spec),
         experiment=config.training.experiment,
         registered_model=config.training.registered_model,
         tags=_tags(training_set),

@@ -76,6 +76,8 @@ class Trained:
         Metrics logged per step (e.g. per held-out cutoff), by step number.
     any_type_columns : tuple
         Input columns the signature lets take any type.
+    request_columns : tuple
+        Columns of the pyfunc's second input form (events rows with the lead's profile).
     compare : callable, optional
         ``compare(version) -> PromotionResult``: the champion comparison of this mode.
     times : StageTimes
@@ -96,6 +98,7 @@ class Trained:
     tags: dict[str, str] = field(default_factory=dict)
     step_metrics: dict[int, dict[str, float]] = field(default_factory=dict)
     any_type_columns: tuple[str, ...] = ()
+    request_columns: tuple[str, ...] = ()
     compare: Callable[[str], PromotionResult] | None = None
     times: StageTimes = field(default_factory=StageTimes)
 
@@ -189,6 +192,7 @@ def _track(
             registered_model=trained.registered_model,
             pip_requirements=requirements(),
             any_type_columns=trained.any_type_columns,
+            request_columns=trained.request_columns,
         )
     metadata["mlflow"]["version"] = version
     return Registration(run_id=run_id, version=version)

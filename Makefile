@@ -97,6 +97,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/predict.py
 	$(BIN)/python benchmarks/spark.py
 	$(BIN)/python benchmarks/load_model.py
+	$(BIN)/python benchmarks/database.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

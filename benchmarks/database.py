@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -113,7 +112,10 @@ def _worker(worker: str, source: str) -> dict:
             chunks = open_events(source, workdir=workdir)
             rows = chunks.checked.n_read
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sys.path.insert(0, str(Path(__file__).parent))
+    from features import peak_rss_mb
+
+    peak_mb = peak_rss_mb()
     return {"rows": rows, "seconds": round(seconds, 2), "peak_mb": round(peak_mb)}
 
 

@@ -299,7 +299,8 @@ class _BatchSpiller:
         # Every column is read, but only the contract's are turned into pandas; the rest
         # are there for the rare rejected rows, which the quarantine file shows whole.
         wanted = self.wanted_of(whole_batch.schema)
-        raw = _ids_as_dictionary(whole_batch.select(wanted), self.theirs("lead_id"))
+        repeated = [self.theirs("event_type"), self.theirs("channel")]
+        raw = _ids_as_dictionary(whole_batch.select(wanted), self.theirs("lead_id"), repeated)
         raw = apply_column_mapping(raw, self.config.columns, self.source)
         row_numbers = np.arange(self.offset, self.offset + len(raw))
         self.offset += len(raw)
@@ -368,16 +369,25 @@ class _BatchSpiller:
         )
 
 
-def _ids_as_dictionary(batch: pa.RecordBatch, lead_column: str) -> pd.DataFrame:
-    """The batch as pandas, its lead ids dictionary-encoded (a categorical) whatever their type.
+def _ids_as_dictionary(
+    batch: pa.RecordBatch, lead_column: str, text_columns: list[str]
+) -> pd.DataFrame:
+    """The batch as pandas, its lead ids dictionary-encoded (a categorical) whatever their
+    type, and ``text_columns`` too when they are plain text.
 
     Integer ids (web analytics visitor ids) are hashed in Arrow, so validation
-    and chunking then work once per distinct id instead of once per event.
+    and chunking then work once per distinct id instead of once per event; a
+    database hands event types and channels as plain text, which Arrow encodes
+    here as a Parquet reader's ``read_dictionary`` does.
     """
-    index = batch.schema.get_field_index(lead_column)
-    if index >= 0 and not pa.types.is_dictionary(batch.schema.field(index).type):
-        encoded = pc.dictionary_encode(batch.column(index))
-        batch = batch.set_column(index, lead_column, encoded)
+    for index, field in enumerate(batch.schema):
+        text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        if (
+            field.name == lead_column
+            and not pa.types.is_dictionary(field.type)
+            or (field.name in text_columns and text)
+        ):
+            batch = batch.set_column(index, field.name, pc.dictionary_encode(batch.column(index)))
     return batch.to_pandas()
 
 

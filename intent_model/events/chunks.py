@@ -381,12 +381,9 @@ def _ids_as_dictionary(
     here as a Parquet reader's ``read_dictionary`` does.
     """
     for index, field in enumerate(batch.schema):
-        text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
-        if (
-            field.name == lead_column
-            and not pa.types.is_dictionary(field.type)
-            or (field.name in text_columns and text)
-        ):
+        is_text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        is_id = field.name == lead_column and not pa.types.is_dictionary(field.type)
+        if is_id or (field.name in text_columns and is_text):
             batch = batch.set_column(index, field.name, pc.dictionary_encode(batch.column(index)))
     return batch.to_pandas()
 

@@ -160,7 +160,9 @@ def _connect(source: DatabaseTable, read_only: bool = False):
 
             connection = postgres.connect(source.connection)
     except ImportError as exc:
-        raise InputError(f"{source}: reading a database needs the sql extra: {_EXTRA}") from exc
+        raise InputError(
+            f"{source}: a database source or sink needs the sql extra: {_EXTRA}"
+        ) from exc
     except InputError:
         raise
     except Exception as exc:  # the drivers' own error types differ: name the source
@@ -215,7 +217,7 @@ def read_database_table(source: DatabaseTable) -> pa.Table:
     """The whole table or query as one Arrow table."""
     batches = list(read_batches(source))
     if not batches:
-        raise InputError(f"{source}: the query returned no columns")
+        raise InputError(f"{source}: no rows")
     return pa.Table.from_batches(batches)
 
 
@@ -227,9 +229,11 @@ def write_database_table(frame: pd.DataFrame | pa.Table, target: DatabaseTable) 
     """
     if target.table is None:
         raise InputError(f"{target}: a query cannot be written to; name a table (?table=...)")
-    if isinstance(frame, pd.DataFrame):
-        frame = pa.Table.from_pandas(frame, preserve_index=False)
-    table = frame
+    table = (
+        pa.Table.from_pandas(frame, preserve_index=False)
+        if isinstance(frame, pd.DataFrame)
+        else frame
+    )
     *schema, name = target.table.split(".")
     staging = f"{name[:40]}_incoming_{uuid.uuid4().hex[:8]}"
     staging_full = ".".join([*schema, staging])

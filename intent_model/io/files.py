@@ -102,8 +102,9 @@ def read_user_table(
         A text table (``.csv``, ``.csv.gz``, ``.tsv``, ``.txt``: any of the
         delimiters , ; tab |, UTF-8 with or without BOM, UTF-16, Windows-1252
         or Latin-1, decimal point or comma, Excel's ``sep=`` line), an Excel
-        workbook (``.xlsx``, ``.xlsm``, ``.xls``, ``.ods``) or Parquet
-        (``.parquet``, ``.pq``).
+        workbook (``.xlsx``, ``.xlsm``, ``.xls``, ``.ods``), Parquet
+        (``.parquet``, ``.pq``), or a database URL naming a table or a query
+        (:mod:`intent_model.io.database`).
     columns : ColumnMapping, optional
         Maps our column names onto the file's; defaults to identical names.
     string_columns : tuple of str

@@ -25,6 +25,7 @@ top_reasons, next_action, model_version``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -34,7 +35,7 @@ import pandas as pd
 from intent_model.errors import InputError
 from intent_model.events.features import FeatureSpec
 from intent_model.events.training_set import build_features
-from intent_model.io.config import Config
+from intent_model.io.config import ColumnMapping, Config
 from intent_model.io.validate import PROVIDED_AT_SUFFIX
 from intent_model.modeling.bundle import load_checked_model
 from intent_model.modeling.metadata import ModelInfo
@@ -122,4 +123,7 @@ def _features_of_requested_leads(
         # Profile values repeated on every row of a lead, or given on one: the first given.
         leads = rows.groupby("lead_id", sort=False)[profile].first().reset_index()
     as_of = as_of if as_of is not None else pd.Timestamp.now(tz="UTC").floor("s")
+    # A request names its columns as the signature does (ours), whatever the training files
+    # called them.
+    config = dataclasses.replace(config, columns=ColumnMapping())
     return build_features(events, leads, as_of, config, info.feature_spec, info.taxonomy, jobs=1)

@@ -15,6 +15,7 @@ the demo data (out-of-time AUC 0.843 against 0.848) and are off by default
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -33,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 from intent_model.io.config import TrainingConfig
 from intent_model.modeling.baselines import PointsRule
 from intent_model.modeling.split import grouped_folds
+from intent_model.runtime import thread_budget
 
 MODEL_KINDS = ("gradient_boosting", "logistic_regression", "points_rule")
 _EPSILON = 1e-6
@@ -141,10 +143,11 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
     n_folds : int
     n_jobs : int
         Fits run at once, in worker processes of one thread each (joblib's
-        ``loky``): every (fold, candidate) fit and every candidate's final fit
-        is one task, so the cores stay busy without nested thread pools, and a
-        busy neighbour on the machine slows the fits by its share of the cores,
-        not by OpenMP threads waiting for each other. 1 fits in this process.
+        ``loky``): every (fold, candidate) fit is one task, so the cores stay
+        busy without nested thread pools, and a busy neighbour on the machine
+        slows the fits by its share of the cores, not by OpenMP threads waiting
+        for each other. The selected candidate's final fit then runs here, in
+        one thread too. 1 fits in this process.
     """
 
     def __init__(
@@ -169,22 +172,25 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         out_of_fold = np.zeros((len(self.candidates), len(labels)))
         started = time.perf_counter()
         tasks = [(i, train, valid) for train, valid in folds for i in range(len(self.candidates))]
-        # Each candidate's final fit on every row runs beside the fold fits: the
-        # selection is known only after them, and waiting would leave cores idle.
-        tasks += [(i, None, None) for i in range(len(self.candidates))]
+        # With one candidate its final fit runs beside the fold fits; with several, only
+        # the selected one's is fit, after them (fits the others' finals would waste).
+        if len(self.candidates) == 1:
+            tasks.append((0, None, None))
         results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_task)(self.candidates[i], X, labels, train, valid)
             for i, train, valid in tasks
         )
-        finals = {}
         for (i, _, valid), result in zip(tasks, results, strict=True):
-            if valid is None:
-                finals[i] = result
-            else:
+            if valid is not None:
                 out_of_fold[i, valid] = result
         self.selection_scores_ = [average_precision_score(labels, s) for s in out_of_fold]
         self.selected_ = int(np.argmax(self.selection_scores_))
-        self.estimator_ = finals[self.selected_]
+        if len(self.candidates) == 1:
+            self.estimator_ = results[-1]
+        else:
+            # One thread, as in the pool: a wider OpenMP pool stalls on a busy machine.
+            with thread_budget(1):
+                self.estimator_ = _fit_task(self.candidates[self.selected_], X, labels, None, None)
         best = out_of_fold[self.selected_]
         calibrating = time.perf_counter()
         self.calibrator_ = _fit_calibrator(best, labels, self.method)
@@ -206,6 +212,49 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def start_fit_workers(n_jobs: int) -> threading.Thread | None:
+    """Start the ``n_jobs`` worker processes the fits will run in, in the background.
+
+    A worker takes about a second to start (Python, numpy, scikit-learn); started
+    while the data is read and checked, they are ready when the first fits come.
+    joblib reuses the same processes for every later ``Parallel(n_jobs)``.
+    """
+    if n_jobs <= 1:
+        return None
+    thread = threading.Thread(
+        target=lambda: Parallel(n_jobs=n_jobs)(delayed(_ready)() for _ in range(n_jobs)),
+        name="intent-model-fit-workers",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+def _ready() -> bool:
+    return True
+
+
+def out_of_sample_scores(
+    estimator: BaseEstimator,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    n_jobs: int = 1,
+) -> np.ndarray:
+    """Uncalibrated scores of the rows of each split's second part, by ``estimator``
+    fit on its first part (row positions); one one-thread fit per split, ``n_jobs`` at once.
+
+    NaN for rows no split scores.
+    """
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_task)(estimator, X, np.asarray(y), train, valid) for train, valid in splits
+    )
+    scores = np.full(len(X), np.nan)
+    for (_, valid), result in zip(splits, results, strict=True):
+        scores[valid] = result
+    return scores
 
 
 def _fit_task(candidate, X: pd.DataFrame, y: np.ndarray, train, valid):

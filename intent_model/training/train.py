@@ -15,6 +15,7 @@ from intent_model.errors import ConfigError
 from intent_model.events.taxonomy import Taxonomy
 from intent_model.events.training_set import EventsInput, LeadsInput, Progress
 from intent_model.io.config import Config, with_columns
+from intent_model.modeling.pipeline import start_fit_workers
 from intent_model.runtime import thread_budget
 from intent_model.training.from_events import TrainResult, train_events
 from intent_model.training.from_table import TableTrainResult, train_table
@@ -74,6 +75,7 @@ def train(
     config = with_columns(config, columns)
     with thread_budget(config.runtime.jobs) as cores:
         config = config.replace(runtime=dataclasses.replace(config.runtime, jobs=cores))
+        start_fit_workers(cores)
         return _train(
             events, leads, out, config, taxonomy, label_col, tracking_uri, track, promote, progress
         )

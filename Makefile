@@ -80,8 +80,9 @@ $(VENV)/.installed-notebooks: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 # JupyterLab runs in .venv, so the notebooks' kernel imports this checkout's intent_model.
+# In a container running as root, Jupyter needs to be told that this is intended.
 notebooks: $(VENV)/.installed-notebooks
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: lint docs
 	$(BIN)/python -m pytest

@@ -163,24 +163,40 @@ def out_of_fold_encoding(
     return scores
 
 
+# Rows a fold's stand-in model is fit on, at most: at 450,000 snapshots x 160 event
+# features, fitting on all of them took 24 s of a 53 s training set and moved its
+# out-of-fold AUC by 0.001 (0.8516 against 0.8503).
+CONTEXT_FIT_ROWS = 100_000
+
+
 def out_of_fold_score(features: pd.DataFrame, y: np.ndarray, seed: int = 0) -> np.ndarray:
     """Out-of-fold label rate of a plain logistic regression on numeric features.
 
     Counts are log-scaled and missing values set to 0 (with a missing
     indicator per column that has any): a stand-in for what a set of
-    features says together, to weigh a checked column against.
+    features says together, to weigh a checked column against. Each fold's
+    model is fit on at most ``CONTEXT_FIT_ROWS`` of its training rows (a
+    seeded sample); every row is scored.
     """
-    values = features.to_numpy(dtype=float)
+    # In place: at hundreds of thousands of snapshots each copy costs a second.
+    values = features.to_numpy(dtype=float, copy=True)
     missing = np.isnan(values)
-    values = np.log1p(np.clip(np.nan_to_num(values), 0, None))
+    np.nan_to_num(values, copy=False)
+    np.log1p(np.clip(values, 0, None, out=values), out=values)
     design = np.hstack([values, missing[:, missing.any(axis=0)]])
+    del values
     spread = design.std(axis=0)
-    design = (design[:, spread > 0] - design[:, spread > 0].mean(axis=0)) / spread[spread > 0]
+    design = design[:, spread > 0]
+    design -= design.mean(axis=0)
+    design /= spread[spread > 0]
     n_folds = int(min(5, np.bincount(y, minlength=2).min()))
     scores = np.full(len(y), y.mean())
     if n_folds < 2 or design.shape[1] == 0:
         return scores
+    rng = np.random.default_rng(seed)
     for train, valid in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(design, y):
+        if len(train) > CONTEXT_FIT_ROWS:
+            train = np.sort(rng.choice(train, CONTEXT_FIT_ROWS, replace=False))
         model = _stacker().fit(design[train], y[train])
         scores[valid] = model.predict_proba(design[valid])[:, 1]
     return scores

@@ -415,6 +415,9 @@ def spark_predict(
         .withColumn("as_of", F.lit(as_of_value.to_pydatetime()))
         .withColumn("model_version", F.lit(version))
         .select(*OUTPUT_COLUMNS)
+        # Two shuffles' worth of partitions (the sort's and the rest's) would write a file
+        # per partition, most of them tiny: one task per core writes them.
+        .coalesce(max(1, spark.sparkContext.defaultParallelism))
     )
     if out is not None:
         result.write.mode("overwrite").parquet(str(out))

@@ -220,10 +220,9 @@ def _batches_in_one_thread(function):
     return run
 
 
-def task_thread_pools(spark: SparkSession, budget: bool = True) -> pd.DataFrame:
+def task_thread_pools(spark: SparkSession) -> pd.DataFrame:
     """The native thread pools each Spark task sees while it scores, one row per task
-    and pool (``task``, ``library``, ``threads``), through the same wrapper as scoring;
-    ``budget=False`` shows what a task would start without it."""
+    and pool (``task``, ``library``, ``threads``), through the same wrapper as scoring."""
     import threadpoolctl
 
     def pools(batches):
@@ -241,9 +240,8 @@ def task_thread_pools(spark: SparkSession, budget: bool = True) -> pd.DataFrame:
         )
 
     parallelism = spark.sparkContext.defaultParallelism
-    function = _batches_in_one_thread(pools) if budget else pools
     frame = spark.range(parallelism, numPartitions=parallelism).mapInPandas(
-        function, schema="task long, library string, threads long"
+        _batches_in_one_thread(pools), schema="task long, library string, threads long"
     )
     return frame.toPandas()
 

@@ -207,8 +207,6 @@ def read_batches(source: DatabaseTable, batch_rows: int = 1_000_000) -> Iterator
             with connection.cursor() as cursor:
                 cursor.execute(source.select())
                 yield from cursor.fetch_record_batch()
-        except InputError:
-            raise
         except Exception as exc:
             raise InputError(f"{source}: {_first_line(exc)}") from None
 
@@ -243,8 +241,6 @@ def write_database_table(frame: pd.DataFrame | pa.Table, target: DatabaseTable) 
                 _swap_in_duckdb(connection, table, staging_full, target.table, name)
             else:
                 _swap_in_postgres(connection, table, schema, staging, target.table, name)
-        except InputError:
-            raise
         except Exception as exc:
             raise InputError(f"{target}: cannot write the table: {_first_line(exc)}") from None
 

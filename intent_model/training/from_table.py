@@ -373,9 +373,8 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
             predictions[kind] = fitted[kind].predict_proba(X[out])[:, 1]
         return predictions, fitted[MAIN_MODEL], (np.flatnonzero(out), fitted[MAIN_MODEL])
     predictions = {kind: np.zeros(len(y)) for kind in MODEL_KINDS}
-    folds = StratifiedKFold(config.table.cv_folds, shuffle=True, random_state=training.random_state)
     last = None
-    for number, (train, valid) in enumerate(folds.split(X, y), start=1):
+    for number, (train, valid) in enumerate(_cv_splits(y, config), start=1):
         say(f"cross-validation fold {number} of {config.table.cv_folds}")
         for kind in MODEL_KINDS:
             model = make_calibrated(kind, training, (), points, n_jobs=jobs)
@@ -405,14 +404,20 @@ def _leaky_predictions(prepared: PreparedTable, config: Config, say) -> np.ndarr
     if evaluation.method == "out-of-time":
         splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
     else:
-        folds = StratifiedKFold(
-            config.table.cv_folds, shuffle=True, random_state=training.random_state
-        )
-        splits = list(folds.split(X_leaky, y))
+        splits = _cv_splits(y, config)
     scores = out_of_sample_scores(
         make_candidates(MAIN_MODEL, training)[0], X_leaky, y, splits, config.runtime.jobs or 1
     )
     return scores[evaluation.holdout]
+
+
+def _cv_splits(y: np.ndarray, config: Config) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The cross-validation folds of a table without creation dates: the same for the
+    models and for the leak comparison (stratified folds depend on the labels alone)."""
+    folds = StratifiedKFold(
+        config.table.cv_folds, shuffle=True, random_state=config.training.random_state
+    )
+    return list(folds.split(np.zeros(len(y)), y))
 
 
 def _leak_alerts(metrics: dict, checks: pd.DataFrame, limit: float) -> list[str]:

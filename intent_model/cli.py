@@ -19,6 +19,7 @@ from intent_model.io.config import Config, load_config
 from intent_model.io.database import is_database_url
 from intent_model.io.load import load_leads, write_quarantine
 from intent_model.simulate.funnel import simulate_funnel, write_demo_data
+from intent_model.simulate.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from intent_model.version import __version__
 
 
@@ -81,6 +82,14 @@ def _add_generate(commands) -> None:
     generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     generate.add_argument("--start", default="2024-06-01", help="first day of the data")
     generate.add_argument("--days", type=int, default=548, help="length in days (default 548)")
+    generate.add_argument(
+        "--scenario",
+        default=DEFAULT_SCENARIO,
+        choices=list(SCENARIOS),
+        help="which funnel: "
+        + "; ".join(f"{name}: {s.summary}" for name, s in SCENARIOS.items())
+        + f" (default {DEFAULT_SCENARIO})",
+    )
     generate.add_argument(
         "--crm",
         action="store_true",
@@ -311,7 +320,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 def _generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    demo = simulate_funnel(n_leads=args.leads, seed=args.seed, start=args.start, n_days=args.days)
+    demo = simulate_funnel(
+        n_leads=args.leads,
+        seed=args.seed,
+        start=args.start,
+        n_days=args.days,
+        scenario=args.scenario,
+    )
     paths = write_demo_data(demo, args.out)
     if args.crm:
         from intent_model.io.files import write_table
@@ -321,10 +336,13 @@ def _generate(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     print(
         f"Simulated {len(demo.leads):,} leads and {len(demo.events):,} events "
-        f"from {demo.start.date()} to {demo.end.date()} in {elapsed:.1f} s (seed {args.seed})."
+        f"from {demo.start.date()} to {demo.end.date()} in {elapsed:.1f} s "
+        f"(scenario {args.scenario}, seed {args.seed})."
     )
     for name, path in paths.items():
         print(f"  {name:<7} {path}")
+    if "account_id" in demo.leads:
+        print('  The leads carry account_id: train with [columns] account_id = "account_id".')
     return 0
 
 

@@ -33,11 +33,16 @@ import pyarrow as pa
 
 from intent_model.io.files import atomic_path
 from intent_model.io.validate import as_utc
+from intent_model.simulate.scenarios import DEFAULT_SCENARIO, Scenario, scenario_named
 
 STAGES = ("cold", "aware", "considering", "deciding")
-N_HUMAN_STAGES = len(STAGES)
-BOT, GONE = 4, 5  # extra stage codes: an active bot, and a bot that has stopped
-STAGE_NAMES = (*STAGES, "bot", "gone")
+N_BUYING_STAGES = len(STAGES)
+# Extra stage codes: a customer (after a purchase, in scenarios that have them), an
+# active bot, and a bot that has stopped. The chain moves the buying stages and the
+# customer stage; bots do not move.
+CUSTOMER, BOT, GONE = 4, 5, 6
+N_CHAIN_STAGES = CUSTOMER + 1
+STAGE_NAMES = (*STAGES, "customer", "bot", "gone")
 TRUTH_HORIZON_DAYS = 30
 DEFAULT_START = "2024-06-01"
 DEFAULT_DAYS = 548  # about 18 months
@@ -69,6 +74,23 @@ EVENT_SPECS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
     ("purchase", "hard", "web", (0.0, 0.0, 0.0001, 0.003, 0.0)),
 )
 EVENT_TYPES = tuple(spec[0] for spec in EVENT_SPECS)
+# Daily rates of a customer: uses the product (many visits and e-mails), rarely
+# converts again; types not named emit nothing.
+CUSTOMER_RATES = {
+    "page_view": 1.2,
+    "product_page_view": 0.5,
+    "pricing_page_view": 0.01,
+    "case_study_view": 0.005,
+    "site_search": 0.15,
+    "email_open": 0.3,
+    "email_click": 0.05,
+    "chat_widget_open": 0.03,
+    "newsletter_signup": 0.0005,
+    "whitepaper_download": 0.002,
+    "webinar_registration": 0.004,
+    "contact_form_submit": 0.0004,
+    "sales_call": 0.0003,
+}
 EVENT_CLASS_OF = {spec[0]: spec[1] for spec in EVENT_SPECS}
 
 # Spellings of older tracking plans, used for a small share of events of these types.
@@ -169,7 +191,7 @@ PROFILE_FIELDS = {
     "timeline": (0.0, 0.02, 0.5),
     "message": (0.0, 0.0, 0.6),
 }
-SOFT_FORM_STAGE_FACTOR = np.array([0.6, 1.0, 1.4, 1.8, 1.0, 1.0])
+SOFT_FORM_STAGE_FACTOR = np.array([0.6, 1.0, 1.4, 1.8, 1.0, 1.0, 1.0])
 
 
 @dataclass(frozen=True)
@@ -208,8 +230,9 @@ def simulate_funnel(
     seed: int = 0,
     start: str | pd.Timestamp = DEFAULT_START,
     n_days: int = DEFAULT_DAYS,
+    scenario: str | Scenario = DEFAULT_SCENARIO,
 ) -> DemoData:
-    """Simulate a B2B funnel; deterministic for a seed.
+    """Simulate a B2B funnel; deterministic for a seed and scenario.
 
     Parameters
     ----------
@@ -221,6 +244,9 @@ def simulate_funnel(
         First day of the data (UTC midnight).
     n_days : int
         Length of the data in days (the default is about 18 months).
+    scenario : str or Scenario
+        Which funnel (see :data:`intent_model.simulate.scenarios.SCENARIOS`);
+        ``"demo"`` is the quick start's.
 
     Returns
     -------
@@ -236,24 +262,25 @@ def simulate_funnel(
         raise ValueError(f"n_leads must be at least 1, got {n_leads}")
     if n_days < TRUTH_HORIZON_DAYS + 2:
         raise ValueError(f"n_days must be at least {TRUTH_HORIZON_DAYS + 2}, got {n_days}")
+    if isinstance(scenario, str):
+        scenario = scenario_named(scenario)
     rng = np.random.default_rng(seed)
     start = as_utc(start).floor("D")
     days = pd.date_range(start, periods=n_days, freq="D")
-    season = _seasonality(days)
+    season = _seasonality(days, scenario.seasonality)
 
-    leads = _draw_leads(rng, n_leads, season)
-    transitions = _transition_matrices(leads["fit"])
+    leads = _draw_leads(rng, n_leads, season, scenario)
+    transitions = _transition_matrices(leads["unit_fit"], scenario)
     cutoff_days = np.flatnonzero(
         (days.day == 1)
         & (np.arange(n_days) >= 1)
         & (np.arange(n_days) + TRUTH_HORIZON_DAYS <= n_days)
     )
-    rates = np.array([spec[3] for spec in EVENT_SPECS]).T  # (stage, type), bots included
-    rates = np.vstack([rates, np.zeros(len(EVENT_SPECS))])  # GONE emits nothing
+    rates = _stage_rates()
     is_hard_type = np.array([spec[1] == "hard" for spec in EVENT_SPECS])
 
     lead_days, stage_at_cutoff = _run_chain(
-        rng, leads, transitions, rates, is_hard_type, season, cutoff_days
+        rng, leads, transitions, rates, is_hard_type, season, cutoff_days, scenario
     )
     event_lead, event_day, event_stage, event_type = _expand_events(
         rng, lead_days, leads, rates, is_hard_type
@@ -271,7 +298,7 @@ def simulate_funnel(
     events, stage_of_row = _event_table(
         rng, lead_ids, all_lead, timestamp_ns, all_type, channel, all_stage
     )
-    lead_table = _lead_table(rng, leads, lead_ids, timestamp_ns[:n_leads], provided_at)
+    lead_table = _lead_table(rng, leads, lead_ids, timestamp_ns[:n_leads], provided_at, scenario)
     truth = _oracle(
         leads,
         transitions,
@@ -350,11 +377,20 @@ def write_demo_data(demo: DemoData, out_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
-def _seasonality(days: pd.DatetimeIndex) -> np.ndarray:
+def _seasonality(days: pd.DatetimeIndex, strength: float) -> np.ndarray:
     weekly = np.array([1.1, 1.15, 1.1, 1.05, 0.9, 0.4, 0.3])[days.dayofweek]
     yearly = np.ones(13)
     yearly[[1, 7, 8, 12]] = [0.95, 0.9, 0.8, 0.7]
-    return weekly * yearly[days.month]
+    season = weekly * yearly[days.month]
+    return season if strength == 1 else season**strength
+
+
+def _stage_rates() -> np.ndarray:
+    """Daily rate of each event type (columns) in each stage code (rows)."""
+    buying = np.array([spec[3][:N_BUYING_STAGES] for spec in EVENT_SPECS]).T
+    customer = np.array([CUSTOMER_RATES.get(name, 0.0) for name in EVENT_TYPES])
+    bot = np.array([spec[3][N_BUYING_STAGES] for spec in EVENT_SPECS])
+    return np.vstack([buying, customer, bot, np.zeros(len(EVENT_SPECS))])  # GONE emits nothing
 
 
 def _choose(rng: np.random.Generator, table: dict, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -365,15 +401,17 @@ def _choose(rng: np.random.Generator, table: dict, size: int) -> tuple[np.ndarra
     return index, effects[index]
 
 
-def _draw_leads(rng: np.random.Generator, n_leads: int, season: np.ndarray) -> dict:
+def _draw_leads(
+    rng: np.random.Generator, n_leads: int, season: np.ndarray, scenario: Scenario
+) -> dict:
     n_days = len(season)
     source, source_effect = _choose(rng, SOURCES, n_leads)
     size, size_effect = _choose(rng, COMPANY_SIZES, n_leads)
     title, title_effect = _choose(rng, JOB_TITLES, n_leads)
     industry, industry_effect = _choose(rng, INDUSTRIES, n_leads)
-    log_fit = source_effect + size_effect + title_effect + industry_effect
-    fit = np.exp(log_fit + rng.normal(0.0, 0.6, n_leads))
-    is_bot = rng.random(n_leads) < BOT_SHARE
+    hidden = rng.normal(0.0, scenario.hidden_fit, n_leads)
+    fit = np.exp(source_effect + size_effect + title_effect + industry_effect + hidden)
+    is_bot = rng.random(n_leads) < scenario.bot_share
     # Arrivals grow over the span and follow the weekly rhythm; none on the last day.
     arrival_weight = (1.0 + 0.5 * np.arange(n_days) / n_days) * season
     arrival_weight[-1] = 0.0
@@ -385,8 +423,9 @@ def _draw_leads(rng: np.random.Generator, n_leads: int, season: np.ndarray) -> d
     initial_stage = (rng.random(n_leads)[:, None] >= cumulative).sum(axis=1).clip(0, 3)
     initial_stage = np.where(is_bot, BOT, initial_stage)
     bot_end_day = arrival_day + rng.integers(20, 121, n_leads)
-    activity = np.exp(rng.normal(-0.125, 0.5, n_leads))
-    return {
+    spread = scenario.habit_spread
+    activity = np.exp(rng.normal(-(spread**2) / 2, spread, n_leads))
+    leads = {
         "source": source,
         "size": size,
         "title": title,
@@ -399,27 +438,86 @@ def _draw_leads(rng: np.random.Generator, n_leads: int, season: np.ndarray) -> d
         "activity": activity,
         "country": rng.integers(0, len(COUNTRIES), n_leads),
     }
+    if scenario.has_accounts:
+        effects = (source_effect, size_effect, title_effect, industry_effect, hidden)
+        _join_accounts(rng, leads, effects, scenario.contacts_per_account, n_days)
+    else:
+        leads["account"] = np.arange(n_leads)
+    # The chain moves units: an account's contacts share one stage (each lead is its own
+    # unit without accounts); the unit's first contact gives its fit, arrival and start.
+    founder = _founders(leads["account"])
+    for name in ("fit", "is_bot", "arrival_day", "initial_stage", "bot_end_day"):
+        leads[f"unit_{name.removesuffix('_day')}"] = leads[name][founder]
+    leads["founder"] = founder
+    return leads
 
 
-def _transition_matrices(fit: np.ndarray) -> np.ndarray:
-    """Daily stage transition matrices, one per lead: shape (n_leads, 4, 4)."""
+def _join_accounts(
+    rng: np.random.Generator, leads: dict, effects: tuple, contacts: float, n_days: int
+) -> None:
+    """Group the human leads into accounts of about ``contacts`` contacts each.
+
+    The first contact of an account founds it; later ones share its company
+    (size, industry, the hidden part of fit), arrive some weeks after it and
+    join at the account's current stage. Bots stay accounts of their own.
+    """
+    n_leads = len(leads["fit"])
+    humans = np.flatnonzero(~leads["is_bot"])
+    n_accounts = max(1, int(round(len(humans) / contacts)))
+    founders = humans[:n_accounts]
+    account = np.arange(n_leads)
+    joiners = humans[n_accounts:]
+    account[joiners] = founders[rng.integers(0, n_accounts, len(joiners))]
+    founder = account[joiners]
+    for name in ("size", "industry", "country"):
+        leads[name][joiners] = leads[name][founder]
+    source_effect, size_effect, title_effect, industry_effect, hidden = effects
+    log_fit = (
+        source_effect[joiners]
+        + size_effect[founder]
+        + title_effect[joiners]
+        + industry_effect[founder]
+        + hidden[founder]
+    )
+    leads["fit"][joiners] = np.exp(log_fit)
+    delay = np.round(rng.exponential(45.0, len(joiners))).astype(np.int64)
+    leads["arrival_day"][joiners] = np.minimum(leads["arrival_day"][founder] + delay, n_days - 2)
+    _, leads["account"] = np.unique(account, return_inverse=True)
+
+
+def _founders(account: np.ndarray) -> np.ndarray:
+    """The first lead (by index) of every account, in account order."""
+    _, first = np.unique(account, return_index=True)
+    return first
+
+
+def _transition_matrices(fit: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """Daily stage transition matrices, one per unit: shape (n_units, 5, 5).
+
+    The buying stages move by themselves; a lead becomes a customer only by a
+    hard conversion (in the chain), and a customer is a cold lead again after
+    ``customer_days`` on average.
+    """
     n = len(fit)
-    up = np.array([0.006, 0.010, 0.008])[None, :] * fit[:, None]
-    damp = 1.0 / np.sqrt(fit)
-    matrices = np.zeros((n, N_HUMAN_STAGES, N_HUMAN_STAGES))
+    speed = scenario.cycle_speed
+    up = np.array([0.006, 0.010, 0.008])[None, :] * fit[:, None] * speed
+    damp = speed / np.sqrt(fit)
+    matrices = np.zeros((n, N_CHAIN_STAGES, N_CHAIN_STAGES))
     matrices[:, 0, 1] = up[:, 0]
     matrices[:, 1, 2] = up[:, 1]
     matrices[:, 1, 0] = 0.008 * damp
     matrices[:, 2, 3] = up[:, 2]
-    matrices[:, 2, 1] = 0.006
+    matrices[:, 2, 1] = 0.006 * speed
     matrices[:, 2, 0] = 0.003 * damp
-    matrices[:, 3, 2] = 0.020
+    matrices[:, 3, 2] = 0.020 * speed
     matrices[:, 3, 0] = 0.015 * damp
+    if scenario.customer_share > 0:
+        matrices[:, CUSTOMER, 0] = 1.0 / scenario.customer_days
     leaving = matrices.sum(axis=2, keepdims=True)
     # Keep every lead at least half likely to stay put for a day.
     matrices *= np.minimum(1.0, 0.5 / np.maximum(leaving, 1e-12))
     stay = 1.0 - matrices.sum(axis=2)
-    matrices[:, np.arange(N_HUMAN_STAGES), np.arange(N_HUMAN_STAGES)] = stay
+    matrices[:, np.arange(N_CHAIN_STAGES), np.arange(N_CHAIN_STAGES)] = stay
     return matrices
 
 
@@ -431,45 +529,80 @@ def _run_chain(
     is_hard_type: np.ndarray,
     season: np.ndarray,
     cutoff_days: np.ndarray,
+    scenario: Scenario,
 ) -> tuple[dict, np.ndarray]:
-    """Move every lead's stage day by day and draw its number of events per day.
+    """Move every unit's stage day by day and draw each lead's number of events per day.
 
-    Returns the lead-days with at least one event (lead, day, stage, count) and
-    the stage of every lead at each cutoff (the stage of the day before it;
-    -1 for leads that do not exist yet).
+    Returns the lead-days with at least one event (lead, day, stage, count and,
+    with customers, the number of hard ones) and the stage of every lead at
+    each cutoff (the stage of the day before it; -1 for leads that do not
+    exist yet). Sets ``leads["initial_stage"]`` to each lead's stage on arrival.
     """
     n_leads, n_days = len(leads["fit"]), len(season)
     cumulative = np.cumsum(transitions, axis=2)
+    # The buying stages never move to the customer stage by themselves.
+    cumulative[:, :N_BUYING_STAGES, N_BUYING_STAGES - 1 :] = 1.0
     cumulative[:, :, -1] = 1.0
-    nonhard_total = rates[:, ~is_hard_type].sum(axis=1)
-    hard_total = rates[:, is_hard_type].sum(axis=1)
-    stage = np.full(n_leads, -1, dtype=np.int8)
-    arrival, is_bot = leads["arrival_day"], leads["is_bot"]
+    unit = leads["account"]
+    unit_stage = np.full(len(leads["founder"]), -1, dtype=np.int8)
+    arrival, unit_arrival = leads["arrival_day"], leads["unit_arrival"]
     cutoff_index = {int(day): k for k, day in enumerate(cutoff_days)}
     stage_at_cutoff = np.full((len(cutoff_days), n_leads), -1, dtype=np.int8)
-    chunks: dict[str, list[np.ndarray]] = {"lead": [], "day": [], "stage": [], "count": []}
+    on_arrival = leads["initial_stage"].copy()
+    split_hard = scenario.customer_share > 0
+    chunks: dict[str, list[np.ndarray]] = {"lead": [], "stage": [], "count": []}
+    chunks |= {"hard": []} if split_hard else {}
+    days = []
     for day in range(n_days):
         if day in cutoff_index:
-            stage_at_cutoff[cutoff_index[day]] = stage
-        moving = np.flatnonzero((arrival < day) & ~is_bot)
+            stage_at_cutoff[cutoff_index[day]] = np.where(arrival < day, unit_stage[unit], -1)
+        moving = np.flatnonzero((unit_arrival < day) & ~leads["unit_is_bot"])
         if len(moving):
-            row_cumulative = cumulative[moving, stage[moving]]
-            stage[moving] = (rng.random(len(moving))[:, None] >= row_cumulative).sum(axis=1)
-        stage[arrival == day] = leads["initial_stage"][arrival == day]
-        stage[is_bot & (day >= leads["bot_end_day"])] = GONE
+            row_cumulative = cumulative[moving, unit_stage[moving]]
+            unit_stage[moving] = (rng.random(len(moving))[:, None] >= row_cumulative).sum(axis=1)
+        starting = unit_arrival == day
+        unit_stage[starting] = leads["unit_initial_stage"][starting]
+        unit_stage[leads["unit_is_bot"] & (day >= leads["unit_bot_end"])] = GONE
+        on_arrival[arrival == day] = unit_stage[unit[arrival == day]]
+        stage = np.where(arrival <= day, unit_stage[unit], -1)
         active = np.flatnonzero((stage >= 0) & (stage != GONE))
-        active_stage = stage[active]
-        expected = (
-            nonhard_total[active_stage] * leads["activity"][active] + hard_total[active_stage]
-        ) * season[day]
-        counts = rng.poisson(expected)
-        drew = counts > 0
-        chunks["lead"].append(active[drew])
-        chunks["day"].append(np.full(int(drew.sum()), day, dtype=np.int32))
-        chunks["stage"].append(active_stage[drew])
-        chunks["count"].append(counts[drew])
+        drawn = _draw_day(
+            rng, leads, active, stage[active], rates, is_hard_type, season[day], split_hard
+        )
+        if split_hard:
+            bought = active[drawn["hard"] > 0]
+            unit_stage[unit[bought[rng.random(len(bought)) < scenario.customer_share]]] = CUSTOMER
+        drew = drawn["count"] > 0
+        for key in chunks:
+            chunks[key].append(drawn[key][drew])
+        days.append(np.full(int(drew.sum()), day, dtype=np.int32))
+    leads["initial_stage"] = on_arrival
     lead_days = {key: np.concatenate(parts) for key, parts in chunks.items()}
+    lead_days["day"] = np.concatenate(days)
     return lead_days, stage_at_cutoff
+
+
+def _draw_day(
+    rng: np.random.Generator,
+    leads: dict,
+    active: np.ndarray,
+    stage: np.ndarray,
+    rates: np.ndarray,
+    is_hard_type: np.ndarray,
+    season: float,
+    split_hard: bool,
+) -> dict[str, np.ndarray]:
+    """One day's event counts of the active leads; with ``split_hard``, hard ones apart
+    (there a hard conversion changes the stage, so the chain must see it)."""
+    nonhard = rates[:, ~is_hard_type].sum(axis=1)[stage] * leads["activity"][active]
+    hard = rates[:, is_hard_type].sum(axis=1)[stage]
+    drawn = {"lead": active, "stage": stage}
+    if split_hard:
+        drawn["hard"] = rng.poisson(hard * season)
+        drawn["count"] = drawn["hard"] + rng.poisson(nonhard * season)
+    else:
+        drawn["count"] = rng.poisson((nonhard + hard) * season)
+    return drawn
 
 
 def _expand_events(
@@ -490,8 +623,13 @@ def _expand_events(
     stage = np.repeat(lead_days["stage"], counts)
     nonhard_total = rates[:, ~is_hard_type].sum(axis=1)
     hard_total = rates[:, is_hard_type].sum(axis=1)
-    nonhard_mass = nonhard_total[stage] * leads["activity"][lead]
-    is_hard = rng.random(len(lead)) * (nonhard_mass + hard_total[stage]) < hard_total[stage]
+    if "hard" in lead_days:
+        # The chain drew the hard ones (the first of each lead-day's rows here).
+        first_row = np.repeat(np.cumsum(counts) - counts, counts)
+        is_hard = np.arange(len(lead)) - first_row < np.repeat(lead_days["hard"], counts)
+    else:
+        nonhard_mass = nonhard_total[stage] * leads["activity"][lead]
+        is_hard = rng.random(len(lead)) * (nonhard_mass + hard_total[stage]) < hard_total[stage]
     event_type = np.zeros(len(lead), dtype=np.int16)
     type_index = np.arange(len(EVENT_SPECS))
     for stage_code in range(rates.shape[0]):
@@ -618,6 +756,7 @@ def _lead_table(
     lead_ids: np.ndarray,
     created_ns: np.ndarray,
     provided_at: dict[str, np.ndarray],
+    scenario: Scenario,
 ) -> pd.DataFrame:
     n = len(lead_ids)
     never = np.iinfo(np.int64).max
@@ -625,6 +764,8 @@ def _lead_table(
     company_suffix = np.array(COMPANY_SUFFIXES)[rng.integers(0, len(COMPANY_SUFFIXES), n)]
     company = np.char.add(np.char.add(company_word, " "), company_suffix)
     company = np.char.add(company, np.char.add(" ", rng.integers(1, 500, n).astype(str)))
+    # Contacts of one account work for its founder's company.
+    company = company[leads["founder"][leads["account"]]]
     slug = np.char.replace(np.char.lower(company), " ", "-")
     small = leads["size"] <= 1
     corporate = ~leads["is_bot"] & (rng.random(n) < np.where(small, 0.45, 0.85))
@@ -659,6 +800,8 @@ def _lead_table(
         "created_at": pd.to_datetime(created_ns, unit="ns", utc=True),
         "lead_source": np.array(list(SOURCES))[leads["source"]],
     }
+    if scenario.has_accounts:
+        table["account_id"] = np.char.add("A", np.char.zfill((leads["account"] + 1).astype(str), 6))
     for field, values in profile.items():
         given = provided_at[field] != never
         table[field] = np.where(given, values.astype(object), None)
@@ -684,19 +827,21 @@ def _oracle(
     """Exact P(hard conversion in the 30 days after each cutoff | hidden state at the cutoff).
 
     Forward recursion per lead: start from the stage at the cutoff, and for
-    each day of the window apply the day's transition, then the probability
-    of no hard event that day, ``exp(-hard rate * seasonality)``. Bots have
-    no hard rate, so their probability is 0.
+    each day of the window apply the day's transition (its unit's: an
+    account's contacts share one chain), then the probability of no hard
+    event that day, ``exp(-hard rate * seasonality)``. The customer stage is
+    entered only by a hard event, so the paths without one never reach it
+    from a buying stage. Bots have no hard rate, so their probability is 0.
     """
-    hard_rate = rates[:N_HUMAN_STAGES, is_hard_type].sum(axis=1)
+    hard_rate = rates[:N_CHAIN_STAGES, is_hard_type].sum(axis=1)
     frames = []
     for k, cutoff_day in enumerate(cutoff_days):
         stage = stage_at_cutoff[k]
         exists = np.flatnonzero(stage >= 0)
-        human = exists[stage[exists] < N_HUMAN_STAGES]
-        no_hard_yet = np.zeros((len(human), N_HUMAN_STAGES))
+        human = exists[stage[exists] < N_CHAIN_STAGES]
+        no_hard_yet = np.zeros((len(human), N_CHAIN_STAGES))
         no_hard_yet[np.arange(len(human)), stage[human]] = 1.0
-        lead_transitions = transitions[human]
+        lead_transitions = transitions[leads["account"][human]]
         for day in range(cutoff_day, cutoff_day + TRUTH_HORIZON_DAYS):
             no_hard_yet = np.einsum("ls,lst->lt", no_hard_yet, lead_transitions)
             no_hard_yet *= np.exp(-hard_rate * season[day])

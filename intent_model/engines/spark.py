@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from intent_model.errors import ConfigError
 from intent_model.events.features import FeatureSpec, compute_features
 from intent_model.events.labels import label_rate_per_cutoff
 from intent_model.events.taxonomy import Taxonomy
@@ -130,6 +131,7 @@ def spark_features(
     events_frame = _read(spark, events, config)
     leads_frame = _read(spark, leads, config)
     spec = spec or _spec_of(config, taxonomy, leads_frame)[0]
+    _refuse_accounts(spec)
     cutoff = as_utc(as_of) if as_of is not None else default_as_of(events_frame)
     has_leads = leads_frame is not None
 
@@ -303,6 +305,7 @@ def _snapshots_on_spark(
     events_frame = _read(spark, events, config)
     leads_frame = _read(spark, leads, config)
     spec, leads_table = _spec_of(config, taxonomy, leads_frame)
+    _refuse_accounts(spec)
     first, last = events_frame.agg(F.min("timestamp"), F.max("timestamp")).first()
     cutoffs = make_cutoffs(as_utc(first), as_utc(last), config.labels)
     has_leads = leads_frame is not None
@@ -350,6 +353,16 @@ def _spec_of(
     return feature_spec_for(config, taxonomy, table, []), table.frame
 
 
+def _refuse_accounts(spec: FeatureSpec) -> None:
+    # An account's contacts land in different buckets; rolling them up needs a second,
+    # account-keyed pass that the Spark engine does not make yet.
+    if spec.accounts:
+        raise ConfigError(
+            "account roll-ups ([columns] account_id) are built by the local engine only; "
+            "train and score this model with --engine local, or leave account_id unset"
+        )
+
+
 def default_as_of(events_frame: DataFrame) -> pd.Timestamp:
     """One second after the latest event, as the local engine does."""
     from pyspark.sql import functions as F
@@ -395,10 +408,15 @@ def spark_predict(
     )
     intent_model = loaded.model
     version = loaded.version
+    # mapInPandas parses every column name, and a category like "message=Thanks." is no
+    # valid attribute name: the features travel under positional names.
+    names = features.columns
+    features = features.toDF(*[f"_c{i}" for i in range(len(names))])
 
     def score(batches):
         # Who is ranked, as in local scoring (decided per bucket, beside the leads' rows).
         for batch in batches:
+            batch = batch.set_axis(names, axis=1)
             batch = batch[batch["status"] != NOT_YET]
             frame = batch.set_index("lead_id")[spec.feature_names].astype(np.float32)
             status = batch["status"].to_numpy()

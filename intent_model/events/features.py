@@ -26,19 +26,26 @@ from intent_model.io.validate import arrow_text, is_present
 from intent_model.table.encoding import TableSpec
 
 DAY_NS = 86_400 * 10**9
+CHANGE_CLASSES = (*EVENT_CLASSES, "events")
 NEVER = np.iinfo(np.int64).max
 ALWAYS = np.iinfo(np.int64).min
 ACTIVITY_TREND_DAYS = (7, 30)
 
 FEATURE_FAMILIES = (
     "information",
+    "profile",
     "counts",
     "recency",
     "intensity",
     "diversity",
     "decay",
+    "change",
+    "account",
     "lead_table",
 )
+# Pseudo-events in the rates compared by the change features, so that quiet leads sit
+# at a finite value near zero instead of at an undefined ratio.
+PSEUDO_EVENTS = 0.5
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,11 @@ class FeatureSpec:
     missing_values: tuple[str, ...] = ()
     # Other columns of the leads table, encoded as in CRM-table mode (TableColumn).
     table_columns: tuple = ()
+    # Account roll-ups: the leads table maps each lead to an account ([columns] account_id).
+    accounts: bool = False
+    # The values of the categorical and numeric profile fields (job title, company size,
+    # ...), each seen only once given (TableColumn, without has_: information has it).
+    profile_columns: tuple = ()
 
     @classmethod
     def from_config(
@@ -63,9 +75,11 @@ class FeatureSpec:
         features: FeatureConfig,
         taxonomy: Taxonomy,
         lead_columns: Iterable[str] = (),
+        accounts: bool = False,
     ) -> FeatureSpec:
         """Per-type counts for every event type the taxonomy knows; the profile
-        fields of ``features.profile_fields`` that the leads table has."""
+        fields of ``features.profile_fields`` that the leads table has; account
+        roll-ups with ``accounts``."""
         if not features.windows_days or any(w <= 0 for w in features.windows_days):
             raise ValueError(f"windows_days must be positive, got {features.windows_days}")
         columns = set(lead_columns)
@@ -77,6 +91,7 @@ class FeatureSpec:
             profile_fields=tuple(f for f in features.profile_fields if f in columns),
             free_email_domains=tuple(d.lower() for d in features.free_email_domains),
             missing_values=features.placeholders(),
+            accounts=accounts,
         )
 
     @classmethod
@@ -92,6 +107,10 @@ class FeatureSpec:
             table_columns=TableSpec.from_dict(
                 {"columns": table.get("table_columns", ()), "missing_values": ()}
             ).columns,
+            accounts=bool(table.get("accounts", False)),
+            profile_columns=TableSpec.from_dict(
+                {"columns": table.get("profile_columns", ()), "missing_values": ()}
+            ).columns,
         )
 
     def table_spec(self) -> TableSpec:
@@ -104,13 +123,31 @@ class FeatureSpec:
         return TableSpec(tuple(self.table_columns), self.missing_values, information=False)
 
     @cached_property
+    def profile_spec(self) -> TableSpec:
+        """The encoding of the profile fields' values."""
+        return TableSpec(tuple(self.profile_columns), self.missing_values, information=False)
+
+    @cached_property
+    def columns_spec(self) -> TableSpec:
+        """The encoding of every leads-table column whose value is a feature (the other
+        columns and the profile values), to say those features back in the table's words."""
+        columns = (*self.table_columns, *self.profile_columns)
+        return TableSpec(columns, self.missing_values, information=False)
+
+    @cached_property
     def lead_table_features(self) -> frozenset[str]:
-        """The features made from the leads table's other columns."""
-        return frozenset(self.names_of("lead_table"))
+        """The features that encode a leads-table column's value (see ``columns_spec``)."""
+        return frozenset(self.names_of("lead_table") + self.names_of("profile"))
 
     @property
     def window_suffixes(self) -> list[str]:
         return [f"{w}d" for w in self.windows_days] + ["all"]
+
+    @property
+    def window_pairs(self) -> list[tuple[int, int]]:
+        """Consecutive windows (short, long): the trend compares the short one with the
+        rest of the long one."""
+        return list(zip(self.windows_days[:-1], self.windows_days[1:], strict=True))
 
     @property
     def feature_names(self) -> list[str]:
@@ -126,6 +163,8 @@ class FeatureSpec:
             names = [f"has_{f}" for f in self.profile_fields]
             names += ["n_fields_provided", "share_fields_provided"]
             return names + (["email_is_corporate"] if "email" in self.profile_fields else [])
+        if family == "profile":
+            return self.profile_spec.feature_names if self.profile_columns else []
         if family == "counts":
             names = [f"n_{t}_{s}" for t in self.event_types for s in suffixes]
             names += [f"n_{c}_{s}" for c in EVENT_CLASSES for s in suffixes]
@@ -140,6 +179,21 @@ class FeatureSpec:
             return ["n_distinct_event_types", "n_distinct_channels"]
         if family == "decay":
             return [f"decayed_{c}_events" for c in EVENT_CLASSES] + ["decayed_events_total"]
+        if family == "change":
+            rates = [f"rate_vs_usual_{c}_{w}d" for c in CHANGE_CLASSES for w in self.windows_days]
+            return rates + [
+                f"trend_{c}_{short}d_vs_prior_{long - short}d"
+                for c in CHANGE_CLASSES
+                for short, long in self.window_pairs
+            ]
+        if family == "account":
+            if not self.accounts:
+                return []
+            names = ["account_contacts"]
+            names += [f"account_active_contacts_{w}d" for w in self.windows_days]
+            names += [f"account_n_{c}_{s}" for c in EVENT_CLASSES for s in suffixes]
+            names += [f"account_days_since_last_{c}" for c in EVENT_CLASSES]
+            return names + ["account_decayed_events_total"]
         if family == "lead_table":
             return self.table_spec().feature_names if self.table_columns else []
         raise ValueError(f"unknown feature family {family!r}; use one of {FEATURE_FAMILIES}")
@@ -229,6 +283,13 @@ def compute_features(
                 out[:, column[name]] = values
             else:
                 out[rows, column[name]] = values
+    if spec.profile_columns:
+        profile_names = spec.names_of("profile")
+        encoded = spec.profile_spec.encode(
+            _profile_values_given(leads, keys, spec, profile.given_at[key_code], key_cutoff),
+            keys["cutoff"],
+        )
+        out[:, [column[name] for name in profile_names]] = encoded[profile_names].to_numpy()
     if spec.table_columns:
         table_names = spec.names_of("lead_table")
         encoded = spec.table_spec().encode(lead_rows(leads, keys, spec), keys["cutoff"])
@@ -236,10 +297,118 @@ def compute_features(
     return pd.DataFrame(out, columns=names, index=keys.index)
 
 
-def lead_rows(leads: pd.DataFrame | None, keys: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
-    """The leads-table columns of ``spec.table_columns`` for each snapshot's lead
-    (missing for a lead the table lacks)."""
-    wanted = [c.name for c in spec.table_columns]
+def add_account_features(
+    X: pd.DataFrame, keys: pd.DataFrame, account_of: pd.Series, spec: FeatureSpec
+) -> pd.DataFrame:
+    """Fill the account roll-ups of ``X``: for each snapshot, what the *other* contacts of
+    its lead's account did before the same cutoff.
+
+    The roll-ups add up the colleagues' own point-in-time features at the
+    snapshot's cutoff, so they see nothing at or after it either. Colleagues
+    are the leads of the same account among ``keys`` at that cutoff (every
+    lead known by then, unless a population rule left some out). A lead
+    without an account has no colleagues: zero counts, unknown recency.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Features of ``keys`` (rows aligned), with the account columns to fill.
+    keys : pandas.DataFrame
+        ``lead_id`` and ``cutoff`` per row.
+    account_of : pandas.Series
+        Account id per lead id (index); missing or blank: no account.
+    spec : FeatureSpec
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``X`` with ``spec.names_of("account")`` filled (a new frame).
+    """
+    names = spec.names_of("account")
+    if not names or not len(X):
+        return X
+    account = pd.Series(keys["lead_id"].astype(object).to_numpy()).map(account_of)
+    account = account.where(account.astype(str).str.strip().ne("") & account.notna())
+    group = pd.MultiIndex.from_arrays(
+        [account.to_numpy(dtype=object), _nanoseconds(keys["cutoff"])]
+    )
+    group_code = np.where(account.isna(), -1, pd.factorize(group)[0])
+    sums = {"account_contacts": np.ones(len(X))}
+    sums |= {
+        f"account_active_contacts_{w}d": (X[f"n_events_{w}d"].to_numpy() > 0).astype(float)
+        for w in spec.windows_days
+    }
+    for c in EVENT_CLASSES:
+        for suffix in spec.window_suffixes:
+            sums[f"account_n_{c}_{suffix}"] = X[f"n_{c}_{suffix}"].to_numpy(dtype=float)
+    sums["account_decayed_events_total"] = X["decayed_events_total"].to_numpy(dtype=float)
+    filled = {name: _sum_of_others(values, group_code) for name, values in sums.items()}
+    for c in EVENT_CLASSES:
+        filled[f"account_days_since_last_{c}"] = _min_of_others(
+            X[f"days_since_last_{c}"].to_numpy(dtype=float), group_code
+        )
+    X = X.copy()
+    for name in names:
+        X[name] = filled[name].astype(X[name].dtype)
+    return X
+
+
+def _sum_of_others(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per row: the sum of ``values`` over the other rows of its group (0 without a group)."""
+    grouped = group >= 0
+    totals = np.bincount(group[grouped], weights=values[grouped], minlength=group.max() + 2)
+    return np.where(grouped, totals[np.maximum(group, 0)] - values, 0.0)
+
+
+def _min_of_others(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per row: the least of ``values`` over the other rows of its group, NaN ignored (NaN
+    when there is none)."""
+    rows = np.flatnonzero(group >= 0)
+    result = np.full(len(values), np.nan)
+    if not len(rows):
+        return result
+    value = np.where(np.isnan(values[rows]), np.inf, values[rows])
+    order = np.lexsort((value, group[rows]))
+    sorted_group, sorted_value = group[rows][order], value[order]
+    # Sorted by group then value: a group's first row is its least; for that row the
+    # least of the others is the group's second row, for every other row the first.
+    first = np.r_[True, sorted_group[1:] != sorted_group[:-1]]
+    starts = np.flatnonzero(first)
+    group_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    following = np.minimum(group_start + 1, len(order) - 1)
+    has_second = (group_start + 1 < len(order)) & (sorted_group[following] == sorted_group)
+    second = np.where(has_second, sorted_value[following], np.inf)
+    others = np.where(first, second, sorted_value[group_start])
+    result[rows[order]] = np.where(np.isfinite(others), others, np.nan)
+    return result
+
+
+def _profile_values_given(
+    leads: pd.DataFrame | None,
+    keys: pd.DataFrame,
+    spec: FeatureSpec,
+    given_at: np.ndarray,
+    cutoff: np.ndarray,
+) -> pd.DataFrame:
+    """Each snapshot's profile values, missing where the lead had not given the field
+    before the snapshot's cutoff (``given_at``: per key row and profile field)."""
+    wanted = [c.name for c in spec.profile_columns]
+    rows = lead_rows(leads, keys, spec, wanted)
+    for name in wanted:
+        not_yet = given_at[:, spec.profile_fields.index(name)] >= cutoff
+        rows[name] = rows[name].astype(object).where(~not_yet)
+    return rows
+
+
+def lead_rows(
+    leads: pd.DataFrame | None,
+    keys: pd.DataFrame,
+    spec: FeatureSpec,
+    wanted: list[str] | None = None,
+) -> pd.DataFrame:
+    """The leads-table columns ``wanted`` (by default those of ``spec.table_columns``)
+    for each snapshot's lead (missing for a lead the table lacks)."""
+    wanted = [c.name for c in spec.table_columns] if wanted is None else wanted
     if leads is None or leads.empty:
         return pd.DataFrame({name: pd.Series(np.nan, index=keys.index) for name in wanted})
     table = leads.set_index(leads["lead_id"].astype(str))
@@ -328,6 +497,7 @@ def _features_at(
     features.update(_intensity(before, spec, cutoff, n_leads, features))
     features.update(_diversity(before, n_leads))
     features.update(_decay(before, spec, cutoff, n_leads))
+    features.update(_change(features, spec))
     if len(key_leads) == n_leads and np.array_equal(key_leads, np.arange(n_leads)):
         return features  # every lead in order (scoring): no copy of every feature
     return {name: values[key_leads] for name, values in features.items()}
@@ -469,6 +639,29 @@ def _decay(before: _EventArrays, spec: FeatureSpec, cutoff: int, n_leads: int) -
     features = {f"decayed_{c}_events": by_class[:, j] for j, c in enumerate(EVENT_CLASSES)}
     features["decayed_events_total"] = np.bincount(before.lead, weights=weight, minlength=n_leads)
     return features
+
+
+def _change(features: dict, spec: FeatureSpec) -> dict:
+    """Interest against the lead's own habit: the log of its event rate in each recent
+    window over its usual rate (all events over its tenure), and the log of the rate in
+    each short window over the rate in the rest of the next longer one (warming up or
+    cooling down). Zero means "as usual"; both are blind to how active a lead always is."""
+    tenure = np.nan_to_num(features["days_since_created"], nan=0.0)
+    changes = {}
+    for c in CHANGE_CLASSES:
+        usual = np.log(
+            (features[f"n_{c}_all"] + PSEUDO_EVENTS) / np.maximum(tenure, spec.windows_days[-1])
+        )
+        for w in spec.windows_days:
+            recent = np.log((features[f"n_{c}_{w}d"] + PSEUDO_EVENTS) / w)
+            changes[f"rate_vs_usual_{c}_{w}d"] = recent - usual
+        for short, long in spec.window_pairs:
+            inside, outside = features[f"n_{c}_{short}d"], features[f"n_{c}_{long}d"]
+            earlier = (outside - inside + PSEUDO_EVENTS) / (long - short)
+            changes[f"trend_{c}_{short}d_vs_prior_{long - short}d"] = np.log(
+                (inside + PSEUDO_EVENTS) / short
+            ) - np.log(earlier)
+    return changes
 
 
 def lead_time_order(lead: np.ndarray, timestamp: np.ndarray, n_leads: int) -> np.ndarray:

@@ -29,6 +29,7 @@ from intent_model.errors import ConfigError
 from intent_model.events.chunks import EventChunks, lead_chunk, open_events
 from intent_model.events.features import (
     FeatureSpec,
+    add_account_features,
     compute_features,
     lead_rows,
 )
@@ -209,6 +210,7 @@ def build_training_set(
             if progress:
                 progress(f"features: chunk {i + 1}/{chunks.n_chunks}, {len(keys):,} snapshots")
     X, y, keys = _concat_sorted(parts, spec)
+    X = add_account_features(X, keys, account_map(lead_table), spec)
     leads_frame = lead_table.frame if lead_table is not None else None
     table_checks = None
     if fitted_here:
@@ -421,12 +423,28 @@ class FeatureStream:
 
     def chunks(self, progress: Progress | None = None) -> Iterator[pd.DataFrame]:
         """Yield the features of each chunk of leads (float32, indexed by ``lead_id``), in
-        chunk order.
+        chunk order; with account roll-ups, one table of every lead.
 
         Chunks are computed ``jobs`` at a time in threads: the feature code is
         numpy and Arrow, which release the GIL, and threads share the spilled
         dictionaries and the leads table instead of copying them per process.
         """
+        if self.spec.accounts:
+            yield self._with_accounts(self._computed_chunks(progress))
+            return
+        yield from self._computed_chunks(progress)
+
+    def _with_accounts(self, chunks: Iterator[pd.DataFrame]) -> pd.DataFrame:
+        """Every chunk as one table with the account roll-ups filled: an account's contacts
+        may sit in different chunks, so scoring with accounts holds every lead at once."""
+        features = pd.concat(list(chunks))
+        keys = pd.DataFrame({"lead_id": features.index.to_numpy(), "cutoff": self.as_of})
+        rolled = add_account_features(
+            features.reset_index(drop=True), keys, account_map(self.lead_table), self.spec
+        )
+        return rolled.set_axis(features.index)
+
+    def _computed_chunks(self, progress: Progress | None) -> Iterator[pd.DataFrame]:
         n_chunks = self.events.n_chunks
         pairs = _chunk_pairs(self.events, self.lead_table)
         with ThreadPoolExecutor(max_workers=self._jobs, thread_name_prefix="features") as pool:
@@ -453,6 +471,17 @@ class FeatureStream:
         features = features.set_axis(pd.Index(lead_ids, name="lead_id"))
         n_late = int((chunk_events["timestamp"] >= self.as_of).sum())
         return i, features, count_duplicate_events(chunk_events), n_late
+
+
+def account_map(lead_table: CheckedTable | None) -> pd.Series:
+    """Account id per lead id (empty without a leads table or an ``account_id`` column)."""
+    if lead_table is None or "account_id" not in lead_table.frame:
+        return pd.Series(dtype=object)
+    frame = lead_table.frame
+    return pd.Series(
+        frame["account_id"].astype(object).to_numpy(),
+        index=frame["lead_id"].astype(object).to_numpy(),
+    )
 
 
 def _profile_placeholders(leads: pd.DataFrame | None, spec: FeatureSpec) -> pd.DataFrame | None:
@@ -506,9 +535,21 @@ def feature_spec_for(
             f"features.profile_fields names column(s) that look like CRM outcomes: "
             f"{', '.join(refused)}; an outcome must never be a feature"
         )
-    spec = FeatureSpec.from_config(config.features, taxonomy, columns)
+    accounts = bool(config.columns.account_id)
+    if accounts and "account_id" not in columns:
+        source = lead_table.source if lead_table is not None else "no leads table"
+        raise ConfigError(
+            f"{source}: [columns] account_id = {config.columns.account_id!r}, but there is no "
+            "such column in the leads table (account roll-ups need the leads table to map "
+            "each lead to its account)"
+        )
+    spec = FeatureSpec.from_config(config.features, taxonomy, columns, accounts=accounts)
     if lead_table is not None:
-        spec = dataclasses.replace(spec, table_columns=_table_columns(lead_table, spec, config))
+        spec = dataclasses.replace(
+            spec,
+            table_columns=_table_columns(lead_table, spec, config),
+            profile_columns=_profile_columns(lead_table, spec, config),
+        )
     undated = [f for f in spec.profile_fields if f"{f}{PROVIDED_AT_SUFFIX}" not in columns]
     if undated:
         since = "created_at" if "created_at" in columns else "the start of time"
@@ -527,7 +568,7 @@ def _table_columns(lead_table: CheckedTable, spec: FeatureSpec, config: Config) 
     as in CRM-table mode, so that they join the event features."""
     frame = lead_table.frame
     labels = config.labels
-    reserved = {"lead_id", "created_at", labels.label_col, labels.labeled_at_col}
+    reserved = {"lead_id", "created_at", "account_id", labels.label_col, labels.labeled_at_col}
     reserved |= set(spec.profile_fields)
     extra = [
         c for c in frame.columns if c not in reserved and not str(c).endswith(PROVIDED_AT_SUFFIX)
@@ -553,6 +594,29 @@ def _table_columns(lead_table: CheckedTable, spec: FeatureSpec, config: Config) 
             "[columns.roles]"
         )
     return table.columns
+
+
+def _profile_columns(lead_table: CheckedTable, spec: FeatureSpec, config: Config) -> tuple:
+    """The profile fields whose value is a feature (categorical or numeric: a job title, a
+    company size; not an e-mail or a free-text message), encoded as in CRM-table mode but
+    without ``has_<field>`` (the information features have it)."""
+    frame = lead_table.frame
+    fields = [f for f in spec.profile_fields if f in frame.columns]
+    if not fields or frame.empty:
+        return ()
+    overrides = {k: v for k, v in config.columns.roles.items() if k in fields}
+    placeholders = config.features.placeholders()
+    roles = infer_roles(frame[["lead_id", *fields]], placeholders, None, overrides)
+    roles = roles[roles["role"].isin(["categorical", "numeric"])]
+    table = TableSpec.fit(
+        frame,
+        roles,
+        placeholders,
+        config.table.max_categories,
+        config.table.min_category_rows,
+        information=False,
+    )
+    return tuple(dataclasses.replace(c, presence=False) for c in table.columns)
 
 
 def event_snapshots(

@@ -70,6 +70,9 @@ class ColumnMapping:
     event_type: str = "event_type"
     channel: str = "channel"
     created_at: str = "created_at"
+    # The leads table's account (company) id, when it has one: contacts of one account
+    # then share account-level features. Empty: no account.
+    account_id: str = ""
     # CRM-table mode: a column's role (key: its name in your file), overriding the
     # inferred one; "ignore" leaves the column out.
     roles: Mapping[str, ColumnRole] = field(default_factory=dict)
@@ -79,7 +82,7 @@ class ColumnMapping:
         names = {
             f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "roles"
         }
-        return {theirs: ours for ours, theirs in names.items() if theirs != ours}
+        return {theirs: ours for ours, theirs in names.items() if theirs and theirs != ours}
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def concept_of(feature: str, spec: FeatureSpec) -> str:
     """The concept a feature belongs to: all windows of one count share one concept,
     and all features of one leads-table column too."""
     if feature in spec.lead_table_features:
-        return "table:" + spec.table_spec().source_of(feature)
+        return "table:" + spec.columns_spec.source_of(feature)
     match = _COUNT.match(feature)
     if match and not feature.startswith("n_active_days"):
         return f"count:{match['what']}"
@@ -225,7 +225,7 @@ def describe(feature: str, value: float, spec: FeatureSpec) -> str:
     """
     missing = value != value  # NaN
     if feature in spec.lead_table_features:
-        return spec.table_spec().describe_value(feature, value)
+        return spec.columns_spec.describe_value(feature, value)
     count = _COUNT.match(feature)
     if count and not feature.startswith("n_active_days"):
         what, window = count["what"], count["window"]
@@ -268,6 +268,53 @@ def describe(feature: str, value: float, spec: FeatureSpec) -> str:
         what = feature[len("decayed_") :].replace("_events", "").replace("_", " ")
         half_life = f"{spec.decay_half_life_days:g}"
         return f"recent {what} activity (score {value:.1f}, half-life {half_life} days)"
+    if feature.startswith(("rate_vs_usual_", "trend_", "account_")):
+        return _change_or_account(feature, value)
+    return f"{feature.replace('_', ' ')} = {value:g}"
+
+
+_RATE_VS_USUAL = re.compile(r"^rate_vs_usual_(?P<what>\w+?)_(?P<days>\d+)d$")
+_TREND = re.compile(r"^trend_(?P<what>\w+?)_(?P<days>\d+)d_vs_prior_(?P<prior>\d+)d$")
+_ACCOUNT_COUNT = re.compile(r"^account_n_(?P<what>\w+?)_(?P<window>\d+d|all)$")
+
+
+def _activity(what: str) -> str:
+    return "activity" if what == "events" else f"{what} activity"
+
+
+def _change_or_account(feature: str, value: float) -> str:
+    """The change features (logs of rate ratios, told as multiples) and the account
+    roll-ups (what the lead's colleagues did), in words."""
+    if match := _RATE_VS_USUAL.match(feature):
+        return (
+            f"{_activity(match['what'])} in the last {match['days']} days at "
+            f"{np.exp(value):.1f}x the lead's usual rate"
+        )
+    if match := _TREND.match(feature):
+        return (
+            f"{_activity(match['what'])} in the last {match['days']} days at "
+            f"{np.exp(value):.1f}x the {match['prior']} days before"
+        )
+    if match := _ACCOUNT_COUNT.match(feature):
+        window = match["window"]
+        period = "in total" if window == "all" else f"in the last {window[:-1]} days"
+        label = {"hard": "hard conversions", "soft": "soft conversions"}.get(
+            match["what"], f"{match['what']} events"
+        )
+        return f"{_number(value)} {label} by colleagues at the account {period}"
+    if feature.startswith("account_days_since_last_"):
+        kind = feature[len("account_days_since_last_") :]
+        label = {"hard": "hard conversion", "soft": "soft conversion"}.get(kind, kind)
+        if value != value:
+            return f"no {label} by a colleague at the account yet"
+        return f"a colleague's last {label} {_ago(value)}"
+    if feature == "account_contacts":
+        return f"{_number(value)} other contact{'s' if value != 1 else ''} at the account"
+    if feature.startswith("account_active_contacts_"):
+        days = feature[len("account_active_contacts_") : -1]
+        return f"{_number(value)} colleague(s) at the account active in the last {days} days"
+    if feature == "account_decayed_events_total":
+        return f"colleagues' recent activity at the account (score {value:.1f})"
     return f"{feature.replace('_', ' ')} = {value:g}"
 
 

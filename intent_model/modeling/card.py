@@ -66,6 +66,7 @@ def render_model_card(
         *_predicts(metadata, what, f" (validation shares {shares})"),
         *_event_data(metadata["training_data"], report_summary),
         *_event_quality(metrics, per_cutoff, importance, config["training"]["sales_capacity"]),
+        *_model_choices(metadata.get("model_choices")),
         "## Limits",
         "- Trained on the history it was given: a change in tracking, campaigns or sales "
         "process changes what the signals mean. Retrain and compare on fresh cutoffs.",
@@ -175,6 +176,44 @@ def _event_quality(
         "### Feature importance by family (drop in average precision when shuffled)",
         "",
         importance.round(4).to_string(index=False),
+        "",
+    ]
+
+
+def _model_choices(choices: dict[str, Any] | None) -> list[str]:
+    """The candidates, the one selected and the monotone constraint's fate, with evidence."""
+    if not choices:
+        return []
+    constraint = choices["monotone_constraint"]
+    with_, without = constraint["best_with"], constraint["best_without"]
+    if with_ is None:
+        verdict = "No hard-conversion count to constrain: every candidate is free."
+    else:
+        verdict = (
+            f'The constraint "more hard conversions never lower the score" was '
+            f"**{'kept' if constraint['kept'] else 'dropped'}**: best out-of-fold average "
+            f"precision {with_:.4f} with it, {without:.4f} without it. It is an assumption, "
+            "not a fact: leads who already bought may rarely convert again soon."
+        )
+    rows = pd.DataFrame(
+        [
+            {
+                "candidate": c["candidate"],
+                "parameters": ", ".join(f"{k}={v}" for k, v in c["parameters"].items()),
+                "monotone": c["monotone_constraints"],
+                "average_precision": round(c["average_precision"], 4),
+                "selected": "yes" if c["selected"] else "",
+            }
+            for c in choices["candidates"]
+        ]
+    )
+    return [
+        "## Model choices",
+        f"Chosen by the {choices['rule']}.",
+        "",
+        verdict,
+        "",
+        rows.to_string(index=False),
         "",
     ]
 

@@ -123,7 +123,7 @@ def train_events(
         holdout = _holdout_predictions(fitted, training_set, split)
         metrics, per_cutoff = _out_of_time_metrics(holdout, training.sales_capacity)
         importance = _importance(main, training_set, split, config)
-    metadata = _metadata(config, taxonomy, training_set, split, model, metrics)
+    metadata = _metadata(config, taxonomy, training_set, split, model, metrics, main)
     say("features of every lead at the end of the data (the drift reference)")
     with times.stage("drift reference"):
         metadata["drift_reference"] = _drift_reference(
@@ -333,8 +333,30 @@ def _drift_reference(events, leads, config, taxonomy, training_set, model) -> di
     return reference_summary(at_end, model.predict_proba(at_end))
 
 
+def model_choices(main: Any, constrained: tuple[str, ...]) -> dict[str, Any]:
+    """What the selection chose and on what evidence, for the metadata and the card: every
+    candidate's out-of-fold average precision, and whether the monotone constraint on the
+    hard-conversion counts was kept (the best constrained candidate beat the best free one)."""
+    candidates = main.choices()
+    with_constraint = [c["average_precision"] for c in candidates if c["monotone_constraints"]]
+    without = [c["average_precision"] for c in candidates if not c["monotone_constraints"]]
+    selected = next(c for c in candidates if c["selected"])
+    return {
+        "rule": "highest out-of-fold average precision on lead-grouped folds of the "
+        "development cutoffs (the held-out cutoffs are never seen)",
+        "candidates": candidates,
+        "monotone_constraint": {
+            "features": list(constrained),
+            "kept": selected["monotone_constraints"],
+            "best_with": max(with_constraint) if with_constraint else None,
+            "best_without": max(without) if without else None,
+        },
+    }
+
+
 def hard_count_features(spec, taxonomy: Taxonomy) -> tuple[str, ...]:
-    """Counts of hard conversions: the model may only reward them (monotone constraint)."""
+    """Counts of hard conversions: the features the gradient boosting may be constrained to
+    only reward (a candidate with the constraint competes with one without)."""
     hard_types = set(taxonomy.types_of("hard")) | {"hard"}
     return tuple(
         f"n_{event_type}_{suffix}"
@@ -356,6 +378,7 @@ def _metadata(
     split: TimeSplit,
     model: IntentModel,
     metrics: dict,
+    main: Any,
 ) -> dict[str, Any]:
     X, y, keys = training_set
     spec = training_set.spec
@@ -381,4 +404,5 @@ def _metadata(
             "leads_accounting": training_set.report.leads_accounting,
         },
         "metrics": metrics,
+        "model_choices": model_choices(main, hard_count_features(spec, taxonomy)),
     }

@@ -133,13 +133,32 @@ def test_a_challenger_that_does_not_beat_the_champion_is_not_promoted(trained, s
     assert again.challenger_score == pytest.approx(again.champion_score)
 
 
-def test_one_more_hard_conversion_never_lowers_p_hard(trained, small_demo):
-    model, _ = load_bundle(trained[1] / "models" / "first")
+def test_the_monotone_constraint_is_a_choice_the_card_states_with_its_evidence(trained, small_demo):
+    bundle = trained[1] / "models" / "first"
+    model, _ = load_bundle(bundle)
+    choices = json.loads((bundle / "metadata.json").read_text())["model_choices"]
+    constraint = choices["monotone_constraint"]
+    assert any(c["monotone_constraints"] for c in choices["candidates"])
+    assert any(not c["monotone_constraints"] for c in choices["candidates"])
+    selected = [c for c in choices["candidates"] if c["selected"]]
+    assert len(selected) == 1
+    assert selected[0]["average_precision"] == max(
+        c["average_precision"] for c in choices["candidates"]
+    )
+    assert constraint["kept"] == selected[0]["monotone_constraints"]
+    card = (bundle / "model_card.md").read_text()
+    verdict = "kept" if constraint["kept"] else "dropped"
+    assert f"was **{verdict}**" in card
+    assert (
+        f"{constraint['best_with']:.4f} with it, {constraint['best_without']:.4f} without" in card
+    )
     X = build_training_set(small_demo.events, small_demo.leads, _config(trained[2])).X.tail(200)
     more = X.copy()
-    for column in [c for c in X.columns if c.startswith(("n_demo_request_", "n_hard_"))]:
+    for column in constraint["features"]:
         more[column] = more[column] + 1
-    assert (model.predict_proba(more) >= model.predict_proba(X) - 1e-12).all()
+    if constraint["kept"]:
+        # Kept: one more hard conversion never lowers p_hard.
+        assert (model.predict_proba(more) >= model.predict_proba(X) - 1e-12).all()
 
 
 def test_a_tampered_model_file_is_refused(trained, tmp_path):

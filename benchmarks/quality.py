@@ -1,19 +1,23 @@
-"""Model quality out of time: the model, its baselines and the simulation's oracle side by side.
+"""Model quality out of time, per scenario: the model, its baselines and the oracle side by side.
 
 Run: .venv/bin/python benchmarks/quality.py [--leads 5000] [--seed 42]
+     [--scenarios demo repeat_buyers accounts] [--no-crm]
 
-For each size it simulates the demo funnel, trains exactly as `make demo`
-does (MLflow into a temporary store), and prints, on the held-out cutoffs:
+For each named scenario of the simulator (funnels unlike each other: see
+docs/demo-data.md) it simulates the data, trains exactly as `make demo` does
+(MLflow into a temporary store; the account id mapped when the leads carry
+one, as a user of that funnel would), and prints, on the held-out cutoffs:
 ROC AUC, average precision and Brier score of the gradient boosting model,
 the logistic-regression and points-rule baselines, a plain pipeline (what an
 analyst writes in an afternoon: counts of each raw event type in the 7, 30
 and 90 days before the cutoff and in all time, and one
 HistGradientBoostingClassifier with default settings, trained on the same
 development snapshots), and the oracle (the exact probability under the
-simulation given the hidden buying stage, which no model can see), plus the
-model's gap to the oracle and to the plain pipeline, and the training time.
+simulation given the hidden state, which no model can see), with each
+scorer's AUC gap to the oracle; then per scenario the model's gain over the
+plain pipeline and logistic regression, and the training time.
 
-Then the CRM-table case on the same leads: their one-row-per-lead export
+Then the CRM-table case on the demo leads: their one-row-per-lead export
 (`intent-model generate --crm`), trained from the table alone, once out of
 time (with its creation date) and once by cross-validation (without it):
 the model, the baselines, and the gradient boosting with the columns written
@@ -33,13 +37,17 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from intent_model.events.training_set import build_training_set
-from intent_model.io.config import Config
+from intent_model.io.config import Config, with_columns
 from intent_model.modeling.split import out_of_time_split
 from intent_model.simulate.crm import crm_export
 from intent_model.simulate.funnel import simulate_funnel
+from intent_model.simulate.scenarios import SCENARIOS
 from intent_model.training.from_table import train_table
 from intent_model.training.train import train
 
+MODEL = "gradient_boosting (model)"
+PLAIN = "plain pipeline (counts + default HGB)"
+ORACLE = "oracle (hidden stage)"
 CRM_SCORERS = {
     "gradient_boosting": "gradient_boosting (model)",
     "logistic_regression": "logistic_regression",
@@ -50,90 +58,114 @@ CRM_SCORERS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, nargs="+", default=[5000])
+    parser.add_argument("--leads", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS), metavar="NAME"
+    )
+    parser.add_argument("--no-crm", action="store_true", help="skip the CRM-table case")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    rows, timings, crm_rows, crm_timings = [], [], [], []
-    for n_leads in args.leads:
-        demo = simulate_funnel(n_leads=n_leads, seed=args.seed)
-        crm_case(crm_export(demo, args.seed), crm_rows, crm_timings)
-        with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
-            started = time.perf_counter()
-            result = train(
-                demo.events,
-                demo.leads,
-                Path(tmp) / "model",
-                Config(),
-                tracking_uri=f"sqlite:///{tmp}/mlflow.db",
-            )
-            seconds = time.perf_counter() - started
-        holdout = result.holdout.merge(
-            demo.truth[["lead_id", "cutoff", "p_hard_30d"]].astype({"lead_id": str}),
-            on=["lead_id", "cutoff"],
-            how="left",
-        )
-        if holdout["p_hard_30d"].isna().any():
-            raise RuntimeError("a held-out snapshot has no oracle probability")
-        holdout = holdout.merge(plain_pipeline(demo.events, demo.leads), on=["lead_id", "cutoff"])
-        y = holdout["label"].to_numpy()
-        scores = {
-            "gradient_boosting (model)": holdout["p_gradient_boosting"],
-            "logistic_regression": holdout["p_logistic_regression"],
-            "points_rule": holdout["p_points_rule"],
-            "plain pipeline (counts + default HGB)": holdout["p_plain"],
-            "oracle (hidden stage)": holdout["p_hard_30d"],
-        }
-        for name, p in scores.items():
-            rows.append(
-                {
-                    "events": f"{len(demo.events):,}",
-                    "scorer": name,
-                    "roc_auc": roc_auc_score(y, p),
-                    "average_precision": average_precision_score(y, p),
-                    "brier": brier_score_loss(y, p),
-                }
-            )
-        table = pd.DataFrame(rows[-len(scores) :]).set_index("scorer")[
-            ["roc_auc", "average_precision", "brier"]
-        ]
-        model = table.loc["gradient_boosting (model)"]
-        gap = table.loc["oracle (hidden stage)"] - model
-        over_plain = model - table.loc["plain pipeline (counts + default HGB)"]
-        timings.append(
-            {
-                "events": f"{len(demo.events):,}",
-                "leads": n_leads,
-                "snapshots": int(result.metadata["training_data"]["n_snapshots"]),
-                "held_out_snapshots": len(holdout),
-                "train_seconds": round(seconds, 1),
-                "auc_gap_to_oracle": round(gap["roc_auc"], 4),
-                "ap_gap_to_oracle": round(gap["average_precision"], 4),
-                "auc_over_plain": round(over_plain["roc_auc"], 4),
-                "ap_over_plain_pct": round(
-                    100
-                    * over_plain["average_precision"]
-                    / table.loc["plain pipeline (counts + default HGB)", "average_precision"],
-                    1,
-                ),
-            }
-        )
-    print("Out-of-time quality on the held-out cutoffs (demo data, seed", args.seed, ")")
-    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    rows, summaries = [], []
+    for name in args.scenarios:
+        demo = simulate_funnel(n_leads=args.leads, seed=args.seed, scenario=name)
+        table, summary = scenario_case(name, demo)
+        rows.append(table)
+        summaries.append(summary)
+        print(f"[{name}] done in {summary['train_seconds']} s", flush=True)
+    print(f"Out-of-time quality on the held-out cutoffs ({args.leads:,} leads, seed {args.seed})")
+    print(pd.concat(rows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print()
-    print(pd.DataFrame(timings).to_string(index=False))
+    print(pd.DataFrame(summaries).to_string(index=False))
+    if args.no_crm:
+        return
+    crm_rows, crm_timings = [], []
+    demo = simulate_funnel(n_leads=args.leads, seed=args.seed)
+    crm_case(crm_export(demo, args.seed), crm_rows, crm_timings)
     print()
-    print("CRM table alone (one row per lead, no events), same leads:")
+    print("CRM table alone (one row per lead, no events), demo leads:")
     print(pd.DataFrame(crm_rows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print()
     print(pd.DataFrame(crm_timings).to_string(index=False))
 
 
-def plain_pipeline(events: pd.DataFrame, leads: pd.DataFrame) -> pd.DataFrame:
+def scenario_config(demo) -> Config:
+    """The configuration a user of that funnel writes: the account id mapped when the
+    leads table has one (nothing else differs between scenarios)."""
+    if "account_id" in demo.leads:
+        return with_columns(Config(), {"account_id": "account_id"})
+    return Config()
+
+
+def scenario_case(name: str, demo) -> tuple[pd.DataFrame, dict]:
+    """Train as `make demo` does on one scenario; score every scorer on its held-out cutoffs."""
+    config = scenario_config(demo)
+    with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
+        started = time.perf_counter()
+        result = train(
+            demo.events,
+            demo.leads,
+            Path(tmp) / "model",
+            config,
+            tracking_uri=f"sqlite:///{tmp}/mlflow.db",
+        )
+        seconds = time.perf_counter() - started
+    holdout = result.holdout.merge(
+        demo.truth[["lead_id", "cutoff", "p_hard_30d"]].astype({"lead_id": str}),
+        on=["lead_id", "cutoff"],
+        how="left",
+    )
+    if holdout["p_hard_30d"].isna().any():
+        raise RuntimeError("a held-out snapshot has no oracle probability")
+    plain = plain_pipeline(demo.events, demo.leads, config)
+    holdout = holdout.merge(plain, on=["lead_id", "cutoff"])
+    y = holdout["label"].to_numpy()
+    scores = {
+        MODEL: holdout["p_gradient_boosting"],
+        "logistic_regression": holdout["p_logistic_regression"],
+        "points_rule": holdout["p_points_rule"],
+        PLAIN: holdout["p_plain"],
+        ORACLE: holdout["p_hard_30d"],
+    }
+    table = pd.DataFrame(
+        [
+            {
+                "scenario": name,
+                "scorer": scorer,
+                "roc_auc": roc_auc_score(y, p),
+                "average_precision": average_precision_score(y, p),
+                "brier": brier_score_loss(y, p),
+            }
+            for scorer, p in scores.items()
+        ]
+    )
+    table["auc_gap_to_oracle"] = (
+        table.loc[table["scorer"] == ORACLE, "roc_auc"].item() - table["roc_auc"]
+    )
+    by_scorer = table.set_index("scorer")
+    model, plain_row = by_scorer.loc[MODEL], by_scorer.loc[PLAIN]
+    summary = {
+        "scenario": name,
+        "events": f"{len(demo.events):,}",
+        "held_out_snapshots": len(holdout),
+        "positives": int(y.sum()),
+        "train_seconds": round(seconds, 1),
+        "auc_over_plain": round(model["roc_auc"] - plain_row["roc_auc"], 4),
+        "ap_over_plain_pct": round(
+            100 * (model["average_precision"] / plain_row["average_precision"] - 1), 1
+        ),
+        "auc_over_lr": round(model["roc_auc"] - by_scorer.loc["logistic_regression", "roc_auc"], 4),
+        "ap_gap_to_oracle": round(
+            by_scorer.loc[ORACLE, "average_precision"] - model["average_precision"], 4
+        ),
+    }
+    return table, summary
+
+
+def plain_pipeline(events: pd.DataFrame, leads: pd.DataFrame, config: Config) -> pd.DataFrame:
     """The plain pipeline's out-of-time scores: ``lead_id, cutoff, p_plain`` per held-out
     snapshot, trained on the development snapshots of the same training set (same
     cutoffs, labels and split as the model; only the features and the model differ)."""
-    config = Config()
     keys, y = _snapshots(events, leads, config)
     split = out_of_time_split(keys, config.training.holdout_cutoffs, config.labels.horizon_days)
     X = _plain_counts(events, keys)

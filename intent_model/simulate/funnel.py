@@ -18,6 +18,12 @@ forward recursion over days; :func:`simulate_funnel` returns it as ``truth``
 so that trained models can be compared with this oracle. The hidden stage is
 never written into events or leads.
 
+Named scenarios (:mod:`intent_model.simulate.scenarios`) change the cycle
+speed, the spread of the leads' habits, how much fit the profile hides,
+seasonality and bots, and add customers (a hard conversion may make a lead a
+customer, who uses the product and rarely converts again) or accounts (several
+contacts share one account's stage); the oracle stays exact in each.
+
 Everything is vectorised over leads and events; the only Python loop is over
 the days of the simulation.
 """

@@ -200,6 +200,7 @@ def _model_choices(choices: dict[str, Any] | None) -> list[str]:
             {
                 "candidate": c["candidate"],
                 "parameters": ", ".join(f"{k}={v}" for k, v in c["parameters"].items()),
+                "trees chosen": c.get("trees") or "",
                 "monotone": c["monotone_constraints"],
                 "average_precision": round(c["average_precision"], 4),
                 "selected": "yes" if c["selected"] else "",

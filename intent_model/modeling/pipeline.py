@@ -151,9 +151,10 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
     """The best of some candidate estimators, plus a calibrator fit on its out-of-fold scores.
 
     ``fit`` scores each lead-grouped fold with every candidate trained on the
-    other folds, keeps the candidate with the best out-of-fold average
-    precision, fits the calibrator on its out-of-fold scores, then refits it
-    on all rows. The calibrated out-of-fold probabilities stay in
+    other folds (a boosting candidate after 25, 50, ... trees up to its
+    ``max_iter``: the folds choose its number of trees), keeps the candidate
+    with the best out-of-fold average precision, fits the calibrator on its
+    out-of-fold scores, then refits it on all rows. The calibrated out-of-fold probabilities stay in
     ``oof_proba_`` for choosing the threshold and tiers.
 
     Parameters
@@ -190,29 +191,40 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"method must be 'sigmoid' or 'isotonic', got {self.method!r}")
         labels = np.asarray(y).astype(int)
         folds = grouped_folds(np.asarray(groups), self.n_folds, labels)
-        out_of_fold = np.zeros((len(self.candidates), len(labels)))
+        checkpoints = [_checkpoints(candidate) for candidate in self.candidates]
         started = time.perf_counter()
         tasks = [(i, train, valid) for train, valid in folds for i in range(len(self.candidates))]
-        # With one candidate its final fit runs beside the fold fits; with several, only
-        # the selected one's is fit, after them (fits the others' finals would waste).
-        if len(self.candidates) == 1:
+        # With one candidate (and nothing to choose) its final fit runs beside the fold
+        # fits; otherwise only the selected one's is fit, after them.
+        single = len(self.candidates) == 1 and checkpoints[0] == (0,)
+        if single:
             tasks.append((0, None, None))
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_task)(self.candidates[i], X, labels, train, valid)
+            delayed(_fold_scores)(self.candidates[i], X, labels, train, valid, checkpoints[i])
+            if valid is not None
+            else delayed(_fit_task)(self.candidates[i], X, labels, None, None)
             for i, train, valid in tasks
         )
+        out_of_fold = [np.zeros((len(c), len(labels))) for c in checkpoints]
         for (i, _, valid), result in zip(tasks, results, strict=True):
             if valid is not None:
-                out_of_fold[i, valid] = result
-        self.selection_scores_ = [average_precision_score(labels, s) for s in out_of_fold]
+                out_of_fold[i][:, valid] = result
+        scores = [[average_precision_score(labels, s) for s in oof] for oof in out_of_fold]
+        best_checkpoint = [int(np.argmax(s)) for s in scores]
+        self.selection_scores_ = [s[k] for s, k in zip(scores, best_checkpoint, strict=True)]
+        # Trees of each boosting candidate, chosen on the folds (0: not a boosting model).
+        self.iterations_ = [c[k] for c, k in zip(checkpoints, best_checkpoint, strict=True)]
         self.selected_ = int(np.argmax(self.selection_scores_))
-        if len(self.candidates) == 1:
+        if single:
             self.estimator_ = results[-1]
         else:
+            chosen = _with_iterations(
+                self.candidates[self.selected_], self.iterations_[self.selected_]
+            )
             # One thread, as in the pool: a wider OpenMP pool stalls on a busy machine.
             with thread_budget(1):
-                self.estimator_ = _fit_task(self.candidates[self.selected_], X, labels, None, None)
-        best = out_of_fold[self.selected_]
+                self.estimator_ = _fit_task(chosen, X, labels, None, None)
+        best = out_of_fold[self.selected_][best_checkpoint[self.selected_]]
         calibrating = time.perf_counter()
         self.calibrator_ = _fit_calibrator(best, labels, self.method)
         self.oof_proba_ = _apply_calibrator(self.calibrator_, best)
@@ -226,8 +238,9 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def choices(self) -> list[dict]:
-        """Each candidate with its out-of-fold average precision: which parameters, whether
-        it had monotone constraints, and whether it was selected."""
+        """Each candidate with its out-of-fold average precision: which parameters, how many
+        trees the folds chose (boosting), whether it had monotone constraints, and whether
+        it was selected."""
         check_is_fitted(self, "estimator_")
         rows = []
         for i, (candidate, score) in enumerate(
@@ -244,6 +257,7 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
                         for k in _DESCRIBED_PARAMETERS
                         if parameters.get(k) is not None and k in parameters
                     },
+                    "trees": self.iterations_[i] or None,
                     "monotone_constraints": bool(parameters.get("monotonic_cst")),
                     "average_precision": float(score),
                     "selected": i == self.selected_,
@@ -302,6 +316,54 @@ def out_of_sample_scores(
     for (_, valid), result in zip(splits, results, strict=True):
         scores[valid] = result
     return scores
+
+
+# Numbers of trees at which a boosting candidate's out-of-fold scores are read: its
+# number of trees is chosen there, on the development folds (early stopping without a
+# validation split of its own, which would put a lead's snapshots on both sides).
+_CHECKPOINTS = (25, 50, 75, 100, 150, 200, 300, 400, 600)
+
+
+def _final_step(estimator):
+    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
+
+
+def _checkpoints(candidate) -> tuple[int, ...]:
+    """The numbers of trees to score a boosting candidate at; ``(0,)`` (as configured) for
+    any other estimator."""
+    final = _final_step(candidate)
+    if not hasattr(final, "staged_predict_proba") or "max_iter" not in final.get_params():
+        return (0,)
+    most = int(final.get_params()["max_iter"])
+    return (*(k for k in _CHECKPOINTS if k < most), most)
+
+
+def _with_iterations(candidate, iterations: int):
+    """A copy of the candidate with ``iterations`` trees (0: unchanged)."""
+    chosen = clone(candidate)
+    if iterations:
+        _final_step(chosen).set_params(max_iter=iterations)
+    return chosen
+
+
+def _fold_scores(
+    candidate, X: pd.DataFrame, y: np.ndarray, train, valid, checkpoints: tuple[int, ...]
+) -> np.ndarray:
+    """The ``valid`` rows' scores by the candidate fit on the ``train`` rows: one row per
+    checkpoint (after that many trees), or one row when ``checkpoints`` is ``(0,)``."""
+    model = clone(candidate).fit(X.iloc[train], y[train])
+    rows = X.iloc[valid]
+    if checkpoints == (0,):
+        return model.predict_proba(rows)[:, 1][None, :]
+    if isinstance(model, Pipeline) and len(model) > 1:
+        rows = model[:-1].transform(rows)
+    wanted, staged = set(checkpoints), []
+    for trees, proba in enumerate(_final_step(model).staged_predict_proba(rows), start=1):
+        if trees in wanted:
+            staged.append(proba[:, 1])
+    # A model that stopped before a checkpoint scores there as at its last tree.
+    staged += [proba[:, 1]] * (len(checkpoints) - len(staged))
+    return np.vstack(staged)
 
 
 def _fit_task(candidate, X: pd.DataFrame, y: np.ndarray, train, valid):

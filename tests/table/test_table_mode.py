@@ -130,7 +130,8 @@ def test_scoring_a_table_gives_every_lead_once_with_reasons_in_the_tables_words(
     reasons = "; ".join(scored["top_reasons"])
     columns = "|".join(map(re.escape, crm_table.columns))
     assert re.search(rf"(?:{columns}) = \S", reasons)
-    assert re.search(r"\w+ not given", reasons)
+    # Presence features in words ("phone not given", "7 of 7 form fields given").
+    assert re.search(r"\w+ (?:not )?given", reasons)
     assert not re.search(r"=\(other\)|has_", reasons)
     # A placeholder is never shown as a value: the lead did not give it.
     for placeholder in FORM_PLACEHOLDERS:

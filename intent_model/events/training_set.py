@@ -437,11 +437,16 @@ class FeatureStream:
     def _with_accounts(self, chunks: Iterator[pd.DataFrame]) -> pd.DataFrame:
         """Every chunk as one table with the account roll-ups filled: an account's contacts
         may sit in different chunks, so scoring with accounts holds every lead at once."""
+        accounts = account_map(self.lead_table)
+        if accounts.empty:
+            # Silently zero roll-ups would score every lead as if it were alone.
+            raise ConfigError(
+                "this model uses account roll-ups: give the leads table and map its account "
+                "column with [columns] account_id (as in training)"
+            )
         features = pd.concat(list(chunks))
         keys = pd.DataFrame({"lead_id": features.index.to_numpy(), "cutoff": self.as_of})
-        rolled = add_account_features(
-            features.reset_index(drop=True), keys, account_map(self.lead_table), self.spec
-        )
+        rolled = add_account_features(features.reset_index(drop=True), keys, accounts, self.spec)
         return rolled.set_axis(features.index)
 
     def _computed_chunks(self, progress: Progress | None) -> Iterator[pd.DataFrame]:

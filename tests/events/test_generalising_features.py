@@ -200,3 +200,14 @@ def test_reasons_tell_the_change_and_account_features_in_words():
     assert describe("account_days_since_last_hard", 5.4, spec) == (
         "a colleague's last hard conversion 5 days ago"
     )
+
+
+def test_an_account_model_scored_without_the_account_mapping_says_so(accounts_data):
+    config = with_columns(LOOSE, {"account_id": "account_id"})
+    spec = build_training_set(accounts_data.events, accounts_data.leads, config, check=False).spec
+    renamed = accounts_data.leads.rename(columns={"account_id": "Account"})
+    with pytest.raises(Exception, match=r"\[columns\] account_id"):
+        build_features(accounts_data.events, renamed, config=LOOSE, spec=spec)
+    mapped = with_columns(LOOSE, {"account_id": "Account"})
+    features = build_features(accounts_data.events, renamed, config=mapped, spec=spec)
+    assert (features["account_contacts"] > 0).mean() > 0.5

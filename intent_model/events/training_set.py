@@ -580,17 +580,7 @@ def _table_columns(lead_table: CheckedTable, spec: FeatureSpec, config: Config) 
     ]
     if not extra or frame.empty:
         return ()
-    overrides = {k: v for k, v in config.columns.roles.items() if k in extra}
-    placeholders = config.features.placeholders()
-    roles = infer_roles(frame[["lead_id", *extra]], placeholders, None, overrides)
-    table = TableSpec.fit(
-        frame,
-        roles,
-        placeholders,
-        config.table.max_categories,
-        config.table.min_category_rows,
-        information=False,
-    )
+    table = _fit_encoding(frame, extra, config)
     clashes = sorted(set(table.feature_names) & set(spec.feature_names))
     if clashes:
         raise ConfigError(
@@ -609,11 +599,24 @@ def _profile_columns(lead_table: CheckedTable, spec: FeatureSpec, config: Config
     fields = [f for f in spec.profile_fields if f in frame.columns]
     if not fields or frame.empty:
         return ()
-    overrides = {k: v for k, v in config.columns.roles.items() if k in fields}
+    table = _fit_encoding(frame, fields, config, roles_kept=("categorical", "numeric"))
+    return tuple(dataclasses.replace(c, presence=False) for c in table.columns)
+
+
+def _fit_encoding(
+    frame: pd.DataFrame,
+    columns: list[str],
+    config: Config,
+    roles_kept: tuple[str, ...] | None = None,
+) -> TableSpec:
+    """The CRM-table encoding of some leads-table columns: roles inferred (``[columns.roles]``
+    overriding), only ``roles_kept`` when given, categories learned from the table."""
+    overrides = {k: v for k, v in config.columns.roles.items() if k in columns}
     placeholders = config.features.placeholders()
-    roles = infer_roles(frame[["lead_id", *fields]], placeholders, None, overrides)
-    roles = roles[roles["role"].isin(["categorical", "numeric"])]
-    table = TableSpec.fit(
+    roles = infer_roles(frame[["lead_id", *columns]], placeholders, None, overrides)
+    if roles_kept is not None:
+        roles = roles[roles["role"].isin(roles_kept)]
+    return TableSpec.fit(
         frame,
         roles,
         placeholders,
@@ -621,7 +624,6 @@ def _profile_columns(lead_table: CheckedTable, spec: FeatureSpec, config: Config
         config.table.min_category_rows,
         information=False,
     )
-    return tuple(dataclasses.replace(c, presence=False) for c in table.columns)
 
 
 def event_snapshots(

@@ -202,7 +202,7 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fold_scores)(self.candidates[i], X, labels, train, valid, checkpoints[i])
             if valid is not None
-            else delayed(_fit_task)(self.candidates[i], X, labels, None, None)
+            else delayed(_fit_task)(self.candidates[i], X, labels)
             for i, train, valid in tasks
         )
         out_of_fold = [np.zeros((len(c), len(labels))) for c in checkpoints]
@@ -223,7 +223,7 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
             )
             # One thread, as in the pool: a wider OpenMP pool stalls on a busy machine.
             with thread_budget(1):
-                self.estimator_ = _fit_task(chosen, X, labels, None, None)
+                self.estimator_ = _fit_task(chosen, X, labels)
         best = out_of_fold[self.selected_][best_checkpoint[self.selected_]]
         calibrating = time.perf_counter()
         self.calibrator_ = _fit_calibrator(best, labels, self.method)
@@ -310,11 +310,12 @@ def out_of_sample_scores(
     NaN for rows no split scores.
     """
     results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_task)(estimator, X, np.asarray(y), train, valid) for train, valid in splits
+        delayed(_fold_scores)(estimator, X, np.asarray(y), train, valid, (0,))
+        for train, valid in splits
     )
     scores = np.full(len(X), np.nan)
     for (_, valid), result in zip(splits, results, strict=True):
-        scores[valid] = result
+        scores[valid] = result[0]
     return scores
 
 
@@ -366,13 +367,9 @@ def _fold_scores(
     return np.vstack(staged)
 
 
-def _fit_task(candidate, X: pd.DataFrame, y: np.ndarray, train, valid):
-    """One fit: on the ``train`` rows, returning the ``valid`` rows' scores; or, without
-    folds, on every row, returning the fitted estimator."""
-    if valid is None:
-        return clone(candidate).fit(X, y)
-    model = clone(candidate).fit(X.iloc[train], y[train])
-    return model.predict_proba(X.iloc[valid])[:, 1]
+def _fit_task(candidate, X: pd.DataFrame, y: np.ndarray):
+    """One fit on every row, returning the fitted estimator."""
+    return clone(candidate).fit(X, y)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

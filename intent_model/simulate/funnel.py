@@ -556,6 +556,7 @@ def _run_chain(
     stage_at_cutoff = np.full((len(cutoff_days), n_leads), -1, dtype=np.int8)
     on_arrival = leads["initial_stage"].copy()
     split_hard = scenario.customer_share > 0
+    totals = (rates[:, ~is_hard_type].sum(axis=1), rates[:, is_hard_type].sum(axis=1))
     chunks: dict[str, list[np.ndarray]] = {"lead": [], "stage": [], "count": []}
     chunks |= {"hard": []} if split_hard else {}
     days = []
@@ -572,9 +573,7 @@ def _run_chain(
         on_arrival[arrival == day] = unit_stage[unit[arrival == day]]
         stage = np.where(arrival <= day, unit_stage[unit], -1)
         active = np.flatnonzero((stage >= 0) & (stage != GONE))
-        drawn = _draw_day(
-            rng, leads, active, stage[active], rates, is_hard_type, season[day], split_hard
-        )
+        drawn = _draw_day(rng, leads, active, stage[active], totals, season[day], split_hard)
         if split_hard:
             bought = active[drawn["hard"] > 0]
             unit_stage[unit[bought[rng.random(len(bought)) < scenario.customer_share]]] = CUSTOMER
@@ -593,15 +592,16 @@ def _draw_day(
     leads: dict,
     active: np.ndarray,
     stage: np.ndarray,
-    rates: np.ndarray,
-    is_hard_type: np.ndarray,
+    totals: tuple[np.ndarray, np.ndarray],
     season: float,
     split_hard: bool,
 ) -> dict[str, np.ndarray]:
-    """One day's event counts of the active leads; with ``split_hard``, hard ones apart
-    (there a hard conversion changes the stage, so the chain must see it)."""
-    nonhard = rates[:, ~is_hard_type].sum(axis=1)[stage] * leads["activity"][active]
-    hard = rates[:, is_hard_type].sum(axis=1)[stage]
+    """One day's event counts of the active leads (``totals``: the other and the hard
+    daily rate of each stage); with ``split_hard``, hard ones apart (there a hard
+    conversion changes the stage, so the chain must see it)."""
+    nonhard_total, hard_total = totals
+    nonhard = nonhard_total[stage] * leads["activity"][active]
+    hard = hard_total[stage]
     drawn = {"lead": active, "stage": stage}
     if split_hard:
         drawn["hard"] = rng.poisson(hard * season)

@@ -1,6 +1,7 @@
 """Training time on a shared machine, and against a plain cross-validation of one model.
 
 Run: .venv/bin/python benchmarks/training.py [--leads 6500]
+     .venv/bin/python benchmarks/training.py --events-leads 65000 [--against DIR]
 
 On the demo's CRM export (one row per lead, ``--leads`` of them), in one run,
 each measurement in a fresh process:
@@ -15,17 +16,28 @@ each measurement in a fresh process:
 
 Prints the seconds and the ratios the issue asked about: training loaded /
 alone (at most 1.5x), training / plain cross-validation (at most 3x).
+
+With ``--events-leads N``: event-mode training (``intent-model train --events
+... --leads ...``, without MLflow) on the demo funnel with N leads (65,000 is
+about 10M events), alone and beside one busy process, with the time of each
+stage. The stages are also read off the progress lines that every version of
+the trainer prints (snapshots, then the fits, then the evaluation), so that
+``--against DIR``, another checkout of this repository (an older commit:
+``git worktree add /tmp/old COMMIT``), is timed the same way in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -33,12 +45,20 @@ import pandas as pd
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=6500)
-    parser.add_argument("--worker", choices=["train", "cv"], help=argparse.SUPPRESS)
+    parser.add_argument("--events-leads", type=int, help="event-mode training at N demo leads")
+    parser.add_argument("--against", type=Path, help="another checkout, timed the same way")
+    parser.add_argument("--worker", choices=["train", "cv", "events"], help=argparse.SUPPRESS)
     parser.add_argument("--table", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker == "events":
+        print(json.dumps(_train_events(args.table)))
+        return
     if args.worker:
         seconds = _train(args.table) if args.worker == "train" else _plain_cv(args.table)
         print(json.dumps({"seconds": seconds}))
+        return
+    if args.events_leads:
+        events_benchmark(args.events_leads, args.against)
         return
     from intent_model.simulate.crm import crm_export
     from intent_model.simulate.funnel import simulate_funnel
@@ -47,13 +67,8 @@ def main() -> None:
         table = Path(tmp) / "crm.parquet"
         crm_export(simulate_funnel(n_leads=args.leads, seed=42), seed=42).to_parquet(table)
         alone = _run("train", table)
-        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        try:
-            time.sleep(1.0)
+        with busy_process():
             loaded = _run("train", table)
-        finally:
-            busy.kill()
-            busy.wait()
         cv = _run("cv", table)
     rows = [
         {"run": "train, alone", "seconds": round(alone, 1), "ratio": 1.0},
@@ -73,10 +88,94 @@ def main() -> None:
     print(f"training / plain CV: {alone / cv:.1f}x; loaded / alone: {loaded / alone:.2f}x")
 
 
-def _run(worker: str, table: Path) -> float:
+def _run(worker: str, table: Path, checkout: Path | None = None) -> Any:
+    """The worker's JSON answer, from a fresh process (importing ``checkout``'s package)."""
     command = [sys.executable, __file__, "--worker", worker, "--table", str(table)]
-    finished = subprocess.run(command, check=True, capture_output=True, text=True)
-    return json.loads(finished.stdout.strip().splitlines()[-1])["seconds"]
+    environment = dict(os.environ)
+    if checkout is not None:
+        environment["PYTHONPATH"] = str(checkout.resolve())
+    finished = subprocess.run(command, check=True, capture_output=True, text=True, env=environment)
+    answer = json.loads(finished.stdout.strip().splitlines()[-1])
+    return answer["seconds"] if worker != "events" else answer
+
+
+@contextlib.contextmanager
+def busy_process():
+    """One other single-threaded process spinning on the machine while the block runs."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(1.0)
+        yield
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def events_benchmark(n_leads: int, against: Path | None) -> None:
+    """Event-mode training at ``n_leads`` demo leads: stages alone, beside a busy process,
+    and (``against``) another checkout alone, in one run."""
+    from intent_model.simulate.funnel import simulate_funnel, write_demo_data
+
+    with tempfile.TemporaryDirectory(prefix="bench-training-events-") as tmp:
+        demo = simulate_funnel(n_leads=n_leads, seed=42)
+        n_events = len(demo.events)
+        write_demo_data(demo, tmp)
+        del demo
+        runs = {"this checkout, alone": _run("events", Path(tmp))}
+        with busy_process():
+            runs["this checkout, one busy process beside it"] = _run("events", Path(tmp))
+        if against is not None:
+            runs[f"{against}, alone"] = _run("events", Path(tmp), against)
+    print(f"Event-mode training, {n_events:,} events of {n_leads:,} demo leads (one run)")
+    print("From the progress lines (the same in every version):")
+    print(pd.DataFrame({name: run["progress"] for name, run in runs.items()}).round(1).to_string())
+    print("\nOut-of-time quality of the same runs (held-out cutoffs):")
+    print(pd.DataFrame({name: run["out_of_time"] for name, run in runs.items()}).to_string())
+    print("\nThis checkout's own time per stage:")
+    own = {name: run["stages"] for name, run in runs.items() if run["stages"]}
+    print(pd.DataFrame(own).round(1).fillna("").to_string())
+    if against is not None:
+        ours, theirs = runs["this checkout, alone"], runs[f"{against}, alone"]
+        print(
+            f"\nfit stage, {against} / this checkout: "
+            f"{theirs['progress']['fit'] / ours['progress']['fit']:.2f}x; "
+            f"total: {theirs['progress']['total'] / ours['progress']['total']:.2f}x"
+        )
+
+
+def _train_events(directory: Path) -> dict[str, Any]:
+    import warnings
+
+    import intent_model
+
+    warnings.simplefilter("ignore")
+    said: list[tuple[float, str]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-model-") as out:
+        started = time.perf_counter()
+        result = intent_model.train(
+            directory / "events.parquet",
+            directory / "leads.parquet",
+            out=Path(out) / "m",
+            track=False,
+            progress=lambda line: said.append((time.perf_counter() - started, line)),
+        )
+        total = time.perf_counter() - started
+    first_fit = next(t for t, line in said if "fitting" in line)
+    evaluating = next(t for t, line in said if "evaluating out of time" in line)
+    return {
+        "progress": {
+            "read and features": first_fit,
+            "fit": evaluating - first_fit,
+            "rest": total - evaluating,
+            "total": total,
+        },
+        "stages": dict(getattr(result, "stage_seconds", {}) or {}),
+        "out_of_time": {
+            f"{kind} {metric}": round(float(result.metrics.loc[kind, metric]), 4)
+            for kind in ("gradient_boosting", "logistic_regression")
+            for metric in ("roc_auc", "average_precision")
+        },
+    }
 
 
 def _train(table: Path) -> float:

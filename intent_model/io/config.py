@@ -235,6 +235,11 @@ class TrainingConfig:
     # Folds (grouped by lead) over the earlier cutoffs, for calibration,
     # the decision threshold and the tiers.
     cv_folds: int = 3
+    # The candidates, their number of trees and the calibrator are chosen on folds of
+    # at most this many development rows (whole leads, drawn at random); the chosen
+    # model then learns from every row. 0: choose on every row. At 10M events this
+    # made the gradient boosting 4x faster for 0.0006 of out-of-time AUC (docs/training.md).
+    selection_rows: int = 50_000
     calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
     class_weight: Literal["none", "balanced"] = "none"
     random_state: int = 0

@@ -115,9 +115,7 @@ def train_events(
     say(_describe_split(training_set, split))
     fitted = _fit_candidates(training_set, split, taxonomy, config, say, times)
     main = fitted[MAIN_MODEL]
-    model = operating_model(
-        main, training_set.X.columns, training_set.y[split.development], training.tier_shares
-    )
+    model = operating_model(main, training_set.X.columns, training.tier_shares)
     say("evaluating out of time")
     with times.stage("evaluation"):
         holdout = _holdout_predictions(fitted, training_set, split)
@@ -341,9 +339,17 @@ def model_choices(main: Any, constrained: tuple[str, ...]) -> dict[str, Any]:
     with_constraint = [c["average_precision"] for c in candidates if c["monotone_constraints"]]
     without = [c["average_precision"] for c in candidates if not c["monotone_constraints"]]
     selected = next(c for c in candidates if c["selected"])
+    folded = len(main.oof_labels_)
     return {
         "rule": "highest out-of-fold average precision on lead-grouped folds of the "
-        "development cutoffs (the held-out cutoffs are never seen)",
+        "development cutoffs (the held-out cutoffs are never seen)"
+        + (
+            f", on {folded:,} development rows of whole leads drawn at random "
+            f"([training] selection_rows); the selected candidate then learned from all "
+            f"{main.n_rows_fit_:,}"
+            if folded < main.n_rows_fit_
+            else ""
+        ),
         "candidates": candidates,
         "monotone_constraint": {
             "features": list(constrained),

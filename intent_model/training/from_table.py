@@ -11,7 +11,10 @@ evaluation, so the report shows what the leak would have been worth.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from intent_model.modeling.metadata import TABLE_MODE
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.pipeline import (
     MODEL_KINDS,
+    fold_scores,
     make_calibrated,
     make_candidates,
     out_of_sample_scores,
@@ -44,7 +48,7 @@ from intent_model.modeling.plots import (
     roc_pr_curves,
 )
 from intent_model.modeling.split import TableEvaluation, choose_evaluation
-from intent_model.runtime import StageTimes
+from intent_model.runtime import StageTimes, thread_budget
 from intent_model.table.checks import check_columns, describe_checks
 from intent_model.table.encoding import TableSpec, latest_moment, placeholder_report
 from intent_model.table.roles import LeadTable, infer_roles, load_lead_table, roles_table
@@ -152,9 +156,10 @@ def train_table(
         prepared = _prepare(leads, label_col or config.labels.label_col, config, promote, say)
     say(f"evaluating: {prepared.evaluation.description}")
     with times.stage("fit and evaluation"):
-        predictions, main, importance_model = _evaluate(prepared, config, say)
-        if prepared.left_out:
-            predictions[LEAKY] = _leaky_predictions(prepared, config, say)
+        with _leak_comparison(prepared, config, say) as leaky:
+            predictions, main, importance_model = _evaluate(prepared, config, say)
+        if leaky is not None:
+            predictions[LEAKY] = leaky.result()
     y_eval = prepared.y[prepared.evaluation.holdout]
     metrics = {kind: classification_metrics(y_eval, p, None) for kind, p in predictions.items()}
     if LEAKY in metrics:
@@ -163,8 +168,7 @@ def train_table(
     alerts = _leak_alerts(metrics, prepared.checks, config.table.model_warning_auc)
     for alert in alerts:
         warnings.warn(alert, LeakWarning, stacklevel=3)
-    y_development = prepared.y[prepared.evaluation.development]
-    model = operating_model(main, prepared.X.columns, y_development, config.training.tier_shares)
+    model = operating_model(main, prepared.X.columns, config.training.tier_shares)
     with times.stage("importance"):
         importance = _importance(prepared, importance_model, config)
     metadata = _metadata(config, prepared, model, metrics) | {"warnings": alerts}
@@ -387,6 +391,28 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     return predictions, main, last
 
 
+@contextlib.contextmanager
+def _leak_comparison(prepared: PreparedTable, config: Config, say) -> Iterator[Future | None]:
+    """The scores of the gradient boosting WITH the left-out columns, as a future; None when
+    no column was left out.
+
+    Out of time it is one fit, run in a thread of this process beside the models' fits
+    (one OpenMP thread, like every fit), so that it fills the moments when a core would
+    wait: the selected model's final fit, the small baselines. Cross-validation's five
+    fits go to the worker processes after the models', as one batch.
+    """
+    if not prepared.left_out:
+        yield None
+        return
+    if prepared.evaluation.method != "out-of-time":
+        comparison: Future = Future()
+        yield comparison
+        comparison.set_result(_leaky_predictions(prepared, config, say))
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="intent-model-leak") as pool:
+        yield pool.submit(_leaky_predictions, prepared, config, say)
+
+
 def _leaky_predictions(prepared: PreparedTable, config: Config, say) -> np.ndarray:
     """The gradient boosting's evaluation scores with the left-out columns in.
 
@@ -401,12 +427,16 @@ def _leaky_predictions(prepared: PreparedTable, config: Config, say) -> np.ndarr
         f"fitting the gradient boosting WITH {', '.join(sorted(prepared.left_out))}, for comparison"
     )
     X_leaky = leaky_spec.encode(frame, prepared.as_of)
+    candidate = make_candidates(MAIN_MODEL, training)[0]
     if evaluation.method == "out-of-time":
-        splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
-    else:
-        splits = _cv_splits(y, config)
+        development, holdout = (
+            np.flatnonzero(evaluation.development),
+            np.flatnonzero(evaluation.holdout),
+        )
+        with thread_budget(1):
+            return fold_scores(candidate, X_leaky, y, development, holdout, (0,))[0]
     scores = out_of_sample_scores(
-        make_candidates(MAIN_MODEL, training)[0], X_leaky, y, splits, config.runtime.jobs or 1
+        candidate, X_leaky, y, _cv_splits(y, config), config.runtime.jobs or 1
     )
     return scores[evaluation.holdout]
 

@@ -112,15 +112,13 @@ class Registration:
     promotion: PromotionResult | None = None
 
 
-def operating_model(
-    main: Any, feature_names: list[str], y_development: np.ndarray, tier_shares: Any
-) -> IntentModel:
+def operating_model(main: Any, feature_names: list[str], tier_shares: Any) -> IntentModel:
     """The fitted main model with its threshold and tier bounds, both chosen on its
     out-of-fold development predictions (never on the evaluation rows)."""
     return IntentModel(
         classifier=main,
         feature_names=list(feature_names),
-        threshold=choose_threshold(np.asarray(y_development), main.oof_proba_),
+        threshold=choose_threshold(main.oof_labels_, main.oof_proba_),
         tier_bounds=choose_tier_bounds(main.oof_proba_, tier_shares),
     )
 

@@ -1,0 +1,63 @@
+"""The model choice on a sample of whole leads, and the final fit on every row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intent_model.io.config import TrainingConfig
+from intent_model.modeling.pipeline import make_calibrated, selection_sample
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 12), min_size=1, max_size=60),
+    at_most=st.integers(0, 400),
+    seed=st.integers(0, 2**16),
+)
+def test_the_selection_sample_takes_whole_leads_and_at_most_the_rows_asked(sizes, at_most, seed):
+    groups = np.repeat([f"L{i}" for i in range(len(sizes))], sizes)
+    rows = np.random.default_rng(seed).permutation(groups)  # a lead's rows need not be adjacent
+    chosen = selection_sample(rows, at_most, seed)
+    assert np.all(np.diff(chosen) > 0)  # sorted positions, each once
+    if at_most == 0 or len(rows) <= at_most:
+        assert np.array_equal(chosen, np.arange(len(rows)))
+        return
+    kept = set(rows[chosen])
+    # Whole leads: every row of a drawn lead is in, no row of another.
+    assert set(np.flatnonzero(np.isin(rows, list(kept)))) == set(chosen)
+    # At most the rows asked, unless a single lead alone has more (then that lead).
+    assert len(chosen) <= at_most or len(kept) == 1
+    assert len(chosen) > 0
+
+
+def _table(n_leads: int, per_lead: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(n_leads), per_lead).astype(str)
+    X = pd.DataFrame(rng.normal(size=(n_leads * per_lead, 4)), columns=list("abcd"))
+    logit = 1.5 * X["a"] - X["b"] - 1.0
+    y = (rng.random(len(X)) < 1 / (1 + np.exp(-logit))).astype(int)
+    return X, y, groups
+
+
+def test_the_choice_folds_a_sample_and_the_chosen_model_learns_from_every_row():
+    X, y, groups = _table(n_leads=600, per_lead=5)
+    training = TrainingConfig(selection_rows=1000)
+    model = make_calibrated("gradient_boosting", training).fit(X, y, groups)
+    sampled = selection_sample(groups, 1000, training.random_state)
+    # The threshold and tiers are chosen on the folded rows' labels, scored out of fold.
+    assert len(model.oof_labels_) == len(model.oof_proba_) == len(sampled) <= 1000
+    assert np.array_equal(model.oof_labels_, y[sampled])
+    # The final model's starting point is the log-odds of every row's label rate, not the
+    # sample's: it was fit on all 3,000 rows.
+    assert y[sampled].mean() != y.mean()
+    baseline = float(np.ravel(model.estimator_[-1]._baseline_prediction)[0])
+    assert np.isclose(baseline, np.log(y.mean() / (1 - y.mean())))
+
+
+def test_without_a_cap_every_row_is_folded():
+    X, y, groups = _table(n_leads=200, per_lead=3)
+    model = make_calibrated("gradient_boosting", TrainingConfig(selection_rows=0)).fit(X, y, groups)
+    assert np.array_equal(model.oof_labels_, y)

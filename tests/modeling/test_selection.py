@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from intent_model.io.config import TrainingConfig
 from intent_model.modeling.pipeline import make_calibrated, selection_sample
+from intent_model.training.from_events import model_choices
 
 
 @settings(max_examples=200, deadline=None)
@@ -55,9 +56,13 @@ def test_the_choice_folds_a_sample_and_the_chosen_model_learns_from_every_row():
     assert y[sampled].mean() != y.mean()
     baseline = float(np.ravel(model.estimator_[-1]._baseline_prediction)[0])
     assert np.isclose(baseline, np.log(y.mean() / (1 - y.mean())))
+    # The model card's rule says on how many rows the choice was made.
+    rule = model_choices(model, ())["rule"]
+    assert f"on {len(sampled):,} development rows" in rule and "learned from all 3,000" in rule
 
 
 def test_without_a_cap_every_row_is_folded():
     X, y, groups = _table(n_leads=200, per_lead=3)
     model = make_calibrated("gradient_boosting", TrainingConfig(selection_rows=0)).fit(X, y, groups)
     assert np.array_equal(model.oof_labels_, y)
+    assert "drawn at random" not in model_choices(model, ())["rule"]

@@ -222,7 +222,7 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         here = single and len(X) < SMALL_TABLE_ROWS
         with thread_budget(1) if here else contextlib.nullcontext():
             results = Parallel(n_jobs=1 if here else self.n_jobs)(
-                delayed(fold_scores)(self.candidates[i], X, labels, train, valid, checkpoints[i])
+                delayed(_fold_scores)(self.candidates[i], X, labels, train, valid, checkpoints[i])
                 if valid is not None
                 else delayed(_fit_task)(self.candidates[i], X, labels)
                 for i, train, valid in tasks
@@ -377,7 +377,7 @@ def out_of_sample_scores(
     NaN for rows no split scores.
     """
     results = Parallel(n_jobs=n_jobs)(
-        delayed(fold_scores)(estimator, X, np.asarray(y), train, valid, (0,))
+        delayed(_fold_scores)(estimator, X, np.asarray(y), train, valid, (0,))
         for train, valid in splits
     )
     scores = np.full(len(X), np.nan)
@@ -414,7 +414,7 @@ def _with_iterations(candidate, iterations: int):
     return chosen
 
 
-def fold_scores(
+def _fold_scores(
     candidate, X: pd.DataFrame, y: np.ndarray, train, valid, checkpoints: tuple[int, ...]
 ) -> np.ndarray:
     """The ``valid`` rows' scores by the candidate fit on the ``train`` rows: one row per

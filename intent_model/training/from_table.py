@@ -35,7 +35,6 @@ from intent_model.modeling.metadata import TABLE_MODE
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.pipeline import (
     MODEL_KINDS,
-    fold_scores,
     make_calibrated,
     make_candidates,
     out_of_sample_scores,
@@ -427,17 +426,16 @@ def _leaky_predictions(prepared: PreparedTable, config: Config, say) -> np.ndarr
         f"fitting the gradient boosting WITH {', '.join(sorted(prepared.left_out))}, for comparison"
     )
     X_leaky = leaky_spec.encode(frame, prepared.as_of)
-    candidate = make_candidates(MAIN_MODEL, training)[0]
     if evaluation.method == "out-of-time":
-        development, holdout = (
-            np.flatnonzero(evaluation.development),
-            np.flatnonzero(evaluation.holdout),
+        # One fit, in the thread that runs this (see _leak_comparison), in one thread.
+        splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
+        jobs = 1
+    else:
+        splits, jobs = _cv_splits(y, config), config.runtime.jobs or 1
+    with thread_budget(1) if jobs == 1 else contextlib.nullcontext():
+        scores = out_of_sample_scores(
+            make_candidates(MAIN_MODEL, training)[0], X_leaky, y, splits, jobs
         )
-        with thread_budget(1):
-            return fold_scores(candidate, X_leaky, y, development, holdout, (0,))[0]
-    scores = out_of_sample_scores(
-        candidate, X_leaky, y, _cv_splits(y, config), config.runtime.jobs or 1
-    )
     return scores[evaluation.holdout]
 
 

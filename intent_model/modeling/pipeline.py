@@ -15,9 +15,8 @@ the demo data (out-of-time AUC 0.843 against 0.848) and are off by default
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -35,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 from intent_model.io.config import TrainingConfig
 from intent_model.modeling.baselines import PointsRule
 from intent_model.modeling.split import grouped_folds
-from intent_model.runtime import thread_budget
+from intent_model.runtime import run_here_and_in_workers, thread_budget, worker_processes
 
 MODEL_KINDS = ("gradient_boosting", "logistic_regression", "points_rule")
 _EPSILON = 1e-6
@@ -176,11 +175,13 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
     random_state : int
         Seeds the draw of ``selection_rows``.
     n_jobs : int
-        Fits run at once, in worker processes of one thread each (joblib's
-        ``loky``): every (fold, candidate) fit is one task, so the cores stay
-        busy without nested thread pools, and a busy neighbour on the machine
-        slows the fits by its share of the cores, not by OpenMP threads waiting
-        for each other. The selected candidate's final fit then runs here, in
+        Fits run at once, each in one thread: every (fold, candidate) fit is one
+        task, so the cores stay busy without nested thread pools, and a busy
+        neighbour on the machine slows the fits by its share of the cores, not by
+        OpenMP threads waiting for each other. On a small table this process runs
+        tasks beside ``n_jobs - 1`` worker processes; on a large one ``n_jobs``
+        joblib workers share a memory-mapped copy of the table (see
+        :func:`_run_tasks`). The selected candidate's final fit then runs here, in
         one thread on a small table and ``n_jobs`` threads on a large one
         (:func:`final_fit_threads`). 1 fits in this process.
     """
@@ -220,13 +221,16 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         # A lone model (a baseline) on a small table fits here faster than a worker
         # process would receive its task.
         here = single and len(X) < SMALL_TABLE_ROWS
-        with thread_budget(1) if here else contextlib.nullcontext():
-            results = Parallel(n_jobs=1 if here else self.n_jobs)(
-                delayed(_fold_scores)(self.candidates[i], X, labels, train, valid, checkpoints[i])
+        results = _run_tasks(
+            [
+                partial(_fold_scores, self.candidates[i], X, labels, train, valid, checkpoints[i])
                 if valid is not None
-                else delayed(_fit_task)(self.candidates[i], X, labels)
+                else partial(_fit_task, self.candidates[i], X, labels)
                 for i, train, valid in tasks
-            )
+            ],
+            1 if here else self.n_jobs,
+            len(X),
+        )
         position = np.empty(len(labels), dtype=np.int64)
         position[chosen_rows] = np.arange(len(chosen_rows))
         out_of_fold = [np.zeros((len(c), len(chosen_rows))) for c in checkpoints]
@@ -309,22 +313,16 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
-def start_fit_workers(n_jobs: int) -> threading.Thread | None:
-    """Start the ``n_jobs`` worker processes the fits will run in, in the background.
+def start_fit_workers(n_jobs: int) -> None:
+    """Start the worker processes the fits on a small table will run in (``n_jobs - 1``
+    of them, beside this process: see :func:`_run_tasks`), in the background.
 
     A worker takes about a second to start (Python, numpy, scikit-learn); started
     while the data is read and checked, they are ready when the first fits come.
-    joblib reuses the same processes for every later ``Parallel(n_jobs)``.
     """
-    if n_jobs <= 1:
-        return None
-    thread = threading.Thread(
-        target=lambda: Parallel(n_jobs=n_jobs)(delayed(_ready)() for _ in range(n_jobs)),
-        name="intent-model-fit-workers",
-        daemon=True,
-    )
-    thread.start()
-    return thread
+    pool = worker_processes(n_jobs)
+    for _ in range(n_jobs - 1 if pool is not None else 0):
+        pool.submit(_ready)
 
 
 def _ready() -> bool:
@@ -376,9 +374,13 @@ def out_of_sample_scores(
 
     NaN for rows no split scores.
     """
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_fold_scores)(estimator, X, np.asarray(y), train, valid, (0,))
-        for train, valid in splits
+    results = _run_tasks(
+        [
+            partial(_fold_scores, estimator, X, np.asarray(y), train, valid, (0,))
+            for train, valid in splits
+        ],
+        n_jobs,
+        len(X),
     )
     scores = np.full(len(X), np.nan)
     for (_, valid), result in zip(splits, results, strict=True):
@@ -432,6 +434,21 @@ def _fold_scores(
     # A model that stopped before a checkpoint scores there as at its last tree.
     staged += [proba[:, 1]] * (len(checkpoints) - len(staged))
     return np.vstack(staged)
+
+
+def _run_tasks(tasks: list[partial], n_jobs: int, n_rows: int) -> list:
+    """The tasks' results in order, ``n_jobs`` one-thread fits at once.
+
+    On a small table this process takes its share beside ``n_jobs - 1`` worker
+    processes (:func:`~intent_model.runtime.run_here_and_in_workers`): one worker
+    fewer to start, and a worker's start is a large part of a small table's
+    training. From ``SMALL_TABLE_ROWS`` rows on, joblib's ``n_jobs`` workers instead:
+    joblib memory-maps the table once for all of them, where each task would
+    otherwise carry its own copy of it.
+    """
+    if n_jobs > 1 and n_rows >= SMALL_TABLE_ROWS:
+        return Parallel(n_jobs=n_jobs)(delayed(task.func)(*task.args) for task in tasks)
+    return run_here_and_in_workers(tasks, n_jobs)
 
 
 def _fit_task(candidate, X: pd.DataFrame, y: np.ndarray):

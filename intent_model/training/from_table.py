@@ -11,11 +11,10 @@ evaluation, so the report shows what the leak would have been worth.
 
 from __future__ import annotations
 
-import contextlib
 import warnings
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from intent_model.modeling.metadata import TABLE_MODE
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.pipeline import (
     MODEL_KINDS,
+    SMALL_TABLE_ROWS,
     make_calibrated,
     make_candidates,
     out_of_sample_scores,
@@ -47,7 +47,7 @@ from intent_model.modeling.plots import (
     roc_pr_curves,
 )
 from intent_model.modeling.split import TableEvaluation, choose_evaluation
-from intent_model.runtime import StageTimes, thread_budget
+from intent_model.runtime import StageTimes, worker_processes
 from intent_model.table.checks import check_columns, describe_checks
 from intent_model.table.encoding import TableSpec, latest_moment, placeholder_report
 from intent_model.table.roles import LeadTable, infer_roles, load_lead_table, roles_table
@@ -155,10 +155,13 @@ def train_table(
         prepared = _prepare(leads, label_col or config.labels.label_col, config, promote, say)
     say(f"evaluating: {prepared.evaluation.description}")
     with times.stage("fit and evaluation"):
-        with _leak_comparison(prepared, config, say) as leaky:
-            predictions, main, importance_model = _evaluate(prepared, config, say)
+        predictions, main, importance_model, leaky = _evaluate(prepared, config, say)
+    model = operating_model(main, prepared.X.columns, config.training.tier_shares)
+    with times.stage("importance"):
+        importance = _importance(prepared, importance_model, config)
+    with times.stage("fit and evaluation"):
         if leaky is not None:
-            predictions[LEAKY] = leaky.result()
+            predictions[LEAKY] = leaky.result()[prepared.evaluation.holdout]
     y_eval = prepared.y[prepared.evaluation.holdout]
     metrics = {kind: classification_metrics(y_eval, p, None) for kind, p in predictions.items()}
     if LEAKY in metrics:
@@ -167,9 +170,6 @@ def train_table(
     alerts = _leak_alerts(metrics, prepared.checks, config.table.model_warning_auc)
     for alert in alerts:
         warnings.warn(alert, LeakWarning, stacklevel=3)
-    model = operating_model(main, prepared.X.columns, config.training.tier_shares)
-    with times.stage("importance"):
-        importance = _importance(prepared, importance_model, config)
     metadata = _metadata(config, prepared, model, metrics) | {"warnings": alerts}
     # The drift reference: the whole table as the model scores it, like a nightly export.
     metadata["drift_reference"] = reference_summary(prepared.X, model.predict_proba(prepared.X))
@@ -359,8 +359,9 @@ def table_points_rule(spec: TableSpec) -> TablePointsRule:
 
 
 def _evaluate(prepared: PreparedTable, config: Config, say):
-    """Evaluation predictions of every model kind, the fitted main model, and what
-    importance is measured with (rows, model) — always rows the model did not learn from."""
+    """Evaluation predictions of every model kind, the fitted main model, what importance
+    is measured with (rows, model; always rows the model did not learn from), and the
+    leak comparison's future (None without left-out columns)."""
     training = config.training
     X, y, evaluation = prepared.X, prepared.y, prepared.evaluation
     points = table_points_rule(prepared.spec)
@@ -368,13 +369,17 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     ids = prepared.lead_ids
     if evaluation.method == "out-of-time":
         dev, out = evaluation.development, evaluation.holdout
-        predictions, fitted = {}, {}
+        predictions, fitted, leaky = {}, {}, None
         for kind in MODEL_KINDS:
             say(f"fitting {kind} on the older leads")
             model = make_calibrated(kind, training, (), points, n_jobs=jobs)
             fitted[kind] = model.fit(X[dev], y[dev], ids[dev])
             predictions[kind] = fitted[kind].predict_proba(X[out])[:, 1]
-        return predictions, fitted[MAIN_MODEL], (np.flatnonzero(out), fitted[MAIN_MODEL])
+            if kind == MAIN_MODEL:
+                # From here on a core is free while this process fits the small baselines
+                # and measures importance.
+                leaky = _start_leak_comparison(prepared, config, say)
+        return predictions, fitted[MAIN_MODEL], (np.flatnonzero(out), fitted[MAIN_MODEL]), leaky
     predictions = {kind: np.zeros(len(y)) for kind in MODEL_KINDS}
     last = None
     for number, (train, valid) in enumerate(_cv_splits(y, config), start=1):
@@ -387,56 +392,47 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
                 last = (valid, model)
     say("fitting the gradient boosting on every lead")
     main = make_calibrated(MAIN_MODEL, training, (), points, n_jobs=jobs).fit(X, y, ids)
-    return predictions, main, last
+    return predictions, main, last, _start_leak_comparison(prepared, config, say)
 
 
-@contextlib.contextmanager
-def _leak_comparison(prepared: PreparedTable, config: Config, say) -> Iterator[Future | None]:
-    """The scores of the gradient boosting WITH the left-out columns, as a future; None when
-    no column was left out.
-
-    Out of time it is one fit, run in a thread of this process beside the models' fits
-    (one OpenMP thread, like every fit), so that it fills the moments when a core would
-    wait: the selected model's final fit, the small baselines. Cross-validation's five
-    fits go to the worker processes after the models', as one batch.
-    """
-    if not prepared.left_out:
-        yield None
-        return
-    if prepared.evaluation.method != "out-of-time":
-        comparison: Future = Future()
-        yield comparison
-        comparison.set_result(_leaky_predictions(prepared, config, say))
-        return
-    with ThreadPoolExecutor(1, thread_name_prefix="intent-model-leak") as pool:
-        yield pool.submit(_leaky_predictions, prepared, config, say)
-
-
-def _leaky_predictions(prepared: PreparedTable, config: Config, say) -> np.ndarray:
-    """The gradient boosting's evaluation scores with the left-out columns in.
+def _start_leak_comparison(prepared: PreparedTable, config: Config, say) -> Future | None:
+    """The scores of the gradient boosting WITH the left-out columns (every row's; the
+    evaluation's rows are scored), as a future; None when no column was left out.
 
     One fit per evaluation split of the first candidate, not calibrated: the row
     answers what the leak is worth in ranking (AUC, average precision); a
     calibrated, selected model would cost four times the fits to say the same.
+    Out of time it is one fit, started when the model's fits are done, so that it
+    runs while this process fits the small baselines and measures importance: on a
+    small table in a worker process (one of those the model's fold fits used), on a
+    large one in a thread of this process; in one thread either way, like every fit.
+    Cross-validation's five fits run here and now, as one batch.
     """
-    training, evaluation = config.training, prepared.evaluation
-    frame, y = prepared.table.frame, prepared.y
+    if not prepared.left_out:
+        return None
+    evaluation, frame = prepared.evaluation, prepared.table.frame
+    estimator = make_candidates(MAIN_MODEL, config.training)[0]
     leaky_spec = _fit_spec(frame[evaluation.development], prepared.roles, config)
     say(
         f"fitting the gradient boosting WITH {', '.join(sorted(prepared.left_out))}, for comparison"
     )
     X_leaky = leaky_spec.encode(frame, prepared.as_of)
-    if evaluation.method == "out-of-time":
-        # One fit, in the thread that runs this (see _leak_comparison), in one thread.
-        splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
-        jobs = 1
-    else:
-        splits, jobs = _cv_splits(y, config), config.runtime.jobs or 1
-    with thread_budget(1) if jobs == 1 else contextlib.nullcontext():
-        scores = out_of_sample_scores(
-            make_candidates(MAIN_MODEL, training)[0], X_leaky, y, splits, jobs
-        )
-    return scores[evaluation.holdout]
+    if evaluation.method != "out-of-time":
+        done: Future = Future()
+        splits, jobs = _cv_splits(prepared.y, config), config.runtime.jobs or 1
+        done.set_result(out_of_sample_scores(estimator, X_leaky, prepared.y, splits, jobs))
+        return done
+    splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
+    fit = partial(out_of_sample_scores, estimator, X_leaky, prepared.y, splits)
+    workers = worker_processes(config.runtime.jobs or 1)
+    if workers is not None and len(X_leaky) < SMALL_TABLE_ROWS:
+        return workers.submit(fit)
+    thread = ThreadPoolExecutor(1, thread_name_prefix="intent-model-leak")
+    try:
+        return thread.submit(fit)
+    finally:
+        # The thread ends when its one fit does.
+        thread.shutdown(wait=False)
 
 
 def _cv_splits(y: np.ndarray, config: Config) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -128,15 +128,20 @@ def worker_processes(jobs: int) -> Executor | None:
     process, run ``jobs`` tasks at once (see :func:`run_here_and_in_workers`); None for
     one job.
 
-    The pool (loky's reusable executor, the one joblib runs on) outlives the call:
-    a worker takes about a second of CPU to start (Python, numpy, scikit-learn), so
-    every later call with the same ``jobs`` finds it started.
+    The pool outlives the call: a worker takes about a second of CPU to start
+    (Python, numpy, scikit-learn), so every later call with the same ``jobs`` finds
+    it started. It is the process-wide executor that joblib's ``Parallel`` runs on
+    too, made by joblib's own factory: another kind of executor in its place would
+    be reused by the next ``Parallel`` and fail there. A ``Parallel`` with other
+    workers replaces it, and the next call here replaces that one.
     """
     if jobs <= 1:
         return None
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.executor import get_memmapping_executor
 
-    return get_reusable_executor(max_workers=jobs - 1, timeout=300, env=_ONE_THREAD)
+    # No memory-mapping (max_nbytes=None): the tasks sent here carry small tables, and
+    # a mapped copy would outlive the call in the pool's temporary folder.
+    return get_memmapping_executor(jobs - 1, timeout=300, env=_ONE_THREAD, max_nbytes=None)
 
 
 def run_here_and_in_workers(tasks: Sequence[Callable[[], Any]], jobs: int) -> list[Any]:

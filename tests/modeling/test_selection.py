@@ -66,3 +66,25 @@ def test_without_a_cap_every_row_is_folded():
     model = make_calibrated("gradient_boosting", TrainingConfig(selection_rows=0)).fit(X, y, groups)
     assert np.array_equal(model.oof_labels_, y)
     assert "drawn at random" not in model_choices(model, ())["rule"]
+
+
+def test_the_fits_give_one_model_whichever_pool_runs_them(monkeypatch):
+    # Small tables run fit tasks here and in jobs-1 workers, large ones in joblib's jobs
+    # workers; both pools are the one process-wide executor, so a run that uses both
+    # (event-mode training, then another) must find it usable each time.
+    import intent_model.modeling.pipeline as pipeline
+
+    X, y, groups = _table(n_leads=300, per_lead=4)
+    training = TrainingConfig()
+
+    def fit(small_table_rows: int):
+        monkeypatch.setattr(pipeline, "SMALL_TABLE_ROWS", small_table_rows)
+        model = make_calibrated("gradient_boosting", training, n_jobs=2).fit(X, y, groups)
+        return model.oof_proba_, model.predict_proba(X)[:, 1]
+
+    here_and_worker = fit(pipeline.SMALL_TABLE_ROWS)
+    joblib_workers = fit(10)  # every table counts as large
+    again_here = fit(10**9)
+    for scores in (joblib_workers, again_here):
+        np.testing.assert_allclose(scores[0], here_and_worker[0])
+        np.testing.assert_allclose(scores[1], here_and_worker[1])

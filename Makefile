@@ -99,6 +99,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/spark.py
 	$(BIN)/python benchmarks/load_model.py
 	$(BIN)/python benchmarks/database.py
+	$(BIN)/python benchmarks/training.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

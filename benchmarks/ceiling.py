@@ -46,7 +46,6 @@ from intent_model.io.config import Config
 from intent_model.modeling.split import out_of_time_split
 from intent_model.simulate.scenarios import scenario_named
 
-HOLDOUT_CUTOFFS = 3
 LOG_FIT_GRID = np.linspace(-3.8, 3.4, 37)
 ACTIVITY_Z = np.linspace(-2.75, 2.75, 11)
 PROFILE_EFFECTS = {
@@ -102,7 +101,8 @@ class Chain:
         self.initial = weights / weights.sum(axis=1, keepdims=True)
         spread = scenario.habit_spread
         self.activity = np.exp(-(spread**2) / 2 + spread * ACTIVITY_Z)
-        self.activity_prior = np.exp(-(ACTIVITY_Z**2) / 2) / np.exp(-(ACTIVITY_Z**2) / 2).sum()
+        density = np.exp(-(ACTIVITY_Z**2) / 2)
+        self.activity_prior = density / density.sum()
 
     def day_of(self, moment) -> int:
         return int((pd.Timestamp(moment) - self.start) // pd.Timedelta(days=1))
@@ -215,9 +215,10 @@ def fit_prior(leads: pd.DataFrame, cutoff, chain: Chain) -> np.ndarray:
 def held_out(demo) -> pd.DataFrame:
     """The held-out snapshots of the training set `make demo` builds, with their labels,
     the oracle and the bot flag (the same rows as ``benchmarks/quality.py``)."""
-    training_set = build_training_set(demo.events, demo.leads, Config())
+    config = Config()
+    training_set = build_training_set(demo.events, demo.leads, config)
     keys = training_set.keys.reset_index(drop=True).astype({"lead_id": str})
-    split = out_of_time_split(keys, HOLDOUT_CUTOFFS, funnel.TRUTH_HORIZON_DAYS)
+    split = out_of_time_split(keys, config.training.holdout_cutoffs, config.labels.horizon_days)
     held = keys.loc[split.holdout, ["lead_id", "cutoff"]].assign(
         label=training_set.y[split.holdout]
     )

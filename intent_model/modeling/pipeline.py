@@ -16,6 +16,7 @@ the demo data (out-of-time AUC 0.843 against 0.848) and are off by default
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
 import numpy as np
@@ -449,6 +450,21 @@ def _run_tasks(tasks: list[partial], n_jobs: int, n_rows: int) -> list:
     if n_jobs > 1 and n_rows >= SMALL_TABLE_ROWS:
         return Parallel(n_jobs=n_jobs)(delayed(task.func)(*task.args) for task in tasks)
     return run_here_and_in_workers(tasks, n_jobs)
+
+
+def score_in_background(task: partial, n_jobs: int, n_rows: int) -> Future:
+    """``task`` (one one-thread fit and its scores) started beside this process's work,
+    where :func:`_run_tasks` would run it: in one of the ``n_jobs - 1`` worker processes
+    on a small table, in a thread of this process on a large one (or with one job)."""
+    workers = worker_processes(n_jobs)
+    if workers is not None and n_rows < SMALL_TABLE_ROWS:
+        return workers.submit(task)
+    thread = ThreadPoolExecutor(1, thread_name_prefix="intent-model-background")
+    try:
+        return thread.submit(task)
+    finally:
+        # The thread ends when its one task does.
+        thread.shutdown(wait=False)
 
 
 def _fit_task(candidate, X: pd.DataFrame, y: np.ndarray):

@@ -12,7 +12,7 @@ evaluation, so the report shows what the leak would have been worth.
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -34,10 +34,10 @@ from intent_model.modeling.metadata import TABLE_MODE
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.pipeline import (
     MODEL_KINDS,
-    SMALL_TABLE_ROWS,
     make_calibrated,
     make_candidates,
     out_of_sample_scores,
+    score_in_background,
 )
 from intent_model.modeling.plots import (
     column_check_chart,
@@ -47,7 +47,7 @@ from intent_model.modeling.plots import (
     roc_pr_curves,
 )
 from intent_model.modeling.split import TableEvaluation, choose_evaluation
-from intent_model.runtime import StageTimes, worker_processes
+from intent_model.runtime import StageTimes
 from intent_model.table.checks import check_columns, describe_checks
 from intent_model.table.encoding import TableSpec, latest_moment, placeholder_report
 from intent_model.table.roles import LeadTable, infer_roles, load_lead_table, roles_table
@@ -424,15 +424,7 @@ def _start_leak_comparison(prepared: PreparedTable, config: Config, say) -> Futu
         return done
     splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
     fit = partial(out_of_sample_scores, estimator, X_leaky, prepared.y, splits)
-    workers = worker_processes(config.runtime.jobs or 1)
-    if workers is not None and len(X_leaky) < SMALL_TABLE_ROWS:
-        return workers.submit(fit)
-    thread = ThreadPoolExecutor(1, thread_name_prefix="intent-model-leak")
-    try:
-        return thread.submit(fit)
-    finally:
-        # The thread ends when its one fit does.
-        thread.shutdown(wait=False)
+    return score_in_background(fit, config.runtime.jobs or 1, len(X_leaky))
 
 
 def _cv_splits(y: np.ndarray, config: Config) -> list[tuple[np.ndarray, np.ndarray]]:

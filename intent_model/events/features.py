@@ -191,6 +191,7 @@ class FeatureSpec:
                 return []
             names = ["account_contacts"]
             names += [f"account_active_contacts_{w}d" for w in self.windows_days]
+            names += [f"account_n_{t}_{s}" for t in self.event_types for s in suffixes]
             names += [f"account_n_{c}_{s}" for c in EVENT_CLASSES for s in suffixes]
             names += [f"account_days_since_last_{c}" for c in EVENT_CLASSES]
             return names + ["account_decayed_events_total"]
@@ -338,9 +339,11 @@ def add_account_features(
         f"account_active_contacts_{w}d": (X[f"n_events_{w}d"].to_numpy() > 0).astype(float)
         for w in spec.windows_days
     }
-    for c in EVENT_CLASSES:
+    # Per type as well as per class: which pages the colleagues read tells the account's
+    # stage as a lead's own per-type counts tell its own.
+    for what in (*spec.event_types, *EVENT_CLASSES):
         for suffix in spec.window_suffixes:
-            sums[f"account_n_{c}_{suffix}"] = X[f"n_{c}_{suffix}"].to_numpy(dtype=float)
+            sums[f"account_n_{what}_{suffix}"] = X[f"n_{what}_{suffix}"].to_numpy(dtype=float)
     sums["account_decayed_events_total"] = X["decayed_events_total"].to_numpy(dtype=float)
     filled = {name: _sum_of_others(values, group_code) for name, values in sums.items()}
     for c in EVENT_CLASSES:

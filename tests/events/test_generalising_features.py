@@ -118,6 +118,14 @@ def test_account_rollups_sum_what_the_colleagues_did_before_the_cutoff(accounts_
         expected,
         rtol=1e-5,
     )
+    # Per event type too: the colleagues' own per-type counts at the same cutoff.
+    pricing = frame.groupby(["account", "cutoff"])["n_pricing_page_view_30d"].transform("sum")
+    np.testing.assert_allclose(
+        X["account_n_pricing_page_view_30d"],
+        (pricing - frame["n_pricing_page_view_30d"]).to_numpy(),
+        rtol=1e-5,
+    )
+    assert X["account_n_pricing_page_view_30d"].gt(0).any()
     contacts = frame.groupby(["account", "cutoff"])["n_events_30d"].transform("size") - 1
     np.testing.assert_array_equal(X["account_contacts"], contacts.to_numpy())
     assert (X["account_contacts"] > 0).mean() > 0.5
@@ -149,6 +157,7 @@ def test_a_colleagues_event_at_or_after_the_cutoff_changes_nothing(minutes_after
     after = build_features(_events(history + later), leads, as_of=CUTOFF, config=config)
     pd.testing.assert_frame_equal(after, reference, check_exact=True)
     assert reference.loc["a", "account_n_hard_all"] == 1.0  # b's demo request, before
+    assert reference.loc["a", "account_n_pricing_page_view_all"] == 1.0  # b's, before
     assert reference.loc["a", "account_days_since_last_hard"] == pytest.approx(30.0)
     assert reference.loc["c", "account_contacts"] == 0.0
 

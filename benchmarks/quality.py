@@ -58,11 +58,7 @@ CRM_SCORERS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, default=5000)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument(
-        "--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS), metavar="NAME"
-    )
+    add_scenario_arguments(parser)
     parser.add_argument("--no-crm", action="store_true", help="skip the CRM-table case")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -87,6 +83,15 @@ def main() -> None:
     print(pd.DataFrame(crm_rows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print()
     print(pd.DataFrame(crm_timings).to_string(index=False))
+
+
+def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--leads``, ``--seed`` and ``--scenarios``: the simulated data of every scenario case."""
+    parser.add_argument("--leads", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS), metavar="NAME"
+    )
 
 
 def scenario_config(demo) -> Config:

@@ -39,6 +39,7 @@ from quality import add_scenario_arguments, plain_pipeline, scenario_config
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from intent_model.events.chunks import open_events
+from intent_model.events.features import DAY_NS
 from intent_model.events.taxonomy import load_taxonomy
 from intent_model.events.training_set import build_training_set
 from intent_model.modeling.pipeline import make_calibrated
@@ -46,7 +47,6 @@ from intent_model.modeling.split import out_of_time_split
 from intent_model.simulate.funnel import simulate_funnel
 from intent_model.training.from_events import hard_count_features
 
-DAY_NS = 86_400 * 10**9
 ACTIVITY = np.exp(np.linspace(-2.4, 2.4, 9))
 
 
@@ -71,39 +71,45 @@ def main() -> None:
 @dataclass
 class DailyCounts:
     """Events per (day, lead, known type) from the first lead's arrival to the last cutoff,
-    and which (day, lead) cells are the lead's first day or any day after it."""
+    and each lead's arrival (its first day, counted from ``first_day``)."""
 
     counts: np.ndarray  # (days, leads, types)
-    first: np.ndarray  # (days, leads)
-    alive: np.ndarray  # (days, leads)
+    arrival: np.ndarray  # (leads,)
     first_day: int
     lead_ids: pd.Index
 
     def until(self, day: int) -> DailyCounts:
         end = day - self.first_day
-        return DailyCounts(
-            self.counts[:end], self.first[:end], self.alive[:end], self.first_day, self.lead_ids
-        )
+        return DailyCounts(self.counts[:end], self.arrival, self.first_day, self.lead_ids)
+
+    def first(self, day: int) -> np.ndarray:
+        return self.arrival == day
+
+    def alive(self, day: int) -> np.ndarray:
+        return self.arrival <= day
+
+
+def day_number(moments: pd.Series) -> np.ndarray:
+    """UTC calendar day of each moment, as days since the epoch."""
+    return moments.astype("datetime64[ns, UTC]").array.asi8 // DAY_NS
 
 
 def daily_counts(events: pd.DataFrame, leads: pd.DataFrame, types, last_day: int) -> DailyCounts:
     lead_ids = pd.Index(pd.unique(leads["lead_id"].astype(str)))
     lead = lead_ids.get_indexer(events["lead_id"].astype(str))
     kind = pd.Index(types).get_indexer(events["event_type"].astype(object))
-    day = events["timestamp"].astype("datetime64[ns, UTC]").array.asi8 // DAY_NS
+    day = day_number(events["timestamp"])
     kept = (lead >= 0) & (kind >= 0) & (day < last_day)
     lead, kind, day = lead[kept], kind[kept], day[kept]
     created = leads.set_index(leads["lead_id"].astype(str)).reindex(lead_ids)["created_at"]
-    start = created.astype("datetime64[ns, UTC]").array.asi8 // DAY_NS
+    start = day_number(created)
     first_event = np.full(len(lead_ids), np.iinfo(np.int64).max)
     np.minimum.at(first_event, lead, day)
     start = np.minimum(start, first_event)
     first_day = int(start.min())
     counts = np.zeros((last_day - first_day, len(lead_ids), len(types)), dtype=np.float32)
     np.add.at(counts, (day - first_day, lead, kind), 1.0)
-    days = np.arange(last_day - first_day)[:, None]
-    arrival = (start - first_day)[None, :]
-    return DailyCounts(counts, days == arrival, days >= arrival, first_day, lead_ids)
+    return DailyCounts(counts, start - first_day, first_day, lead_ids)
 
 
 @dataclass
@@ -144,11 +150,12 @@ class LatentStages:
         state = np.broadcast_to(prior, likelihood.shape[1:]).copy()
         total_log = 0.0
         for day in range(len(likelihood)):
-            predicted = np.where(data.first[day][:, None, None], prior, state @ self.transitions)
+            predicted = np.where(data.first(day)[:, None, None], prior, state @ self.transitions)
             joint = predicted * likelihood[day]
             norm = joint.sum(axis=(1, 2))
-            state = np.where(data.alive[day][:, None, None], joint / norm[:, None, None], prior)
-            total_log += float(np.log(norm[data.alive[day]]).sum())
+            alive = data.alive(day)
+            state = np.where(alive[:, None, None], joint / norm[:, None, None], prior)
+            total_log += float(np.log(norm[alive]).sum())
             weights[day] = state
         return weights, total_log
 
@@ -162,7 +169,8 @@ class LatentStages:
 
 
 def initial_model(data: DailyCounts, is_hard: np.ndarray, n_states: int) -> LatentStages:
-    mean_rate = data.counts.sum(axis=(0, 1)) / max(1, int(data.alive.sum()))
+    lead_days = np.clip(len(data.counts) - data.arrival, 0, None).sum()
+    mean_rate = data.counts.sum(axis=(0, 1)) / max(1, int(lead_days))
     noise = np.random.default_rng(0).normal(0.0, 0.5, (n_states, len(mean_rate)))
     rates = mean_rate[None, :] * np.exp(noise) * np.geomspace(0.2, 5.0, n_states)[:, None]
     transitions = np.full((n_states, n_states), 0.02 / (n_states - 1))
@@ -184,16 +192,16 @@ def em_step(model: LatentStages, data: DailyCounts) -> tuple[LatentStages, float
     for day in range(len(likelihood) - 1, -1, -1):
         posterior = weights[day] * backward
         posterior /= posterior.sum(axis=(1, 2), keepdims=True)
-        posterior *= data.alive[day][:, None, None]
+        posterior *= data.alive(day)[:, None, None]
         by_state = posterior.sum(axis=1)
         per_type += by_state.T @ data.counts[day]
         exposure += by_state.sum(axis=0)
         exposure_scaled += (posterior * ACTIVITY[None, :, None]).sum(axis=(0, 1))
-        at_start = at_start + posterior[data.first[day]].sum(axis=0)
+        at_start = at_start + posterior[data.first(day)].sum(axis=0)
         if day == 0:
             break
         emitted = likelihood[day] * backward
-        moving = data.alive[day] & ~data.first[day]
+        moving = data.arrival < day
         pair = weights[day - 1][:, :, :, None] * model.transitions * emitted[:, :, None, :]
         pair /= pair.sum(axis=(1, 2, 3), keepdims=True)
         moves += pair[moving].sum(axis=(0, 1))
@@ -231,7 +239,7 @@ def latent_features(model: LatentStages, data: DailyCounts, keys: pd.DataFrame, 
     """Per snapshot, from the days strictly before its cutoff: the predicted state weights,
     the expected log activity and the chain's probability of a hard event in the horizon."""
     weights, _ = model.forward(data, model.likelihood(data.counts))
-    cutoff_day = keys["cutoff"].astype("datetime64[ns, UTC]").array.asi8 // DAY_NS
+    cutoff_day = day_number(keys["cutoff"])
     lead = data.lead_ids.get_indexer(keys["lead_id"].astype(str))
     predicted = weights[cutoff_day - data.first_day - 1, lead] @ model.transitions
     by_state = predicted.sum(axis=1)
@@ -254,7 +262,7 @@ def scenario_rows(name: str, args) -> list[dict]:
     events = pd.concat([chunks.chunk(i) for i in range(chunks.n_chunks)])
     types = training_set.spec.event_types
     is_hard = np.isin(types, taxonomy.types_of("hard"))
-    cutoff_days = keys["cutoff"].astype("datetime64[ns, UTC]").array.asi8 // DAY_NS
+    cutoff_days = day_number(keys["cutoff"])
     data = daily_counts(events, demo.leads, types, int(cutoff_days.max()))
     started = time.perf_counter()
     held_out_first = int(cutoff_days[split.holdout].min())
@@ -269,7 +277,7 @@ def scenario_rows(name: str, args) -> list[dict]:
         ),
         "latent p_hard alone": latent["latent_p_hard"].to_numpy()[split.holdout],
     }
-    plain = plain_pipeline(demo.events, demo.leads, config)
+    plain = plain_pipeline(demo.events, keys[["lead_id", "cutoff"]], y.to_numpy(), config)
     held = keys.loc[split.holdout, ["lead_id", "cutoff"]].merge(plain, on=["lead_id", "cutoff"])
     scores["plain pipeline"] = held["p_plain"].to_numpy()
     labels = y[split.holdout].to_numpy()

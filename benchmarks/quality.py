@@ -32,6 +32,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
@@ -122,7 +123,7 @@ def scenario_case(name: str, demo) -> tuple[pd.DataFrame, dict]:
     )
     if holdout["p_hard_30d"].isna().any():
         raise RuntimeError("a held-out snapshot has no oracle probability")
-    plain = plain_pipeline(demo.events, demo.leads, config)
+    plain = plain_pipeline(demo.events, *_snapshots(demo.events, demo.leads, config), config)
     holdout = holdout.merge(plain, on=["lead_id", "cutoff"])
     y = holdout["label"].to_numpy()
     scores = {
@@ -167,11 +168,13 @@ def scenario_case(name: str, demo) -> tuple[pd.DataFrame, dict]:
     return table, summary
 
 
-def plain_pipeline(events: pd.DataFrame, leads: pd.DataFrame, config: Config) -> pd.DataFrame:
+def plain_pipeline(
+    events: pd.DataFrame, keys: pd.DataFrame, y: np.ndarray, config: Config
+) -> pd.DataFrame:
     """The plain pipeline's out-of-time scores: ``lead_id, cutoff, p_plain`` per held-out
-    snapshot, trained on the development snapshots of the same training set (same
-    cutoffs, labels and split as the model; only the features and the model differ)."""
-    keys, y = _snapshots(events, leads, config)
+    snapshot, trained on the development snapshots of the model's training set (``keys``
+    and labels ``y``: same cutoffs, labels and split; only the features and the model
+    differ)."""
     split = out_of_time_split(keys, config.training.holdout_cutoffs, config.labels.horizon_days)
     X = _plain_counts(events, keys)
     model = HistGradientBoostingClassifier(random_state=0)

@@ -1,6 +1,6 @@
 """Would a latent buying stage, learned from the events without labels, add to the model?
 
-Run: .venv/bin/python benchmarks/latent_stage.py [--leads 5000] [--seed 42]
+Run: .venv/bin/python benchmarks/latent_stage.py [--leads 5000] [--seeds 42]
      [--scenarios demo repeat_buyers accounts] [--stages 4] [--iterations 30]
 
 The demo's observable ceiling (``benchmarks/ceiling.py``) gets its lead over the
@@ -52,18 +52,19 @@ ACTIVITY = np.exp(np.linspace(-2.4, 2.4, 9))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_scenario_arguments(parser)
+    add_scenario_arguments(parser, seeds=(42,))
     parser.add_argument("--stages", type=int, default=4)
     parser.add_argument("--iterations", type=int, default=30)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     rows = []
-    for name in args.scenarios:
-        rows += scenario_rows(name, args)
-        print(f"[{name}] done", flush=True)
+    for seed in args.seeds:
+        for name in args.scenarios:
+            rows += scenario_rows(name, seed, args)
+            print(f"[{name}, seed {seed}] done", flush=True)
     print(
         f"Out-of-time quality with a latent stage learned without labels "
-        f"({args.leads:,} leads, seed {args.seed}, {args.stages} states)"
+        f"({args.leads:,} leads, seeds {', '.join(map(str, args.seeds))}, {args.stages} states)"
     )
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
@@ -250,8 +251,8 @@ def latent_features(model: LatentStages, data: DailyCounts, keys: pd.DataFrame, 
     return features.astype(np.float32)
 
 
-def scenario_rows(name: str, args) -> list[dict]:
-    demo = simulate_funnel(n_leads=args.leads, seed=args.seed, scenario=name)
+def scenario_rows(name: str, seed: int, args) -> list[dict]:
+    demo = simulate_funnel(n_leads=args.leads, seed=seed, scenario=name)
     config = scenario_config(demo)
     taxonomy = load_taxonomy(config.taxonomy)
     training_set = build_training_set(demo.events, demo.leads, config)
@@ -284,6 +285,7 @@ def scenario_rows(name: str, args) -> list[dict]:
     return [
         {
             "scenario": name,
+            "seed": seed,
             "scorer": scorer,
             "roc_auc": roc_auc_score(labels, p),
             "average_precision": average_precision_score(labels, p),

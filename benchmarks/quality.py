@@ -193,10 +193,11 @@ def gain_interval(
     rng = np.random.default_rng(0)
     gains = []
     for _ in range(draws):
-        weight = np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))
+        drawn = np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))
+        weight = drawn[codes]  # each snapshot counts as often as its lead was drawn
         gains.append(
-            roc_auc_score(y, p_model, sample_weight=weight[codes])
-            - roc_auc_score(y, p_plain, sample_weight=weight[codes])
+            roc_auc_score(y, p_model, sample_weight=weight)
+            - roc_auc_score(y, p_plain, sample_weight=weight)
         )
     low, high = np.quantile(gains, [0.05, 0.95])
     return float(low), float(high)

@@ -25,9 +25,18 @@ spread, hidden fit), so that it stays in step with the simulator:
 What it leaves out can only lower its figures, except bots: those are told apart
 by the simulator's flag (seven page views a day and nothing else, plain to any
 model); the figures without the flag are printed too. Left out: when the profile
-fields were given (leads further along give more), and e-mail domains. On the
-same held-out snapshots as ``benchmarks/quality.py`` it prints ROC AUC and average
-precision of the filter and of the oracle.
+fields were given (leads further along give more), and e-mail domains.
+
+To show where the filter's lead over the model comes from, it is run again with
+one piece of the funnel's form taken away at a time: the profile fields, the
+season (the span's mean rhythm every day), the spread of fit (every lead at the
+population's mean fit, so one transition matrix for all) and the spread of habit
+(one activity level for all). Last, the model's gradient boosting (as training
+fits it) is fitted twice on the development snapshots: on the package's
+features, and with the filter's probability as one more feature, which tells
+whether the learner could use the filter's statistic if the features held it.
+On the same held-out snapshots as ``benchmarks/quality.py`` it prints ROC AUC
+and average precision of each.
 """
 
 from __future__ import annotations
@@ -35,12 +44,15 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from latent_stage import fit_and_score
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import intent_model.simulate.funnel as funnel
+from intent_model.events.taxonomy import load_taxonomy
 from intent_model.events.training_set import build_training_set
 from intent_model.io.config import Config
 from intent_model.modeling.split import out_of_time_split
@@ -63,43 +75,65 @@ def main() -> None:
     warnings.simplefilter("ignore")
     started = time.perf_counter()
     demo = funnel.simulate_funnel(n_leads=args.leads, seed=args.seed)
-    chain = Chain(scenario_named("demo"), pd.Timestamp(demo.start))
-    observed = observe(demo, chain)
-    held = held_out(demo)
-    cutoffs = sorted(held["cutoff"].unique())
-    snapshots = forward_filter(observed, chain, [chain.day_of(c) for c in cutoffs])
-    scores = []
-    for cutoff in cutoffs:
-        posterior = snapshots[chain.day_of(cutoff)] * fit_prior(demo.leads, cutoff, chain)
-        posterior /= np.maximum(posterior.sum(axis=(1, 2, 3), keepdims=True), 1e-300)
-        p_hard = np.einsum("lgas,gs->l", posterior, chain.hard_within_horizon(cutoff))
-        scores.append(
-            pd.DataFrame({"lead_id": observed["lead_ids"], "cutoff": cutoff, "p": p_hard})
-        )
-    held = held.merge(pd.concat(scores), on=["lead_id", "cutoff"], how="left")
-    report(held, args, time.perf_counter() - started)
+    scenario, start = scenario_named("demo"), pd.Timestamp(demo.start)
+    snapshots = demo_snapshots(demo)
+    held = snapshots.held_out()
+    every, held_cutoffs = sorted(snapshots.keys["cutoff"].unique()), sorted(held["cutoff"].unique())
+    chain = Chain(scenario, start)
+    filtered = forward_filter(observe(demo, chain), chain, [chain.day_of(c) for c in every])
+    scores = {
+        "observable filter": filter_probability(demo, chain, filtered, every),
+        "without the profile fields": filter_probability(
+            demo, chain, filtered, held_cutoffs, profile=False
+        ),
+    }
+    del filtered
+    for name, variant in (
+        ("with a flat season", Chain(scenario, start, seasonal=False)),
+        ("with one fit for every lead", Chain(scenario, start, one_fit=True)),
+        ("with one habit for every lead", Chain(scenario, start, habit=False)),
+    ):
+        days = [variant.day_of(c) for c in held_cutoffs]
+        filtered = forward_filter(observe(demo, variant), variant, days)
+        scores[name] = filter_probability(demo, variant, filtered, held_cutoffs)
+    for name, p in scores.items():
+        held = held.merge(p.rename(columns={"p": name}), on=["lead_id", "cutoff"], how="left")
+    held["model"] = snapshots.model_probability(extra=None)
+    held["model + filter"] = snapshots.model_probability(extra=scores["observable filter"])
+    report(held, list(scores), args, time.perf_counter() - started)
 
 
 class Chain:
     """The demo scenario's chain on the grids: transitions and initial stages per log-fit,
-    activity values with their prior weights, rates per stage, seasonality per day."""
+    activity values with their prior weights, rates per stage, seasonality per day.
 
-    def __init__(self, scenario, start: pd.Timestamp) -> None:
+    The switches take one piece of the funnel's form away, to show what it is worth:
+    ``seasonal=False`` puts the span's mean in place of each day's rhythm, ``one_fit``
+    gives every lead the population's mean log-fit (one transition matrix for all),
+    ``habit=False`` one activity level for all.
+    """
+
+    def __init__(
+        self, scenario, start: pd.Timestamp, seasonal=True, one_fit=False, habit=True
+    ) -> None:
         self.scenario, self.start = scenario, start.floor("D")
         days = pd.date_range(self.start, periods=funnel.DEFAULT_DAYS, freq="D")
         self.season = funnel._seasonality(days, scenario.seasonality)
+        if not seasonal:
+            self.season = np.full_like(self.season, self.season.mean())
+        self.log_fit = np.array([mean_log_fit()]) if one_fit else LOG_FIT_GRID
         self.rates = funnel._stage_rates()[: funnel.N_BUYING_STAGES]
         self.is_hard = np.array([spec[1] == "hard" for spec in funnel.EVENT_SPECS])
         self.nonhard_total = self.rates[:, ~self.is_hard].sum(axis=1)
         self.hard_total = self.rates[:, self.is_hard].sum(axis=1)
-        fit = np.exp(LOG_FIT_GRID)
+        fit = np.exp(self.log_fit)
         stages = funnel.N_BUYING_STAGES
         self.transitions = funnel._transition_matrices(fit, scenario)[:, :stages, :stages]
         weights = np.array([0.15, 0.6, 0.2, 0.05])[None, :] * np.column_stack(
             [fit**-0.5, np.ones_like(fit), fit**0.5, fit]
         )
         self.initial = weights / weights.sum(axis=1, keepdims=True)
-        spread = scenario.habit_spread
+        spread = scenario.habit_spread if habit else 0.0
         self.activity = np.exp(-(spread**2) / 2 + spread * ACTIVITY_Z)
         density = np.exp(-(ACTIVITY_Z**2) / 2)
         self.activity_prior = density / density.sum()
@@ -111,7 +145,7 @@ class Chain:
         """P(a hard conversion in the horizon | stage the day before ``cutoff``, log-fit)."""
         first = self.day_of(cutoff)
         stages = funnel.N_BUYING_STAGES
-        no_hard = np.tile(np.eye(stages), (len(LOG_FIT_GRID), 1, 1))  # (fit, start, now)
+        no_hard = np.tile(np.eye(stages), (len(self.log_fit), 1, 1))  # (fit, start, now)
         for day in range(first, first + funnel.TRUTH_HORIZON_DAYS):
             no_hard = np.einsum("gis,gst->git", no_hard, self.transitions)
             no_hard *= np.exp(-self.hard_total * self.season[day])[None, None, :]
@@ -161,7 +195,7 @@ def forward_filter(observed: dict, chain: Chain, snapshot_days: list[int]) -> di
     after the events of the days before each snapshot day (normalised per lead)."""
     arrival, log_rates, scaled = observed["arrival"], observed["log_rates"], observed["scaled"]
     n_leads = len(arrival)
-    alpha = np.zeros((n_leads, len(LOG_FIT_GRID), len(chain.activity), funnel.N_BUYING_STAGES))
+    alpha = np.zeros((n_leads, len(chain.log_fit), len(chain.activity), funnel.N_BUYING_STAGES))
     first_form = np.where(
         observed["entry_hard"][:, None], np.array([0, 0, 0, 1.0]), np.array([1.0, 1, 1, 0])
     )
@@ -191,9 +225,34 @@ def forward_filter(observed: dict, chain: Chain, snapshot_days: list[int]) -> di
     return snapshots
 
 
-def fit_prior(leads: pd.DataFrame, cutoff, chain: Chain) -> np.ndarray:
-    """Each lead's prior weight over the log-fit grid at ``cutoff``, shaped for the filter's
-    weights: the channel's effect, the given profile fields' effects, a normal for the rest."""
+def mean_log_fit() -> float:
+    """The population's mean log-fit: the channels' and profile fields' expected effects."""
+    tables = {"lead_source": funnel.SOURCES, **PROFILE_EFFECTS}
+    total = 0.0
+    for table in tables.values():
+        shares = np.array([share for share, _ in table.values()])
+        effects = np.array([effect for _, effect in table.values()])
+        total += float((shares * effects).sum() / shares.sum())
+    return total
+
+
+def filter_probability(demo, chain: Chain, filtered: dict, cutoffs, profile=True) -> pd.DataFrame:
+    """P(hard conversion in the horizon) per lead at each cutoff, from the filter's weights
+    times the fit's prior (with ``profile=False`` the prior ignores the profile fields)."""
+    lead_ids = demo.leads["lead_id"].astype(str).to_numpy()
+    scores = []
+    for cutoff in cutoffs:
+        weights = filtered[chain.day_of(cutoff)] * fit_prior(demo.leads, cutoff, chain, profile)
+        weights /= np.maximum(weights.sum(axis=(1, 2, 3), keepdims=True), 1e-300)
+        p_hard = np.einsum("lgas,gs->l", weights, chain.hard_within_horizon(cutoff))
+        scores.append(pd.DataFrame({"lead_id": lead_ids, "cutoff": cutoff, "p": p_hard}))
+    return pd.concat(scores, ignore_index=True)
+
+
+def fit_prior(leads: pd.DataFrame, cutoff, chain: Chain, profile=True) -> np.ndarray:
+    """Each lead's prior weight over the chain's log-fit grid at ``cutoff``, shaped for the
+    filter's weights: the channel's effect, the given profile fields' effects, a normal
+    for the rest."""
     leads = leads.reset_index(drop=True)
     sources = {name: effect for name, (_, effect) in funnel.SOURCES.items()}
     mean = leads["lead_source"].map(sources).to_numpy(dtype=float)
@@ -205,36 +264,70 @@ def fit_prior(leads: pd.DataFrame, cutoff, chain: Chain) -> np.ndarray:
         expected = (shares * effects).sum()
         spread = (shares * (effects - expected) ** 2).sum()
         given = (leads[f"{field}_provided_at"] < cutoff).to_numpy() & leads[field].notna()
+        given &= profile
         value = leads[field].map({name: effect for name, (_, effect) in table.items()})
         mean += np.where(given, value.to_numpy(dtype=float), expected)
         variance += np.where(given, 0.0, spread)
-    weight = np.exp(-((LOG_FIT_GRID[None, :] - mean[:, None]) ** 2) / (2 * variance[:, None]))
+    grid = chain.log_fit[None, :]
+    weight = np.exp(-((grid - mean[:, None]) ** 2) / (2 * variance[:, None]))
     return (weight / weight.sum(axis=1, keepdims=True))[:, :, None, None]
 
 
-def held_out(demo) -> pd.DataFrame:
-    """The held-out snapshots of the training set `make demo` builds, with their labels,
-    the oracle and the bot flag (the same rows as ``benchmarks/quality.py``)."""
+@dataclass
+class DemoSnapshots:
+    """The training set `make demo` builds, split out of time as training splits it."""
+
+    demo: object
+    training_set: object
+    keys: pd.DataFrame
+    split: object
+    config: Config
+
+    def held_out(self) -> pd.DataFrame:
+        """The held-out snapshots with their labels, the oracle and the bot flag (the
+        same rows as ``benchmarks/quality.py``)."""
+        holdout = self.split.holdout
+        held = self.keys.loc[holdout, ["lead_id", "cutoff"]].assign(
+            label=self.training_set.y.to_numpy()[holdout]
+        )
+        truth = self.demo.truth[["lead_id", "cutoff", "p_hard_30d", "is_bot"]]
+        return held.merge(truth.astype({"lead_id": str}), on=["lead_id", "cutoff"], how="left")
+
+    def model_probability(self, extra: pd.DataFrame | None) -> np.ndarray:
+        """The model's gradient boosting on its features (and ``extra``'s ``p`` as one
+        more), fitted on the development snapshots; its held-out probabilities."""
+        X = self.training_set.X.reset_index(drop=True)
+        if extra is not None:
+            extra = self.keys[["lead_id", "cutoff"]].merge(
+                extra, how="left", on=["lead_id", "cutoff"]
+            )
+            X = X.assign(filter_p_hard=extra["p"].to_numpy())
+        y = self.training_set.y.reset_index(drop=True)
+        taxonomy = load_taxonomy(self.config.taxonomy)
+        spec = self.training_set.spec
+        return fit_and_score(X, y, self.keys, self.split, spec, taxonomy, self.config)
+
+
+def demo_snapshots(demo) -> DemoSnapshots:
     config = Config()
     training_set = build_training_set(demo.events, demo.leads, config)
     keys = training_set.keys.reset_index(drop=True).astype({"lead_id": str})
     split = out_of_time_split(keys, config.training.holdout_cutoffs, config.labels.horizon_days)
-    held = keys.loc[split.holdout, ["lead_id", "cutoff"]].assign(
-        label=training_set.y[split.holdout]
-    )
-    truth = demo.truth[["lead_id", "cutoff", "p_hard_30d", "is_bot"]].astype({"lead_id": str})
-    return held.merge(truth, on=["lead_id", "cutoff"], how="left")
+    return DemoSnapshots(demo, training_set, keys, split, config)
 
 
-def report(held: pd.DataFrame, args, seconds: float) -> None:
+def report(held: pd.DataFrame, variants: list[str], args, seconds: float) -> None:
     y, bot = held["label"].to_numpy(), held["is_bot"].fillna(False).to_numpy(dtype=bool)
-    if held["p"].isna().any():
+    if held[variants].isna().any().any():
         raise RuntimeError("a held-out snapshot has no filter probability")
-    scorers = {
-        "oracle (hidden stage)": held["p_hard_30d"].to_numpy(),
-        "observable filter": np.where(bot, 0.0, held["p"].to_numpy()),
-        "observable filter, bots not told apart": held["p"].to_numpy(),
-    }
+    full = held["observable filter"].to_numpy()
+    scorers = {"oracle (hidden stage)": held["p_hard_30d"].to_numpy()}
+    scorers |= {"observable filter, bots not told apart": full}
+    for name in variants:
+        label = name if name == "observable filter" else f"observable filter {name}"
+        scorers[label] = np.where(bot, 0.0, held[name].to_numpy())
+    scorers["model (gradient boosting on the package's features)"] = held["model"].to_numpy()
+    scorers["model + the filter's probability as a feature"] = held["model + filter"].to_numpy()
     table = pd.DataFrame(
         [
             {

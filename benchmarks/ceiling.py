@@ -27,7 +27,7 @@ by the simulator's flag (seven page views a day and nothing else, plain to any
 model); the figures without the flag are printed too. Left out: when the profile
 fields were given (leads further along give more), and e-mail domains.
 
-To show where the filter's lead over the model comes from, it is run again with
+To show where the filter's margin over the model comes from, it is run again with
 one piece of the funnel's form taken away at a time: the profile fields, the
 season (the span's mean rhythm every day), the spread of fit (every lead at the
 population's mean fit, so one transition matrix for all) and the spread of habit
@@ -133,9 +133,9 @@ class Chain:
             [fit**-0.5, np.ones_like(fit), fit**0.5, fit]
         )
         self.initial = weights / weights.sum(axis=1, keepdims=True)
-        spread = scenario.habit_spread if habit else 0.0
-        self.activity = np.exp(-(spread**2) / 2 + spread * ACTIVITY_Z)
-        density = np.exp(-(ACTIVITY_Z**2) / 2)
+        spread, z = (scenario.habit_spread, ACTIVITY_Z) if habit else (0.0, np.zeros(1))
+        self.activity = np.exp(-(spread**2) / 2 + spread * z)
+        density = np.exp(-(z**2) / 2)
         self.activity_prior = density / density.sum()
 
     def day_of(self, moment) -> int:

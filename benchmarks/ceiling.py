@@ -301,6 +301,8 @@ class DemoSnapshots:
             extra = self.keys[["lead_id", "cutoff"]].merge(
                 extra, how="left", on=["lead_id", "cutoff"]
             )
+            if extra["p"].isna().any():
+                raise RuntimeError("a snapshot has no filter probability")
             X = X.assign(filter_p_hard=extra["p"].to_numpy())
         y = self.training_set.y.reset_index(drop=True)
         taxonomy = load_taxonomy(self.config.taxonomy)

@@ -80,7 +80,9 @@ def main() -> None:
     held = snapshots.held_out()
     every, held_cutoffs = sorted(snapshots.keys["cutoff"].unique()), sorted(held["cutoff"].unique())
     chain = Chain(scenario, start)
-    filtered = forward_filter(observe(demo, chain), chain, [chain.day_of(c) for c in every])
+    # No switch changes the rates or the start, so every variant reads the same days.
+    observed = observe(demo, chain)
+    filtered = forward_filter(observed, chain, [chain.day_of(c) for c in every])
     scores = {
         "observable filter": filter_probability(demo, chain, filtered, every),
         "without the profile fields": filter_probability(
@@ -94,7 +96,7 @@ def main() -> None:
         ("with one habit for every lead", Chain(scenario, start, habit=False)),
     ):
         days = [variant.day_of(c) for c in held_cutoffs]
-        filtered = forward_filter(observe(demo, variant), variant, days)
+        filtered = forward_filter(observed, variant, days)
         scores[name] = filter_probability(demo, variant, filtered, held_cutoffs)
     for name, p in scores.items():
         held = held.merge(p.rename(columns={"p": name}), on=["lead_id", "cutoff"], how="left")
@@ -225,15 +227,20 @@ def forward_filter(observed: dict, chain: Chain, snapshot_days: list[int]) -> di
     return snapshots
 
 
+def effect_moments(table: dict) -> tuple[float, float]:
+    """Mean and variance of the log-fit effect of one of the simulator's tables of
+    ``{value: (share, effect)}``, over the population's shares."""
+    shares = np.array([share for share, _ in table.values()])
+    shares = shares / shares.sum()
+    effects = np.array([effect for _, effect in table.values()])
+    expected = (shares * effects).sum()
+    return float(expected), float((shares * (effects - expected) ** 2).sum())
+
+
 def mean_log_fit() -> float:
     """The population's mean log-fit: the channels' and profile fields' expected effects."""
-    tables = {"lead_source": funnel.SOURCES, **PROFILE_EFFECTS}
-    total = 0.0
-    for table in tables.values():
-        shares = np.array([share for share, _ in table.values()])
-        effects = np.array([effect for _, effect in table.values()])
-        total += float((shares * effects).sum() / shares.sum())
-    return total
+    tables = (funnel.SOURCES, *PROFILE_EFFECTS.values())
+    return sum(effect_moments(table)[0] for table in tables)
 
 
 def filter_probability(demo, chain: Chain, filtered: dict, cutoffs, profile=True) -> pd.DataFrame:
@@ -258,11 +265,7 @@ def fit_prior(leads: pd.DataFrame, cutoff, chain: Chain, profile=True) -> np.nda
     mean = leads["lead_source"].map(sources).to_numpy(dtype=float)
     variance = np.full(len(leads), chain.scenario.hidden_fit**2)
     for field, table in PROFILE_EFFECTS.items():
-        shares = np.array([share for share, _ in table.values()])
-        shares = shares / shares.sum()
-        effects = np.array([effect for _, effect in table.values()])
-        expected = (shares * effects).sum()
-        spread = (shares * (effects - expected) ** 2).sum()
+        expected, spread = effect_moments(table)
         given = (leads[f"{field}_provided_at"] < cutoff).to_numpy() & leads[field].notna()
         given &= profile
         value = leads[field].map({name: effect for name, (_, effect) in table.items()})
@@ -322,9 +325,10 @@ def report(held: pd.DataFrame, variants: list[str], args, seconds: float) -> Non
     y, bot = held["label"].to_numpy(), held["is_bot"].fillna(False).to_numpy(dtype=bool)
     if held[variants].isna().any().any():
         raise RuntimeError("a held-out snapshot has no filter probability")
-    full = held["observable filter"].to_numpy()
-    scorers = {"oracle (hidden stage)": held["p_hard_30d"].to_numpy()}
-    scorers |= {"observable filter, bots not told apart": full}
+    scorers = {
+        "oracle (hidden stage)": held["p_hard_30d"].to_numpy(),
+        "observable filter, bots not told apart": held["observable filter"].to_numpy(),
+    }
     for name in variants:
         label = name if name == "observable filter" else f"observable filter {name}"
         scorers[label] = np.where(bot, 0.0, held[name].to_numpy())

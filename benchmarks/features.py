@@ -199,25 +199,24 @@ def _duckdb(data: Path, as_of: str = AS_OF) -> pd.DataFrame:
     )
     connection.register("type_map", type_map)
     day = 86_400 * 10**9
-    windows = [(f"{w}d", f"age_ns <= {w * day}") for w in spec.windows_days] + [("all", "TRUE")]
+    # The counts are written from the feature contract: each count's meaning (what is
+    # counted, over which window) becomes one FILTER clause.
     aggregates = []
-    for event_type in spec.event_types:
-        for suffix, condition in windows:
-            aggregates.append(
-                f"count(*) FILTER (WHERE event_type = '{event_type}' AND {condition})"
-                f" AS n_{event_type}_{suffix}"
-            )
-    for event_class in EVENT_CLASSES:
-        for suffix, condition in windows:
-            aggregates.append(
-                f"count(*) FILTER (WHERE event_class = '{event_class}' AND {condition})"
-                f" AS n_{event_class}_{suffix}"
-            )
-    for suffix, condition in windows:
-        aggregates.append(f"count(*) FILTER (WHERE {condition}) AS n_events_{suffix}")
-        aggregates.append(
-            f"count(DISTINCT day) FILTER (WHERE {condition}) AS n_active_days_{suffix}"
-        )
+    for name, meaning in spec.meanings.items():
+        if meaning.family != "counts" or meaning.what == "unknown types":
+            continue
+        within = "TRUE" if meaning.window is None else f"age_ns <= {meaning.window * day}"
+        if meaning.what == "events":
+            which = "TRUE"
+        elif meaning.what in EVENT_CLASSES:
+            which = f"event_class = '{meaning.what}'"
+        else:
+            which = f"event_type = '{meaning.what}'"
+        aggregates.append(f"count(*) FILTER (WHERE {which} AND {within}) AS {name}")
+    for name, meaning in spec.meanings.items():
+        if name.startswith("n_active_days_"):
+            within = "TRUE" if meaning.window is None else f"age_ns <= {meaning.window * day}"
+            aggregates.append(f"count(DISTINCT day) FILTER (WHERE {within}) AS {name}")
     aggregates += [
         "count(*) FILTER (WHERE NOT is_known) AS n_unknown_type_events_all",
         "max(age_ns) / 86400e9 AS days_since_first_event",

@@ -16,7 +16,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "intent_model"
 
 # Lowest first. A module may import its own room and any room below it.
 ROOMS = [
-    ("intent_model.errors", "intent_model.names", "intent_model.runtime", "intent_model.version"),
+    (
+        "intent_model.errors",
+        "intent_model.names",
+        "intent_model.runtime",
+        "intent_model.version",
+        "intent_model.words",
+    ),
     ("intent_model.io",),
     ("intent_model.table",),
     ("intent_model.events",),

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from intent_model.errors import ConfigError
+from intent_model.events.families import count_name
 from intent_model.events.features import FeatureSpec, compute_features
 from intent_model.events.labels import label_rate_per_cutoff
 from intent_model.events.taxonomy import Taxonomy
@@ -149,7 +150,7 @@ def spark_features(
             return out[["lead_id", *spec.feature_names]]
         status = population_of(
             out["lead_id"],
-            out["n_events_all"].to_numpy(),
+            out[count_name("events", "all")].to_numpy(),
             out["days_since_last_hard"].to_numpy(),
             leads_chunk,
             cutoff,

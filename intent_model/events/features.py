@@ -20,32 +20,31 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from intent_model.events.families import (
+    ALWAYS,
+    DAY_NS,
+    FAMILIES,
+    FEATURE_FAMILIES,
+    NEVER,
+    PER_CUTOFF,
+    Meaning,
+    Said,
+    add_account_features,
+)
 from intent_model.events.taxonomy import EVENT_CLASSES, Taxonomy
 from intent_model.io.config import FeatureConfig
 from intent_model.io.validate import arrow_text, is_present
 from intent_model.table.encoding import TableSpec
 
-DAY_NS = 86_400 * 10**9
-CHANGE_CLASSES = (*EVENT_CLASSES, "events")
-NEVER = np.iinfo(np.int64).max
-ALWAYS = np.iinfo(np.int64).min
-ACTIVITY_TREND_DAYS = (7, 30)
-
-FEATURE_FAMILIES = (
-    "information",
-    "profile",
-    "counts",
-    "recency",
-    "intensity",
-    "diversity",
-    "decay",
-    "change",
-    "account",
-    "lead_table",
-)
-# Pseudo-events in the rates compared by the change features, so that quiet leads sit
-# at a finite value near zero instead of at an undefined ratio.
-PSEUDO_EVENTS = 0.5
+__all__ = [
+    "DAY_NS",
+    "FEATURE_FAMILIES",
+    "FeatureSpec",
+    "add_account_features",
+    "compute_features",
+    "lead_rows",
+    "lead_time_order",
+]
 
 
 @dataclass(frozen=True)
@@ -149,62 +148,49 @@ class FeatureSpec:
         rest of the long one."""
         return list(zip(self.windows_days[:-1], self.windows_days[1:], strict=True))
 
+    @cached_property
+    def meanings(self) -> dict[str, Meaning]:
+        """Every feature column, in order, with what it means (made by its family)."""
+        found: dict[str, Meaning] = {}
+        for family in FEATURE_FAMILIES:
+            found.update(FAMILIES[family].meanings(self))
+        return found
+
     @property
     def feature_names(self) -> list[str]:
         """Every feature column, in order."""
-        return [name for family in FEATURE_FAMILIES for name in self.names_of(family)]
+        return list(self.meanings)
 
     def names_of(self, family: str) -> list[str]:
         """The feature columns of one family (see ``FEATURE_FAMILIES``)."""
-        suffixes = self.window_suffixes
-        if family == "information":
-            if not self.profile_fields:
-                return []
-            names = [f"has_{f}" for f in self.profile_fields]
-            names += ["n_fields_provided", "share_fields_provided"]
-            return names + (["email_is_corporate"] if "email" in self.profile_fields else [])
-        if family == "profile":
-            return self.profile_spec.feature_names if self.profile_columns else []
-        if family == "counts":
-            names = [f"n_{t}_{s}" for t in self.event_types for s in suffixes]
-            names += [f"n_{c}_{s}" for c in EVENT_CLASSES for s in suffixes]
-            return names + [f"n_events_{s}" for s in suffixes] + ["n_unknown_type_events_all"]
-        if family == "recency":
-            names = ["days_since_first_event", "days_since_last_event"]
-            return names + [f"days_since_last_{c}" for c in EVENT_CLASSES] + ["days_since_created"]
-        if family == "intensity":
-            names = [f"n_active_days_{s}" for s in suffixes]
-            return names + ["events_per_active_day", "trend_7d_vs_prior_30d"]
-        if family == "diversity":
-            return ["n_distinct_event_types", "n_distinct_channels"]
-        if family == "decay":
-            return [f"decayed_{c}_events" for c in EVENT_CLASSES] + ["decayed_events_total"]
-        if family == "change":
-            rates = [f"rate_vs_usual_{c}_{w}d" for c in CHANGE_CLASSES for w in self.windows_days]
-            return rates + [
-                f"trend_{c}_{short}d_vs_prior_{long - short}d"
-                for c in CHANGE_CLASSES
-                for short, long in self.window_pairs
-            ]
-        if family == "account":
-            if not self.accounts:
-                return []
-            names = ["account_contacts"]
-            names += [f"account_active_contacts_{w}d" for w in self.windows_days]
-            names += [f"account_n_{t}_{s}" for t in self.event_types for s in suffixes]
-            names += [f"account_n_{c}_{s}" for c in EVENT_CLASSES for s in suffixes]
-            names += [f"account_days_since_last_{c}" for c in EVENT_CLASSES]
-            return names + ["account_decayed_events_total"]
-        if family == "lead_table":
-            return self.table_spec().feature_names if self.table_columns else []
-        raise ValueError(f"unknown feature family {family!r}; use one of {FEATURE_FAMILIES}")
+        if family not in FAMILIES:
+            raise ValueError(f"unknown feature family {family!r}; use one of {FEATURE_FAMILIES}")
+        return [name for name, meaning in self.meanings.items() if meaning.family == family]
 
     def family_of(self, feature: str) -> str:
         """The family a feature column belongs to."""
-        for family in FEATURE_FAMILIES:
-            if feature in self.names_of(family):
-                return family
-        raise KeyError(f"{feature!r} is not a feature of this spec")
+        if feature not in self.meanings:
+            raise KeyError(f"{feature!r} is not a feature of this spec")
+        return self.meanings[feature].family
+
+    def say(self, feature: str, values: dict[str, float] | tuple[float, ...]) -> Said:
+        """A lead's feature in words, by its family, with the raw quantities they quote.
+
+        ``values`` holds the features of ``meanings[feature].reads`` (a mapping, or a
+        tuple in that order).
+
+        Examples
+        --------
+        >>> spec = FeatureSpec(("pricing_page_view",), (7,), 14.0, ("phone",), ())
+        >>> spec.say("n_pricing_page_view_7d", {"n_pricing_page_view_7d": 3}).text
+        '3 pricing page views in the last 7 days'
+        >>> spec.say("has_phone", (0.0,)).text
+        'no phone given'
+        """
+        meaning = self.meanings[feature]
+        if not isinstance(values, tuple):
+            values = tuple(float(values[name]) for name in meaning.reads)
+        return FAMILIES[meaning.family].say(feature, meaning, values, self)
 
 
 def compute_features(
@@ -296,94 +282,6 @@ def compute_features(
         encoded = spec.table_spec().encode(lead_rows(leads, keys, spec), keys["cutoff"])
         out[:, [column[name] for name in table_names]] = encoded[table_names].to_numpy()
     return pd.DataFrame(out, columns=names, index=keys.index)
-
-
-def add_account_features(
-    X: pd.DataFrame, keys: pd.DataFrame, account_of: pd.Series, spec: FeatureSpec
-) -> pd.DataFrame:
-    """Fill the account roll-ups of ``X``: for each snapshot, what the *other* contacts of
-    its lead's account did before the same cutoff.
-
-    The roll-ups add up the colleagues' own point-in-time features at the
-    snapshot's cutoff, so they see nothing at or after it either. Colleagues
-    are the leads of the same account among ``keys`` at that cutoff (every
-    lead known by then, unless a population rule left some out). A lead
-    without an account has no colleagues: zero counts, unknown recency.
-
-    Parameters
-    ----------
-    X : pandas.DataFrame
-        Features of ``keys`` (rows aligned), with the account columns to fill.
-    keys : pandas.DataFrame
-        ``lead_id`` and ``cutoff`` per row.
-    account_of : pandas.Series
-        Account id per lead id (index); missing or blank: no account.
-    spec : FeatureSpec
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``X`` with ``spec.names_of("account")`` filled (a new frame).
-    """
-    names = spec.names_of("account")
-    if not names or not len(X):
-        return X
-    account = pd.Series(keys["lead_id"].astype(object).to_numpy()).map(account_of)
-    account = account.where(account.astype(str).str.strip().ne("") & account.notna())
-    group = pd.MultiIndex.from_arrays(
-        [account.to_numpy(dtype=object), _nanoseconds(keys["cutoff"])]
-    )
-    group_code = np.where(account.isna(), -1, pd.factorize(group)[0])
-    sums = {"account_contacts": np.ones(len(X))}
-    sums |= {
-        f"account_active_contacts_{w}d": (X[f"n_events_{w}d"].to_numpy() > 0).astype(float)
-        for w in spec.windows_days
-    }
-    # Per type as well as per class: which pages the colleagues read tells the account's
-    # stage as a lead's own per-type counts tell its own.
-    for what in (*spec.event_types, *EVENT_CLASSES):
-        for suffix in spec.window_suffixes:
-            sums[f"account_n_{what}_{suffix}"] = X[f"n_{what}_{suffix}"].to_numpy(dtype=float)
-    sums["account_decayed_events_total"] = X["decayed_events_total"].to_numpy(dtype=float)
-    filled = {name: _sum_of_others(values, group_code) for name, values in sums.items()}
-    for c in EVENT_CLASSES:
-        filled[f"account_days_since_last_{c}"] = _min_of_others(
-            X[f"days_since_last_{c}"].to_numpy(dtype=float), group_code
-        )
-    X = X.copy()
-    for name in names:
-        X[name] = filled[name].astype(X[name].dtype)
-    return X
-
-
-def _sum_of_others(values: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Per row: the sum of ``values`` over the other rows of its group (0 without a group)."""
-    grouped = group >= 0
-    totals = np.bincount(group[grouped], weights=values[grouped], minlength=group.max() + 2)
-    return np.where(grouped, totals[np.maximum(group, 0)] - values, 0.0)
-
-
-def _min_of_others(values: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Per row: the least of ``values`` over the other rows of its group, NaN ignored (NaN
-    when there is none)."""
-    rows = np.flatnonzero(group >= 0)
-    result = np.full(len(values), np.nan)
-    if not len(rows):
-        return result
-    value = np.where(np.isnan(values[rows]), np.inf, values[rows])
-    order = np.lexsort((value, group[rows]))
-    sorted_group, sorted_value = group[rows][order], value[order]
-    # Sorted by group then value: a group's first row is its least; for that row the
-    # least of the others is the group's second row, for every other row the first.
-    first = np.r_[True, sorted_group[1:] != sorted_group[:-1]]
-    starts = np.flatnonzero(first)
-    group_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    following = np.minimum(group_start + 1, len(order) - 1)
-    has_second = (group_start + 1 < len(order)) & (sorted_group[following] == sorted_group)
-    second = np.where(has_second, sorted_value[following], np.inf)
-    others = np.where(first, second, sorted_value[group_start])
-    result[rows[order]] = np.where(np.isfinite(others), others, np.nan)
-    return result
 
 
 def _profile_values_given(
@@ -494,177 +392,11 @@ def _features_at(
     member[key_leads] = True
     before = table.subset(member[table.lead] & (table.timestamp < cutoff))
     features: dict[str, np.ndarray] = {}
-    features.update(_information(profile, spec, cutoff))
-    features.update(_counts(before, spec, cutoff, n_leads))
-    features.update(_recency(before, profile, cutoff, n_leads))
-    features.update(_intensity(before, spec, cutoff, n_leads, features))
-    features.update(_diversity(before, n_leads))
-    features.update(_decay(before, spec, cutoff, n_leads))
-    features.update(_change(features, spec))
+    for family in PER_CUTOFF:
+        features.update(FAMILIES[family].compute(before, profile, spec, cutoff, n_leads, features))
     if len(key_leads) == n_leads and np.array_equal(key_leads, np.arange(n_leads)):
         return features  # every lead in order (scoring): no copy of every feature
     return {name: values[key_leads] for name, values in features.items()}
-
-
-def _information(profile: _ProfileArrays, spec: FeatureSpec, cutoff: int) -> dict:
-    if not spec.profile_fields:
-        return {}
-    has = profile.given_at < cutoff
-    features = {f"has_{f}": has[:, j].astype(float) for j, f in enumerate(spec.profile_fields)}
-    n_given = has.sum(axis=1).astype(float)
-    features["n_fields_provided"] = n_given
-    features["share_fields_provided"] = n_given / len(spec.profile_fields)
-    if "email" in spec.profile_fields:
-        has_email = has[:, spec.profile_fields.index("email")]
-        features["email_is_corporate"] = np.where(has_email, profile.corporate_email, np.nan)
-    return features
-
-
-def _window_starts(spec: FeatureSpec, cutoff: int) -> list[tuple[str, int]]:
-    """(suffix, earliest timestamp) per window: "last 7 days" is ``[cutoff - 7d, cutoff)``."""
-    starts = [(f"{w}d", cutoff - w * DAY_NS) for w in spec.windows_days]
-    return [*starts, ("all", ALWAYS)]
-
-
-def _counts(before: _EventArrays, spec: FeatureSpec, cutoff: int, n_leads: int) -> dict:
-    n_types, n_classes = len(spec.event_types), len(EVENT_CLASSES)
-    features = {}
-    for suffix, start in _window_starts(spec, cutoff):
-        inside = before.timestamp >= start
-        known = inside & (before.type_code >= 0)
-        by_type = np.bincount(
-            before.lead[known] * n_types + before.type_code[known], minlength=n_leads * n_types
-        ).reshape(n_leads, n_types)
-        for j, event_type in enumerate(spec.event_types):
-            features[f"n_{event_type}_{suffix}"] = by_type[:, j].astype(float)
-        by_class = np.bincount(
-            before.lead[inside] * n_classes + before.class_code[inside],
-            minlength=n_leads * n_classes,
-        ).reshape(n_leads, n_classes)
-        for j, event_class in enumerate(EVENT_CLASSES):
-            features[f"n_{event_class}_{suffix}"] = by_class[:, j].astype(float)
-        features[f"n_events_{suffix}"] = by_class.sum(axis=1).astype(float)
-    unknown = before.type_code < 0
-    features["n_unknown_type_events_all"] = np.bincount(
-        before.lead[unknown], minlength=n_leads
-    ).astype(float)
-    return features
-
-
-def _first_and_last(lead: np.ndarray, timestamp: np.ndarray, n_leads: int) -> tuple:
-    """First and last timestamp per lead of arrays sorted by (lead, time); NaN-free ints."""
-    first = np.full(n_leads, NEVER, dtype=np.int64)
-    last = np.full(n_leads, NEVER, dtype=np.int64)
-    if len(lead):
-        starts = np.flatnonzero(np.r_[True, lead[1:] != lead[:-1]])
-        ends = np.r_[starts[1:], len(lead)] - 1
-        first[lead[starts]] = timestamp[starts]
-        last[lead[ends]] = timestamp[ends]
-    return first, last
-
-
-def _days_since(moment: np.ndarray, cutoff: int) -> np.ndarray:
-    unknown = moment == NEVER
-    days = (cutoff - np.where(unknown, cutoff, moment)) / DAY_NS
-    return np.where(unknown, np.nan, days)
-
-
-def _recency(before: _EventArrays, profile: _ProfileArrays, cutoff: int, n_leads: int) -> dict:
-    first, last = _first_and_last(before.lead, before.timestamp, n_leads)
-    features = {
-        "days_since_first_event": _days_since(first, cutoff),
-        "days_since_last_event": _days_since(last, cutoff),
-    }
-    for j, event_class in enumerate(EVENT_CLASSES):
-        of_class = before.class_code == j
-        _, last_of_class = _first_and_last(
-            before.lead[of_class], before.timestamp[of_class], n_leads
-        )
-        features[f"days_since_last_{event_class}"] = _days_since(last_of_class, cutoff)
-    created = np.where(profile.created_at < cutoff, profile.created_at, NEVER)
-    # Without a known creation time before the cutoff, the first event is the creation.
-    created = np.where(created == NEVER, first, np.minimum(created, first))
-    features["days_since_created"] = _days_since(created, cutoff)
-    return features
-
-
-def _active_days(lead: np.ndarray, timestamp: np.ndarray, n_leads: int) -> np.ndarray:
-    """Distinct UTC calendar days with an event, per lead (arrays sorted by lead, time)."""
-    day = timestamp // DAY_NS
-    new_day = np.r_[True, (lead[1:] != lead[:-1]) | (day[1:] != day[:-1])] if len(lead) else []
-    return np.bincount(lead, weights=np.asarray(new_day, dtype=float), minlength=n_leads)
-
-
-def _intensity(
-    before: _EventArrays, spec: FeatureSpec, cutoff: int, n_leads: int, counts: dict
-) -> dict:
-    features = {}
-    for suffix, start in _window_starts(spec, cutoff):
-        inside = before.timestamp >= start
-        features[f"n_active_days_{suffix}"] = _active_days(
-            before.lead[inside], before.timestamp[inside], n_leads
-        )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        features["events_per_active_day"] = counts["n_events_all"] / features["n_active_days_all"]
-    recent_days, prior_days = ACTIVITY_TREND_DAYS
-    recent_start = cutoff - recent_days * DAY_NS
-    prior_start = recent_start - prior_days * DAY_NS
-    recent = np.bincount(before.lead[before.timestamp >= recent_start], minlength=n_leads)
-    prior_mask = (before.timestamp >= prior_start) & (before.timestamp < recent_start)
-    prior = np.bincount(before.lead[prior_mask], minlength=n_leads)
-    # Events per day in the last 7 days over events per day in the 30 before,
-    # with one pseudo-event each so that quiet leads sit at a finite value.
-    features["trend_7d_vs_prior_30d"] = ((recent + 1) / recent_days) / ((prior + 1) / prior_days)
-    return features
-
-
-def _distinct_per_lead(lead: np.ndarray, code: np.ndarray, n_leads: int) -> np.ndarray:
-    valid = code >= 0
-    width = int(code.max(initial=0)) + 1
-    pairs = np.unique(lead[valid].astype(np.int64) * width + code[valid])
-    return np.bincount(pairs // width, minlength=n_leads).astype(float)
-
-
-def _diversity(before: _EventArrays, n_leads: int) -> dict:
-    return {
-        "n_distinct_event_types": _distinct_per_lead(before.lead, before.any_type_code, n_leads),
-        "n_distinct_channels": _distinct_per_lead(before.lead, before.channel_code, n_leads),
-    }
-
-
-def _decay(before: _EventArrays, spec: FeatureSpec, cutoff: int, n_leads: int) -> dict:
-    age_days = (cutoff - before.timestamp) / DAY_NS
-    weight = np.exp2(-age_days / spec.decay_half_life_days)
-    n_classes = len(EVENT_CLASSES)
-    by_class = np.bincount(
-        before.lead * n_classes + before.class_code, weights=weight, minlength=n_leads * n_classes
-    ).reshape(n_leads, n_classes)
-    features = {f"decayed_{c}_events": by_class[:, j] for j, c in enumerate(EVENT_CLASSES)}
-    features["decayed_events_total"] = np.bincount(before.lead, weights=weight, minlength=n_leads)
-    return features
-
-
-def _change(features: dict, spec: FeatureSpec) -> dict:
-    """Interest against the lead's own habit: the log of its event rate in each recent
-    window over its usual rate (all events over its tenure), and the log of the rate in
-    each short window over the rate in the rest of the next longer one (warming up or
-    cooling down). Zero means "as usual"; both are blind to how active a lead always is."""
-    tenure = np.nan_to_num(features["days_since_created"], nan=0.0)
-    changes = {}
-    for c in CHANGE_CLASSES:
-        usual = np.log(
-            (features[f"n_{c}_all"] + PSEUDO_EVENTS) / np.maximum(tenure, spec.windows_days[-1])
-        )
-        for w in spec.windows_days:
-            recent = np.log((features[f"n_{c}_{w}d"] + PSEUDO_EVENTS) / w)
-            changes[f"rate_vs_usual_{c}_{w}d"] = recent - usual
-        for short, long in spec.window_pairs:
-            inside, outside = features[f"n_{c}_{short}d"], features[f"n_{c}_{long}d"]
-            earlier = (outside - inside + PSEUDO_EVENTS) / (long - short)
-            changes[f"trend_{c}_{short}d_vs_prior_{long - short}d"] = np.log(
-                (inside + PSEUDO_EVENTS) / short
-            ) - np.log(earlier)
-    return changes
 
 
 def lead_time_order(lead: np.ndarray, timestamp: np.ndarray, n_leads: int) -> np.ndarray:

@@ -15,6 +15,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from intent_model.events.families import count_name
+
 # Typical lead-scoring sheet values.
 EVENT_POINTS = {
     "demo_request": 30,
@@ -80,7 +82,7 @@ class PointsRule(ClassifierMixin, BaseEstimator):
         for event_type, value in EVENT_POINTS.items():
             previous_count = 0.0
             for days, weight in RECENCY_WEIGHTS:
-                column = f"n_{event_type}_{days}d"
+                column = count_name(event_type, f"{days}d")
                 if column not in X:
                     continue
                 count = X[column].to_numpy(dtype=float)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from intent_model.errors import InputError
+from intent_model.events.families import count_name
 from intent_model.events.features import FeatureSpec
 from intent_model.io.config import Config
 from intent_model.io.database import shown_source
@@ -100,11 +101,11 @@ def event_lead_scores(
     scored = score_features(model, features, spec, config, times).reset_index(drop=True)
     scored.insert(0, "lead_id", features.index.astype(str))
     scored["scored_from"] = np.where(
-        features["n_events_all"].to_numpy() > 0, "events", "profile only"
+        features[count_name("events", "all")].to_numpy() > 0, "events", "profile only"
     )
     # Who is ranked is decided from these once every chunk is scored; output_rows drops them.
     scored["_days_since_last_hard"] = features["days_since_last_hard"].to_numpy()
-    scored["_n_events"] = features["n_events_all"].to_numpy()
+    scored["_n_events"] = features[count_name("events", "all")].to_numpy()
     return scored
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from intent_model.events.families import count_name
 from intent_model.events.features import FEATURE_FAMILIES
 from intent_model.events.taxonomy import Taxonomy, load_taxonomy
 from intent_model.events.training_set import (
@@ -365,7 +366,7 @@ def hard_count_features(spec, taxonomy: Taxonomy) -> tuple[str, ...]:
     only reward (a candidate with the constraint competes with one without)."""
     hard_types = set(taxonomy.types_of("hard")) | {"hard"}
     return tuple(
-        f"n_{event_type}_{suffix}"
+        count_name(event_type, suffix)
         for event_type in [*spec.event_types, "hard"]
         if event_type in hard_types
         for suffix in spec.window_suffixes

@@ -12,13 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intent_model.events.features import (
-    FeatureSpec,
-    _min_of_others,
-    _sum_of_others,
-    add_account_features,
-    compute_features,
-)
+from intent_model.events.families.account import _min_of_others, _sum_of_others
+from intent_model.events.features import FeatureSpec, add_account_features, compute_features
 from intent_model.events.log import load_events
 from intent_model.events.taxonomy import load_taxonomy
 from intent_model.events.training_set import build_features, build_training_set
@@ -196,17 +191,25 @@ def test_add_account_features_leaves_a_spec_without_accounts_alone():
     assert add_account_features(X, keys, pd.Series({"a": "X"}), spec) is X
 
 
-def test_reasons_tell_the_change_and_account_features_in_words():
-    from intent_model.scoring.explain import describe
-
-    spec = FeatureSpec.from_config(FeatureConfig(), TAXONOMY)
-    assert describe("rate_vs_usual_events_30d", np.log(3.0), spec) == (
-        "activity in the last 30 days at 3.0x the lead's usual rate"
+def test_reasons_tell_the_change_and_account_features_in_their_raw_counts():
+    spec = dataclasses.replace(FeatureSpec.from_config(FeatureConfig(), TAXONOMY), accounts=True)
+    row = {
+        "rate_vs_usual_events_30d": np.log(3.0),
+        "n_events_30d": 6.0,
+        "n_events_all": 20.0,
+        "days_since_created": 199.6,
+    }
+    assert spec.say("rate_vs_usual_events_30d", row).text == (
+        "6 events in the last 30 days, 20 in the lead's 200 days in all"
     )
-    assert describe("account_n_hard_90d", 2, spec) == (
+    row = {"rate_vs_usual_hard_30d": -0.7, "n_hard_30d": 0.0, "n_hard_all": 2.0}
+    assert spec.say("rate_vs_usual_hard_30d", {**row, "days_since_created": 80.0}).text == (
+        "no hard conversions in the last 30 days, 2 in the lead's 80 days in all"
+    )
+    assert spec.say("account_n_hard_90d", {"account_n_hard_90d": 2}).text == (
         "2 hard conversions by colleagues at the account in the last 90 days"
     )
-    assert describe("account_days_since_last_hard", 5.4, spec) == (
+    assert spec.say("account_days_since_last_hard", (5.4,)).text == (
         "a colleague's last hard conversion 5 days ago"
     )
 

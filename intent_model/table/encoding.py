@@ -22,6 +22,7 @@ import pandas as pd
 
 from intent_model.io.config import FEATURE_ROLES
 from intent_model.io.validate import is_present
+from intent_model.words import number as _number
 
 OTHER = "(other)"
 INFORMATION = ("n_fields_provided", "share_fields_provided")
@@ -330,5 +331,3 @@ def placeholder_report(frame: pd.DataFrame, columns: list[str], missing_values: 
     return pd.DataFrame(rows, columns=["column", "value", "n_cells"])
 
 
-def _number(value: float) -> str:
-    return f"{value:,.10g}"

@@ -95,8 +95,6 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/generator.py
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/quality.py
-	$(BIN)/python benchmarks/ceiling.py
-	$(BIN)/python benchmarks/latent_stage.py
 	$(BIN)/python benchmarks/predict.py
 	$(BIN)/python benchmarks/spark.py
 	$(BIN)/python benchmarks/load_model.py

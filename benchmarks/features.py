@@ -163,7 +163,7 @@ def peak_rss_mb() -> float:
 
 
 def _intent_model(data: Path, as_of: str = AS_OF) -> pd.DataFrame:
-    from intent_model.events.training_set import build_features
+    from intent_model.events.stream import build_features
 
     with tempfile.TemporaryDirectory(prefix="bench-work-") as work:
         return build_features(

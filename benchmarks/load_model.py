@@ -26,7 +26,7 @@ from pathlib import Path
 import joblib
 
 from intent_model.modeling.bundle import sha256_of
-from intent_model.scoring.predict import load_model
+from intent_model.scoring.loaded import load_model
 from intent_model.simulate.crm import crm_export
 from intent_model.simulate.funnel import simulate_funnel
 from intent_model.training.train import train

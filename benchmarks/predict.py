@@ -28,9 +28,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from intent_model.events.training_set import build_features
+from intent_model.events.stream import build_features
 from intent_model.scoring.explain import explain, reason_texts
-from intent_model.scoring.predict import load_model, predict
+from intent_model.scoring.loaded import load_model
+from intent_model.scoring.predict import predict
 from intent_model.simulate.crm import crm_export
 from intent_model.simulate.funnel import simulate_funnel, write_demo_data
 from intent_model.training.from_table import train_table

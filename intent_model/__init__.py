@@ -36,9 +36,9 @@ _LAZY = {
     "promote": "intent_model.training.promote",
     "PromotionResult": "intent_model.training.promote",
     "predict": "intent_model.scoring.predict",
-    "load_model": "intent_model.scoring.predict",
-    "LoadedModel": "intent_model.scoring.predict",
-    "PredictionResult": "intent_model.scoring.predict",
+    "load_model": "intent_model.scoring.loaded",
+    "LoadedModel": "intent_model.scoring.loaded",
+    "PredictionResult": "intent_model.scoring.result",
 }
 
 __all__ = [

@@ -1,7 +1,8 @@
 """Choose the engine that builds features and training sets: this machine, or Spark.
 
-The local functions of :mod:`intent_model.events.training_set` know nothing of
-Spark; these wrappers, one room above both engines, pick one by name.
+The local functions of :mod:`intent_model.events.training_set` and
+:mod:`intent_model.events.stream` know nothing of Spark; these wrappers, one room
+above both engines, pick one by name.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from intent_model.events import stream
 from intent_model.events import training_set as local
 from intent_model.events.features import FeatureSpec
+from intent_model.events.inputs import EventsInput, LeadsInput, Progress
 from intent_model.events.taxonomy import Taxonomy
-from intent_model.events.training_set import EventsInput, LeadsInput, Progress, TrainingSet
+from intent_model.events.training_set import TrainingSet
 from intent_model.io.config import Config
 
 ENGINES = ("local", "spark")
@@ -89,7 +92,7 @@ def build_features(
     Parameters
     ----------
     events, leads, as_of, config, spec, taxonomy, workdir, progress, jobs
-        As for :func:`intent_model.events.training_set.build_features`.
+        As for :func:`intent_model.events.stream.build_features`.
     engine : {"local", "spark"}
         ``"spark"`` runs the same feature code per group of leads on Spark
         (see :mod:`intent_model.engines.spark`) and collects the result.
@@ -109,7 +112,7 @@ def build_features(
             spark or spark_session(), events, leads, as_of, config, spec, taxonomy
         ).toPandas()
         return frame.set_index("lead_id").sort_index().astype(np.float32)
-    return local.build_features(
+    return stream.build_features(
         events,
         leads,
         as_of,

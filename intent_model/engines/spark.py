@@ -345,7 +345,7 @@ def _spec_of(
     The leads table (one row per lead) is collected to the driver: its other
     columns are encoded with categories learned from all of it, as locally.
     """
-    from intent_model.events.training_set import feature_spec_for
+    from intent_model.events.inputs import feature_spec_for
     from intent_model.io.load import load_leads
 
     if leads_frame is None:
@@ -390,8 +390,9 @@ def spark_predict(
     from pyspark.sql import functions as F
 
     from intent_model.names import OUTPUT_COLUMNS
+    from intent_model.scoring.loaded import LoadedModel, load_model
     from intent_model.scoring.output import event_lead_scores, settle_status
-    from intent_model.scoring.predict import LoadedModel, converted_days, load_model
+    from intent_model.scoring.predict import converted_days
 
     config = config or Config()
     loaded = model if isinstance(model, LoadedModel) else load_model(model)

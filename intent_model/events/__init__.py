@@ -4,7 +4,10 @@
 - ``log``: load and classify an event log
 - ``chunks``: stream a large log in groups of leads
 - ``labels``: cutoffs, snapshot population and labels (the point-in-time rule)
-- ``features``: the feature families, computed from events before each cutoff
+- ``families``: each feature family's names, computation and words
+- ``features``: the feature spec, and every family from events before each cutoff
 - ``guards``: data sufficiency and single-feature leak alarms
-- ``training_set``: training snapshots and the features as of one moment
+- ``inputs``: the leads table, feature spec and chunks a feature build reads
+- ``training_set``: training snapshots
+- ``stream``: the features of every lead as of one moment, chunk by chunk
 """

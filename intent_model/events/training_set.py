@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-import warnings
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from intent_model.errors import ConfigError
 from intent_model.events.chunks import EventChunks, lead_chunk, open_events
@@ -34,6 +28,17 @@ from intent_model.events.features import (
     lead_rows,
 )
 from intent_model.events.guards import check_sufficiency, leakage_alarm, outcome_like_columns
+from intent_model.events.inputs import (
+    EventsInput,
+    LeadsInput,
+    Progress,
+    account_map,
+    chunk_pairs,
+    feature_spec_for,
+    lead_table_of,
+    profile_placeholders,
+    quarantine_files,
+)
 from intent_model.events.labels import (
     crm_labels,
     keep_by_population_rules,
@@ -42,19 +47,11 @@ from intent_model.events.labels import (
     make_cutoffs,
     population,
 )
-from intent_model.events.log import EventLog, count_duplicate_events
+from intent_model.events.log import count_duplicate_events
 from intent_model.events.taxonomy import Taxonomy, describe_unknown, load_taxonomy
 from intent_model.io.config import Config
-from intent_model.io.load import load_leads, write_quarantine
-from intent_model.io.validate import PROVIDED_AT_SUFFIX, CheckedTable, as_utc
-from intent_model.runtime import release_free_memory, resolve_jobs
+from intent_model.io.validate import CheckedTable
 from intent_model.table.checks import check_columns, describe_checks, out_of_fold_score
-from intent_model.table.encoding import TableSpec, placeholder_report
-from intent_model.table.roles import infer_roles
-
-Progress = Callable[[str], None]
-EventsInput = str | Path | pd.DataFrame | EventLog
-LeadsInput = str | Path | pd.DataFrame | CheckedTable | None
 
 
 @dataclass
@@ -196,13 +193,13 @@ def build_training_set(
     notes: list[str] = []
     with tempfile.TemporaryDirectory(dir=workdir, prefix="intent-model-") as tmp:
         chunks = open_events(events, config, taxonomy, tmp)
-        lead_table = _lead_table(leads, config)
+        lead_table = lead_table_of(leads, config)
         # Table columns are checked for post-outcome leaks only when the spec is made here.
         fitted_here = spec is None
         spec = spec or feature_spec_for(config, taxonomy, lead_table, notes)
         snapshots_of = _snapshot_labeller(chunks, lead_table, config)
         parts, n_duplicates = [], 0
-        for i, chunk_events, chunk_leads in _chunk_pairs(chunks, lead_table):
+        for i, chunk_events, chunk_leads in chunk_pairs(chunks, lead_table):
             n_duplicates += count_duplicate_events(chunk_events)
             keys, labels = snapshots_of(i, chunk_events, chunk_leads)
             features = compute_features(chunk_events, keys, spec, chunk_leads)
@@ -222,9 +219,9 @@ def build_training_set(
         leads_accounting=lead_table.accounting() if lead_table is not None else None,
         first_event=chunks.first_timestamp,
         last_event=chunks.last_timestamp,
-        quarantine_files=_quarantine([chunks.checked, lead_table], config),
+        quarantine_files=quarantine_files([chunks.checked, lead_table], config),
         n_duplicate_events=n_duplicates,
-        placeholders=_profile_placeholders(leads_frame, spec),
+        placeholders=profile_placeholders(leads_frame, spec),
         unknown_types=chunks.unknown_types,
         label_rates=label_rate_per_cutoff(keys, y),
         leakage=leakage_alarm(X, y, keys, config.guards.feature_alarm_auc),
@@ -288,342 +285,6 @@ def check_table_columns(
     dropped = [f for c in columns if c.name in left_out for f in c.feature_names()]
     kept = tuple(c for c in columns if c.name not in left_out)
     return X.drop(columns=dropped), dataclasses.replace(spec, table_columns=kept), checks
-
-
-def build_features(
-    events: EventsInput,
-    leads: LeadsInput = None,
-    as_of: str | pd.Timestamp | None = None,
-    config: Config | None = None,
-    spec: FeatureSpec | None = None,
-    taxonomy: Taxonomy | None = None,
-    *,
-    workdir: str | Path | None = None,
-    progress: Progress | None = None,
-    jobs: int | None = None,
-) -> pd.DataFrame:
-    """Features of every lead as of one moment, from events strictly before it.
-
-    Parameters
-    ----------
-    events, leads, config, taxonomy, workdir, progress
-        As for :func:`build_training_set`.
-    as_of : str or Timestamp, optional
-        The cutoff; defaults to one second after the latest event (so every
-        event counts). Naive times are UTC.
-    spec : FeatureSpec, optional
-        The features to build (a trained model's spec); by default the one
-        the config and taxonomy give.
-    jobs : int, optional
-        Chunks computed at once (threads); defaults to ``config.runtime.jobs``,
-        else the cores this process may use.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per lead in the events or the leads table, indexed by
-        ``lead_id`` (sorted), float32 columns ``spec.feature_names``.
-    """
-    with FeatureStream(
-        events, leads, as_of, config, spec, taxonomy, workdir=workdir, jobs=jobs
-    ) as stream:
-        parts = list(stream.chunks(progress))
-    return _sorted_by_lead(parts, stream.spec.feature_names)
-
-
-def _sorted_by_lead(parts: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
-    """The parts as one table sorted by lead id, each part moved into place and let go, so
-    that the table is held about once instead of three times (parts, concat, sort)."""
-    if not parts:
-        return pd.DataFrame(columns=names, dtype=np.float32, index=pd.Index([], name="lead_id"))
-    ids = np.concatenate([part.index.to_numpy(dtype=object) for part in parts])
-    # Arrow sorts half a million text ids several times faster than pandas' sort_index.
-    order = pc.sort_indices(pa.array(ids, pa.string())).to_numpy()
-    position = np.empty(len(ids), dtype=np.int64)
-    position[order] = np.arange(len(ids))
-    values = np.empty((len(ids), len(names)), dtype=np.float32, order="F")
-    start = 0
-    while parts:
-        part = parts.pop(0)
-        values[position[start : start + len(part)]] = part.to_numpy(dtype=np.float32)
-        start += len(part)
-        del part
-    index = pd.Index(ids[order], name="lead_id")
-    return pd.DataFrame(values, index=index, columns=names, copy=False)
-
-
-class FeatureStream:
-    """Features of every lead as of one moment, one chunk of leads at a time.
-
-    Use as a context manager (it may spill a large log to a temporary
-    directory); :meth:`chunks` yields one DataFrame per chunk, indexed by
-    ``lead_id``. Scoring uses it to keep memory bounded by the chunk.
-
-    Attributes (after entering)
-    ---------------------------
-    as_of : pandas.Timestamp
-    spec : FeatureSpec
-    events : EventChunks
-        The account of the events input and its unknown types.
-    lead_table : CheckedTable or None
-    quarantine_files : list of Path
-    n_duplicate_events, n_events_at_or_after_as_of : int
-        Counted while :meth:`chunks` runs.
-    """
-
-    def __init__(
-        self,
-        events: EventsInput,
-        leads: LeadsInput = None,
-        as_of: str | pd.Timestamp | None = None,
-        config: Config | None = None,
-        spec: FeatureSpec | None = None,
-        taxonomy: Taxonomy | None = None,
-        *,
-        workdir: str | Path | None = None,
-        jobs: int | None = None,
-    ) -> None:
-        self._inputs = (events, leads)
-        self._as_of = as_of
-        self.config = config or Config()
-        # Every caller (scoring, build_features, training's drift reference) honours
-        # [runtime] jobs / --jobs unless it gives its own number.
-        self._jobs = resolve_jobs(jobs or self.config.runtime.jobs)
-        self.taxonomy = taxonomy or load_taxonomy(self.config.taxonomy)
-        self.spec = spec
-        self._workdir = workdir
-
-    def __enter__(self) -> FeatureStream:
-        self._tmp = tempfile.TemporaryDirectory(dir=self._workdir, prefix="intent-model-")
-        try:
-            events, leads = self._inputs
-            self.events = open_events(
-                events, self.config, self.taxonomy, self._tmp.name, jobs=self._jobs
-            )
-            release_free_memory()  # what streaming the events left behind
-            self.lead_table = _lead_table(leads, self.config)
-            self.quarantine_files = _quarantine([self.events.checked, self.lead_table], self.config)
-            self.spec = self.spec or feature_spec_for(
-                self.config, self.taxonomy, self.lead_table, []
-            )
-            self.n_duplicate_events = 0
-            self.n_events_at_or_after_as_of = 0
-            self.as_of = (
-                as_utc(self._as_of)
-                if self._as_of is not None
-                else self.events.last_timestamp.floor("s") + pd.Timedelta(seconds=1)
-            )
-        except BaseException:
-            self._tmp.cleanup()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._tmp.cleanup()
-
-    def chunks(self, progress: Progress | None = None) -> Iterator[pd.DataFrame]:
-        """Yield the features of each chunk of leads (float32, indexed by ``lead_id``), in
-        chunk order; with account roll-ups, one table of every lead.
-
-        Chunks are computed ``jobs`` at a time in threads: the feature code is
-        numpy and Arrow, which release the GIL, and threads share the spilled
-        dictionaries and the leads table instead of copying them per process.
-        """
-        if self.spec.accounts:
-            yield self._with_accounts(self._computed_chunks(progress))
-            return
-        yield from self._computed_chunks(progress)
-
-    def _with_accounts(self, chunks: Iterator[pd.DataFrame]) -> pd.DataFrame:
-        """Every chunk as one table with the account roll-ups filled: an account's contacts
-        may sit in different chunks, so scoring with accounts holds every lead at once."""
-        accounts = account_map(self.lead_table)
-        if accounts.empty:
-            # Silently zero roll-ups would score every lead as if it were alone.
-            raise ConfigError(
-                "this model uses account roll-ups: give the leads table and map its account "
-                "column with [columns] account_id (as in training)"
-            )
-        features = pd.concat(list(chunks))
-        keys = pd.DataFrame({"lead_id": features.index.to_numpy(), "cutoff": self.as_of})
-        rolled = add_account_features(features.reset_index(drop=True), keys, accounts, self.spec)
-        return rolled.set_axis(features.index)
-
-    def _computed_chunks(self, progress: Progress | None) -> Iterator[pd.DataFrame]:
-        n_chunks = self.events.n_chunks
-        pairs = _chunk_pairs(self.events, self.lead_table)
-        with ThreadPoolExecutor(max_workers=self._jobs, thread_name_prefix="features") as pool:
-            # At most `jobs` chunks in flight, so memory stays a few chunks whatever their number.
-            pending = deque(pool.submit(self._chunk, *pair) for pair in islice(pairs, self._jobs))
-            while pending:
-                i, features, n_duplicates, n_late = pending.popleft().result()
-                release_free_memory()
-                pending.extend(pool.submit(self._chunk, *pair) for pair in islice(pairs, 1))
-                self.n_duplicate_events += n_duplicates
-                self.n_events_at_or_after_as_of += n_late
-                if progress:
-                    progress(f"features: chunk {i + 1}/{n_chunks}, {len(features):,} leads")
-                yield features
-
-    def _chunk(
-        self, i: int, chunk_events: pd.DataFrame, chunk_leads: pd.DataFrame | None
-    ) -> tuple[int, pd.DataFrame, int, int]:
-        lead_ids = pd.unique(chunk_events["lead_id"].astype(object))
-        if chunk_leads is not None:
-            lead_ids = pd.unique(np.concatenate([lead_ids, chunk_leads["lead_id"].to_numpy()]))
-        keys = pd.DataFrame({"lead_id": lead_ids, "cutoff": self.as_of})
-        features = compute_features(chunk_events, keys, self.spec, chunk_leads, np.float32)
-        features = features.set_axis(pd.Index(lead_ids, name="lead_id"))
-        n_late = int((chunk_events["timestamp"] >= self.as_of).sum())
-        return i, features, count_duplicate_events(chunk_events), n_late
-
-
-def account_map(lead_table: CheckedTable | None) -> pd.Series:
-    """Account id per lead id (empty without a leads table or an ``account_id`` column)."""
-    if lead_table is None or "account_id" not in lead_table.frame:
-        return pd.Series(dtype=object)
-    frame = lead_table.frame
-    return pd.Series(
-        frame["account_id"].astype(object).to_numpy(),
-        index=frame["lead_id"].astype(object).to_numpy(),
-    )
-
-
-def _profile_placeholders(leads: pd.DataFrame | None, spec: FeatureSpec) -> pd.DataFrame | None:
-    """Cells of the profile fields counted as not given (placeholders and blanks), counted
-    as in CRM-table mode."""
-    if leads is None:
-        return None
-    fields = [f for f in spec.profile_fields if f in leads]
-    return placeholder_report(leads, fields, spec.missing_values)
-
-
-def _chunk_pairs(
-    chunks: EventChunks, lead_table: CheckedTable | None
-) -> Iterator[tuple[int, pd.DataFrame, pd.DataFrame | None]]:
-    """Each chunk's events with the rows of the leads table that hash to the same chunk."""
-    leads_frame = lead_table.frame if lead_table is not None else None
-    leads_chunk = (
-        lead_chunk(leads_frame["lead_id"], chunks.n_chunks) if leads_frame is not None else None
-    )
-    for i in range(chunks.n_chunks):
-        chunk_leads = leads_frame.loc[leads_chunk == i] if leads_frame is not None else None
-        yield i, chunks.chunk(i), chunk_leads
-
-
-def _quarantine(tables: list[CheckedTable | None], config: Config) -> list[Path]:
-    """Write the rejected rows of each table to the quarantine directory."""
-    written = [write_quarantine(t, config.input.quarantine_dir) for t in tables if t is not None]
-    return [path for path in written if path is not None]
-
-
-def _lead_table(leads: LeadsInput, config: Config) -> CheckedTable | None:
-    if leads is None:
-        return None
-    if isinstance(leads, CheckedTable):
-        return leads
-    return load_leads(leads, config)
-
-
-def feature_spec_for(
-    config: Config, taxonomy: Taxonomy, lead_table: CheckedTable | None, notes: list[str]
-) -> FeatureSpec:
-    """The features a new model builds from this config, taxonomy and leads table.
-
-    Refuses profile fields named like CRM outcomes; appends to ``notes`` (and
-    warns) when a profile field has no ``<field>_provided_at`` column.
-    """
-    columns = list(lead_table.frame.columns) if lead_table is not None else []
-    refused = outcome_like_columns(config.features.profile_fields)
-    if refused:
-        raise ConfigError(
-            f"features.profile_fields names column(s) that look like CRM outcomes: "
-            f"{', '.join(refused)}; an outcome must never be a feature"
-        )
-    accounts = bool(config.columns.account_id)
-    if accounts and "account_id" not in columns:
-        source = lead_table.source if lead_table is not None else "no leads table"
-        raise ConfigError(
-            f"{source}: [columns] account_id = {config.columns.account_id!r}, but there is no "
-            "such column in the leads table (account roll-ups need the leads table to map "
-            "each lead to its account)"
-        )
-    spec = FeatureSpec.from_config(config.features, taxonomy, columns, accounts=accounts)
-    if lead_table is not None:
-        spec = dataclasses.replace(
-            spec,
-            table_columns=_table_columns(lead_table, spec, config),
-            profile_columns=_profile_columns(lead_table, spec, config),
-        )
-    undated = [f for f in spec.profile_fields if f"{f}{PROVIDED_AT_SUFFIX}" not in columns]
-    if undated:
-        since = "created_at" if "created_at" in columns else "the start of time"
-        message = (
-            f"profile field(s) {', '.join(undated)} have no <field>{PROVIDED_AT_SUFFIX} column, "
-            f"so they count as given since {since}: the features may see information given "
-            "after a cutoff"
-        )
-        notes.append(message)
-        warnings.warn(message, UserWarning, stacklevel=3)
-    return spec
-
-
-def _table_columns(lead_table: CheckedTable, spec: FeatureSpec, config: Config) -> tuple:
-    """The leads table's other columns (not the id, dates, label or profile fields), encoded
-    as in CRM-table mode, so that they join the event features."""
-    frame = lead_table.frame
-    labels = config.labels
-    reserved = {"lead_id", "created_at", "account_id", labels.label_col, labels.labeled_at_col}
-    reserved |= set(spec.profile_fields)
-    extra = [
-        c for c in frame.columns if c not in reserved and not str(c).endswith(PROVIDED_AT_SUFFIX)
-    ]
-    if not extra or frame.empty:
-        return ()
-    table = _fit_encoding(frame, extra, config)
-    clashes = sorted(set(table.feature_names) & set(spec.feature_names))
-    if clashes:
-        raise ConfigError(
-            f"{lead_table.source}: leads-table column(s) would make features named like event "
-            f"features ({', '.join(clashes)}); rename them or set their role to 'ignore' in "
-            "[columns.roles]"
-        )
-    return table.columns
-
-
-def _profile_columns(lead_table: CheckedTable, spec: FeatureSpec, config: Config) -> tuple:
-    """The profile fields whose value is a feature (categorical or numeric: a job title, a
-    company size; not an e-mail or a free-text message), encoded as in CRM-table mode but
-    without ``has_<field>`` (the information features have it)."""
-    frame = lead_table.frame
-    fields = [f for f in spec.profile_fields if f in frame.columns]
-    if not fields or frame.empty:
-        return ()
-    table = _fit_encoding(frame, fields, config, roles_kept=("categorical", "numeric"))
-    return tuple(dataclasses.replace(c, presence=False) for c in table.columns)
-
-
-def _fit_encoding(
-    frame: pd.DataFrame,
-    columns: list[str],
-    config: Config,
-    roles_kept: tuple[str, ...] | None = None,
-) -> TableSpec:
-    """The CRM-table encoding of some leads-table columns: roles inferred (``[columns.roles]``
-    overriding), only ``roles_kept`` when given, categories learned from the table."""
-    overrides = {k: v for k, v in config.columns.roles.items() if k in columns}
-    placeholders = config.features.placeholders()
-    roles = infer_roles(frame[["lead_id", *columns]], placeholders, None, overrides)
-    if roles_kept is not None:
-        roles = roles[roles["role"].isin(roles_kept)]
-    return TableSpec.fit(
-        frame,
-        roles,
-        placeholders,
-        config.table.max_categories,
-        config.table.min_category_rows,
-        information=False,
-    )
 
 
 def event_snapshots(

@@ -232,9 +232,9 @@ class TrainingConfig:
 
     # The latest cutoffs are held out for out-of-time evaluation.
     holdout_cutoffs: int = 3
-    # Folds (grouped by lead) over the earlier cutoffs, for calibration,
-    # the decision threshold and the tiers.
-    cv_folds: int = 3
+    # Folds (grouped by lead) over the development cutoffs or rows, on which the model is
+    # selected and calibrated and the decision threshold and tiers are chosen.
+    selection_folds: int = 3
     # The candidates, their number of trees and the calibrator are chosen on folds of
     # at most this many development rows (whole leads, drawn at random); the chosen
     # model then learns from every row. 0: choose on every row. At 10M events this
@@ -250,7 +250,8 @@ class TrainingConfig:
     promotion_metric: Literal["average_precision", "roc_auc", "log_loss", "brier"] = (
         "average_precision"
     )
-    experiment: str = "lead-intent"
+    # Where models trained on events are tracked (table models: [table] table_experiment).
+    event_experiment: str = "lead-intent"
     registered_model: str = "lead-intent"
     tracking_uri: str = "sqlite:///mlflow.db"
 
@@ -273,7 +274,7 @@ class TableConfig:
     # training warns (LeakWarning).
     model_warning_auc: float = 0.97
     # Stratified folds for the evaluation when the table has no creation date.
-    cv_folds: int = 5
+    evaluation_folds: int = 5
     # With a creation date: the newest share of leads is held out (out of time).
     holdout_share: float = 0.2
     # Categories of a categorical column kept as their own feature: at most this many,
@@ -281,7 +282,7 @@ class TableConfig:
     max_categories: int = 30
     min_category_rows: int = 10
     # Table models are tracked and registered apart from event models: their inputs differ.
-    experiment: str = "lead-intent-crm"
+    table_experiment: str = "lead-intent-crm"
     registered_model: str = "lead-intent-crm"
 
 
@@ -447,11 +448,18 @@ def build_section(cls: type, table: Any, source: str, prefix: str) -> Any:
     return cls(**values)
 
 
-# Keys that were renamed because one name meant three limits; old files and the
+# Keys that were renamed because one name meant two or three things; old files and the
 # metadata of models trained before still load, with a warning.
 RENAMED_KEYS = {
     "GuardConfig": {"leakage_auc": "feature_alarm_auc"},
-    "TableConfig": {"leakage_auc": "column_flag_auc", "leak_warning_auc": "model_warning_auc"},
+    # Two sections had a cv_folds and an experiment of different meaning.
+    "TrainingConfig": {"cv_folds": "selection_folds", "experiment": "event_experiment"},
+    "TableConfig": {
+        "leakage_auc": "column_flag_auc",
+        "leak_warning_auc": "model_warning_auc",
+        "cv_folds": "evaluation_folds",
+        "experiment": "table_experiment",
+    },
 }
 
 

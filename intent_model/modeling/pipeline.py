@@ -501,7 +501,7 @@ def make_calibrated(
     return CalibratedIntentClassifier(
         make_candidates(kind, training, monotone_increasing, points_rule),
         method=training.calibration,
-        n_folds=training.cv_folds,
+        n_folds=training.selection_folds,
         selection_rows=training.selection_rows,
         random_state=training.random_state,
         n_jobs=n_jobs,

@@ -12,12 +12,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from intent_model.errors import InputError, ModelError
+from intent_model.errors import ConfigError, InputError, ModelError
 from intent_model.io.config import Config
-from intent_model.io.validate import CheckedTable
+from intent_model.io.validate import CheckedTable, as_utc
+from intent_model.modeling.drift import DriftMonitor
 from intent_model.modeling.model import IntentModel
 from intent_model.runtime import StageTimes
-from intent_model.scoring.output import score_features
+from intent_model.scoring.output import output_rows, score_features
+from intent_model.scoring.population import describe_population, status_of_leads
+from intent_model.scoring.result import (
+    PredictionResult,
+    check_every_lead_scored,
+    warn_drift,
+    write_scores,
+)
 from intent_model.table.encoding import TableSpec, latest_moment
 from intent_model.table.roles import load_lead_table
 
@@ -101,3 +109,59 @@ def predict_table(
     scored.insert(0, "lead_id", table.frame["lead_id"].astype(str).to_numpy())
     scored["scored_from"] = SCORED_FROM_TABLE
     return scored, moment, table.checked, features
+
+
+def predict_table_scores(
+    loaded, events, leads, out, as_of, config, previous, times: StageTimes
+) -> PredictionResult:
+    """``intent_model.predict`` for a model trained on a lead table: every row scored,
+    drift against the training table, open leads ranked, written when ``out`` is given."""
+    if events is not None:
+        raise ConfigError(
+            f"{loaded.source} was trained on a lead table alone: score it with --leads only"
+        )
+    if leads is None:
+        raise ConfigError("nothing to score: give events, or a lead table (--leads)")
+    scored, moment, checked, features = predict_table(
+        loaded, leads, as_utc(as_of) if as_of is not None else None, config, times
+    )
+    drift = None
+    reference = loaded.info.drift_reference
+    if reference:
+        with times.stage("drift"):
+            monitor = DriftMonitor(reference)
+            monitor.add(features, scored["p_hard"].to_numpy())
+            drift = monitor.report(groups=column_groups(loaded.info.table_spec))
+        warn_drift(drift, 0.0)
+    rows = checked.frame.reset_index(drop=True)
+    label_col = loaded.info.label_col
+    status = status_of_leads(
+        len(scored),
+        label=rows.get(label_col),
+        rows=rows,
+        closed_values=config.predict.closed_values,
+        score_all=config.predict.score == "all",
+    )
+    with times.stage("rank"):
+        scores = output_rows(scored, status, moment, loaded.version, config, previous)
+    counted = (
+        []
+        if len(scores) == checked.n_used
+        else [f"{checked.n_used:,} leads in but {len(scores):,} rows out"]
+    )
+    check_every_lead_scored(scores, checked, counted)
+    result = PredictionResult(
+        scores=scores,
+        as_of=moment,
+        model_version=loaded.version,
+        n_leads_in=checked.n_used,
+        accounting=[checked.accounting()],
+        unknown_types=pd.DataFrame(columns=["event_type", "n_rows"]),
+        drift=drift,
+        population=describe_population(scores["intent"], 0, None),
+        stage_seconds=times.seconds,
+    )
+    if out is not None:
+        with times.stage("write"):
+            write_scores(result, out)
+    return result

@@ -9,188 +9,45 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import uuid
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from intent_model.errors import ConfigError, InputError, ModelError
+from intent_model.errors import InputError, ModelError
 from intent_model.events.features import FeatureSpec
-from intent_model.events.taxonomy import Taxonomy, describe_unknown, load_taxonomy
-from intent_model.events.training_set import EventsInput, FeatureStream, LeadsInput, Progress
+from intent_model.events.inputs import EventsInput, LeadsInput, Progress
+from intent_model.events.stream import FeatureStream
+from intent_model.events.taxonomy import describe_unknown, load_taxonomy
 from intent_model.io.config import Config, TaxonomyConfig, with_columns
-from intent_model.io.database import is_database_url
-from intent_model.io.files import write_table
 from intent_model.io.load import load_leads
-from intent_model.io.validate import CheckedTable, as_utc
-from intent_model.modeling.bundle import load_bundle
+from intent_model.io.validate import CheckedTable
 from intent_model.modeling.drift import (
-    SIGNIFICANT_PSI,
-    UNKNOWN_TYPE_SHARE_WARNING,
     DriftMonitor,
-    DriftWarning,
 )
-from intent_model.modeling.evaluate import TIER_NAMES
-from intent_model.modeling.metadata import ModelInfo
-from intent_model.modeling.model import IntentModel
 from intent_model.runtime import StageTimes, thread_budget
+from intent_model.scoring.from_table import predict_table_scores
+from intent_model.scoring.loaded import LoadedModel, load_model
 from intent_model.scoring.output import event_lead_scores, output_rows
 from intent_model.scoring.population import (
     NOT_YET,
     describe_population,
     population_of,
-    status_of_leads,
 )
-
-MODEL_URI_PREFIXES = ("models:/", "runs:/", "models:", "mlflow-artifacts:")
+from intent_model.scoring.result import (
+    PredictionResult,
+    check_every_lead_scored,
+    warn_drift,
+    write_scores,
+)
 
 
 class UnseenEventTypesWarning(UserWarning):
     """Scoring data has event types the model's taxonomy does not know (counted as engagement)."""
-
-
-@dataclass
-class LoadedModel:
-    """A trained model with its metadata, from a bundle directory or an MLflow URI."""
-
-    model: IntentModel
-    metadata: dict[str, Any]
-    source: str
-
-    @property
-    def info(self) -> ModelInfo:
-        """The typed view of the metadata: kind of model, specs, version label."""
-        return ModelInfo(self.metadata)
-
-    @property
-    def spec(self) -> FeatureSpec:
-        return self.info.feature_spec
-
-    @property
-    def taxonomy(self) -> Taxonomy:
-        return self.info.taxonomy
-
-    @property
-    def version(self) -> str:
-        return self.info.version
-
-
-def load_model(source: str | Path, tracking_uri: str | None = None) -> LoadedModel:
-    """Load a model you trust from a bundle directory or an MLflow model URI.
-
-    Parameters
-    ----------
-    source : str or Path
-        A bundle directory (``models/demo``), or
-        ``models:/lead-intent/3``, ``models:/lead-intent@champion``, ``runs:/<id>/model``.
-    tracking_uri : str, optional
-        MLflow store for URIs; defaults to ``sqlite:///mlflow.db``.
-
-    Notes
-    -----
-    Loading never runs code from the model's files: the model file is a
-    skops archive whose every type is checked against the types intent_model
-    models are made of, and a registered model is downloaded and read the
-    same way (MLflow's loader, which runs the code file stored with the
-    model, is not used). Bundles of the previous format (a pickle) are refused.
-    """
-    text = str(source)
-    if text.startswith(MODEL_URI_PREFIXES):
-        from intent_model.modeling import tracking
-
-        uri = tracking_uri or Config().training.tracking_uri
-        model, metadata = tracking.registered_bundle(uri, text)
-        return LoadedModel(model=model, metadata=metadata, source=text)
-    model, metadata = load_bundle(source)
-    return LoadedModel(model=model, metadata=metadata, source=text)
-
-
-@dataclass
-class PredictionResult:
-    """Scores of every lead, and the account of the run."""
-
-    scores: pd.DataFrame
-    as_of: pd.Timestamp
-    model_version: str
-    n_leads_in: int
-    accounting: list[str]
-    unknown_types: pd.DataFrame
-    n_duplicate_events: int = 0
-    n_events_at_or_after_as_of: int = 0
-    drift: pd.DataFrame | None = None
-    unknown_type_share: float = 0.0
-    out: Path | str | None = None
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    population: list[str] = field(default_factory=list)
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-
-    def summary(self) -> str:
-        scores = self.scores
-        tiers = scores["tier"].value_counts().reindex(list(TIER_NAMES), fill_value=0)
-        intents = scores["intent"].value_counts()
-        others = list(intents.index.difference(["hard", "soft"]))
-        intents = intents.reindex(["hard", "soft", *others], fill_value=0)
-        from_profile = int((scores["scored_from"] == "profile only").sum())
-        from_table = bool((scores["scored_from"] == "table").all())
-        lines = [
-            f"Scored {len(scores):,} leads ({self.n_leads_in:,} in) as of {self.as_of} "
-            f"with {self.model_version}.",
-            "  intent: " + ", ".join(f"{k} {v:,}" for k, v in intents.items()),
-            "  tier:   " + ", ".join(f"{k} {v:,}" for k, v in tiers.items()),
-            f"  {from_profile:,} lead(s) had no events before as_of and were scored from "
-            "their profile only"
-            if not from_table
-            else "  scored from the lead table's columns (no events)",
-            *[f"  {line}" for line in self.population],
-            *[f"  {line}" for line in self.accounting],
-        ]
-        if self.stage_seconds:
-            times = StageTimes()
-            times.seconds = dict(self.stage_seconds)
-            lines.append(f"  {times.line()}")
-        if self.n_events_at_or_after_as_of:
-            lines.append(
-                f"  {self.n_events_at_or_after_as_of:,} events at or after as_of were not used "
-                "(features see only the past)"
-            )
-        if self.n_duplicate_events:
-            lines.append(
-                f"  {self.n_duplicate_events:,} duplicated events (same lead, time and type) "
-                "kept as events"
-            )
-        if "trend" in scores:
-            counts = scores["trend"].value_counts()
-            lines.append("  trend:  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        if len(self.unknown_types):
-            lines.append(
-                "  event types the model's taxonomy does not know (counted as engagement): "
-                + describe_unknown(self.unknown_types)
-            )
-        if self.drift is not None and len(self.drift):
-            lines.append("  drift against the training data (PSI; > 0.25 is a significant shift):")
-            for row in self.drift.itertuples(index=False):
-                worst = (
-                    f", worst {row.worst_feature} {row.worst_psi:.3f}" if row.worst_feature else ""
-                )
-                lines.append(f"    {row.what:<15} {row.psi:.3f} {row.verdict}{worst}")
-        if self.out:
-            run = f" (run_id {self.run_id})" if is_database_url(str(self.out)) else ""
-            lines.append(f"  written to {self.out}{run}")
-        return "\n".join(lines)
-
-
-def _write_scores(result: PredictionResult, out: str | Path) -> None:
-    """Write the scores; a database table also gets the run's id, so that the jobs that
-    read the table can tell one night's run from the next."""
-    scores = result.scores
-    if is_database_url(out):
-        scores = scores.assign(run_id=result.run_id)
-    result.out = write_table(scores, out)
 
 
 def predict(
@@ -249,7 +106,7 @@ def _predict(
     with times.stage("load model"):
         loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)
     if loaded.info.is_table_model or events is None:
-        return _predict_table(loaded, events, leads, out, as_of, config, previous, times)
+        return predict_table_scores(loaded, events, leads, out, as_of, config, previous, times)
     if list(loaded.model.feature_names) != loaded.spec.feature_names:
         raise ModelError(
             f"{loaded.source}: the model's feature list does not match its feature spec; "
@@ -281,7 +138,7 @@ def _predict(
     )
     if out is not None:
         with times.stage("write"):
-            _write_scores(result, out)
+            write_scores(result, out)
     return result
 
 
@@ -344,7 +201,7 @@ def _score_every_lead(
         "unknown_type_share": float(unknown["n_rows"].sum()) / n_events if len(unknown) else 0.0,
         "drift": monitor.report(spec) if monitor is not None else None,
     }
-    _warn_drift(counts["drift"], counts["unknown_type_share"])
+    warn_drift(counts["drift"], counts["unknown_type_share"])
     return _ScoringRun(
         scored=pd.concat(parts, ignore_index=True),
         as_of=stream.as_of,
@@ -403,62 +260,6 @@ def converted_days(loaded: LoadedModel, config: Config) -> float | None:
     return loaded.info.horizon_days
 
 
-def _predict_table(
-    loaded, events, leads, out, as_of, config, previous, times: StageTimes
-) -> PredictionResult:
-    from intent_model.scoring.from_table import column_groups, predict_table
-
-    if events is not None:
-        raise ConfigError(
-            f"{loaded.source} was trained on a lead table alone: score it with --leads only"
-        )
-    if leads is None:
-        raise ConfigError("nothing to score: give events, or a lead table (--leads)")
-    scored, moment, checked, features = predict_table(
-        loaded, leads, as_utc(as_of) if as_of is not None else None, config, times
-    )
-    drift = None
-    reference = loaded.info.drift_reference
-    if reference:
-        with times.stage("drift"):
-            monitor = DriftMonitor(reference)
-            monitor.add(features, scored["p_hard"].to_numpy())
-            drift = monitor.report(groups=column_groups(loaded.info.table_spec))
-        _warn_drift(drift, 0.0)
-    rows = checked.frame.reset_index(drop=True)
-    label_col = loaded.info.label_col
-    status = status_of_leads(
-        len(scored),
-        label=rows.get(label_col),
-        rows=rows,
-        closed_values=config.predict.closed_values,
-        score_all=config.predict.score == "all",
-    )
-    with times.stage("rank"):
-        scores = output_rows(scored, status, moment, loaded.version, config, previous)
-    counted = (
-        []
-        if len(scores) == checked.n_used
-        else [f"{checked.n_used:,} leads in but {len(scores):,} rows out"]
-    )
-    _check_every_lead_scored(scores, checked, counted)
-    result = PredictionResult(
-        scores=scores,
-        as_of=moment,
-        model_version=loaded.version,
-        n_leads_in=checked.n_used,
-        accounting=[checked.accounting()],
-        unknown_types=pd.DataFrame(columns=["event_type", "n_rows"]),
-        drift=drift,
-        population=describe_population(scores["intent"], 0, None),
-        stage_seconds=times.seconds,
-    )
-    if out is not None:
-        with times.stage("write"):
-            _write_scores(result, out)
-    return result
-
-
 def _check_profile_columns(spec: FeatureSpec, lead_table: CheckedTable | None) -> None:
     needed = [*spec.profile_fields, *(c.name for c in spec.table_columns)]
     if not needed:
@@ -488,26 +289,6 @@ def _warn_unseen(unknown: pd.DataFrame) -> None:
         )
 
 
-def _warn_drift(drift: pd.DataFrame | None, unknown_share: float) -> None:
-    shifted = (
-        drift.loc[drift["psi"] > SIGNIFICANT_PSI, "what"].tolist() if drift is not None else []
-    )
-    if shifted:
-        warnings.warn(
-            f"significant drift against the training data (PSI > {SIGNIFICANT_PSI}) in: "
-            f"{', '.join(shifted)}; check the inputs, and retrain if the shift is real",
-            DriftWarning,
-            stacklevel=4,
-        )
-    if unknown_share > UNKNOWN_TYPE_SHARE_WARNING:
-        warnings.warn(
-            f"{unknown_share:.1%} of events have types the model's taxonomy does not know "
-            f"(more than {UNKNOWN_TYPE_SHARE_WARNING:.0%}); extend the taxonomy and retrain",
-            DriftWarning,
-            stacklevel=4,
-        )
-
-
 def _check_counts(
     scores: pd.DataFrame, n_leads_in: int, lead_table: CheckedTable | None, skipped: pd.Index
 ) -> None:
@@ -517,27 +298,4 @@ def _check_counts(
             f"{n_leads_in:,} leads in but {len(scores):,} rows out and {len(skipped):,} "
             "not yet created"
         )
-    _check_every_lead_scored(scores, lead_table, problems, skipped)
-
-
-def _check_every_lead_scored(
-    scores: pd.DataFrame,
-    lead_table: CheckedTable | None,
-    problems: list[str] | None = None,
-    skipped: pd.Index | None = None,
-) -> None:
-    """No lead id twice, and every lead of the leads table with a score (or skipped as not
-    yet created); else nothing is written."""
-    problems = list(problems or [])
-    ids = scores["lead_id"]
-    if ids.duplicated().any():
-        problems.append(f"{int(ids.duplicated().sum()):,} lead ids scored twice")
-    if lead_table is not None:
-        expected = lead_table.frame["lead_id"].astype(str)
-        if skipped is not None and len(skipped):
-            expected = expected[~expected.isin(skipped)]
-        absent = ~expected.isin(ids)
-        if absent.any():
-            problems.append(f"{int(absent.sum()):,} leads of the leads table have no score")
-    if problems:
-        raise ModelError("refusing to write scores: " + "; ".join(problems))
+    check_every_lead_scored(scores, lead_table, problems, skipped)

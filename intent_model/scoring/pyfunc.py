@@ -41,7 +41,7 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from intent_model.errors import InputError, IntentModelError
 from intent_model.events.features import FeatureSpec
-from intent_model.events.training_set import build_features
+from intent_model.events.stream import build_features
 from intent_model.io.config import ColumnMapping, Config
 from intent_model.io.validate import PROVIDED_AT_SUFFIX, as_utc
 from intent_model.modeling.bundle import load_checked_model

@@ -329,5 +329,3 @@ def placeholder_report(frame: pd.DataFrame, columns: list[str], missing_values: 
         counts = folded[folded.isin(missing_values)].value_counts()
         rows.extend({"column": name, "value": v, "n_cells": int(n)} for v, n in counts.items())
     return pd.DataFrame(rows, columns=["column", "value", "n_cells"])
-
-

@@ -15,15 +15,10 @@ import pandas as pd
 
 from intent_model.events.families import count_name
 from intent_model.events.features import FEATURE_FAMILIES
+from intent_model.events.inputs import EventsInput, LeadsInput, Progress
+from intent_model.events.stream import build_features
 from intent_model.events.taxonomy import Taxonomy, load_taxonomy
-from intent_model.events.training_set import (
-    EventsInput,
-    LeadsInput,
-    Progress,
-    TrainingSet,
-    build_features,
-    build_training_set,
-)
+from intent_model.events.training_set import TrainingSet, build_training_set
 from intent_model.io.config import Config
 from intent_model.modeling.card import metrics_table, render_model_card
 from intent_model.modeling.drift import reference_summary
@@ -185,7 +180,7 @@ def _trained(
         ),
         input_example=_input_example(training_set, split),
         request_columns=event_request_columns(training_set.spec),
-        experiment=config.training.experiment,
+        experiment=config.training.event_experiment,
         registered_model=config.training.registered_model,
         tags=_tags(training_set),
         step_metrics={
@@ -225,7 +220,7 @@ def _fit_candidates(
     for kind in MODEL_KINDS:
         say(
             f"fitting {kind}: selection and {training.calibration} calibration on "
-            f"{training.cv_folds} lead-grouped folds"
+            f"{training.selection_folds} lead-grouped folds"
         )
         model = make_calibrated(kind, training, monotone, n_jobs=config.runtime.jobs or 1)
         fitted[kind] = model.fit(X[dev], y[dev], groups)

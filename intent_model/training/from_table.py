@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from intent_model.errors import ConfigError
-from intent_model.events.training_set import Progress
+from intent_model.events.inputs import Progress
 from intent_model.io.config import Config
 from intent_model.io.validate import CheckedTable
 from intent_model.modeling.baselines import TablePointsRule
@@ -318,7 +318,7 @@ def _trained(prepared, model, metadata, metrics, predictions, importance, config
             metadata, metrics, importance, prepared.roles, checks, prepared.placeholders
         ),
         input_example=_input_example(prepared.table.frame, prepared.spec),
-        experiment=table_config.experiment,
+        experiment=table_config.table_experiment,
         registered_model=table_config.registered_model,
         params={
             "mode": TABLE_MODE,
@@ -383,7 +383,7 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     predictions = {kind: np.zeros(len(y)) for kind in MODEL_KINDS}
     last = None
     for number, (train, valid) in enumerate(_cv_splits(y, config), start=1):
-        say(f"cross-validation fold {number} of {config.table.cv_folds}")
+        say(f"cross-validation fold {number} of {config.table.evaluation_folds}")
         for kind in MODEL_KINDS:
             model = make_calibrated(kind, training, (), points, n_jobs=jobs)
             model.fit(X.iloc[train], y[train], ids[train])
@@ -431,7 +431,7 @@ def _cv_splits(y: np.ndarray, config: Config) -> list[tuple[np.ndarray, np.ndarr
     """The cross-validation folds of a table without creation dates: the same for the
     models and for the leak comparison (stratified folds depend on the labels alone)."""
     folds = StratifiedKFold(
-        config.table.cv_folds, shuffle=True, random_state=config.training.random_state
+        config.table.evaluation_folds, shuffle=True, random_state=config.training.random_state
     )
     return list(folds.split(np.zeros(len(y)), y))
 

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from intent_model.errors import ConfigError, ModelError
-from intent_model.events.training_set import EventsInput, LeadsInput, build_training_set
+from intent_model.events.inputs import EventsInput, LeadsInput
+from intent_model.events.training_set import build_training_set
 from intent_model.io.config import Config, LabelConfig, with_columns
 from intent_model.modeling import tracking
 from intent_model.modeling.evaluate import classification_metrics

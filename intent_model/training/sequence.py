@@ -26,7 +26,7 @@ import pyarrow
 import sklearn
 import skops
 
-from intent_model.events.training_set import Progress
+from intent_model.events.inputs import Progress
 from intent_model.io.config import Config
 from intent_model.modeling import tracking
 from intent_model.modeling.bundle import (

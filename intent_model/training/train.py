@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from intent_model.errors import ConfigError
+from intent_model.events.inputs import EventsInput, LeadsInput, Progress
 from intent_model.events.taxonomy import Taxonomy
-from intent_model.events.training_set import EventsInput, LeadsInput, Progress
 from intent_model.io.config import Config, with_columns
 from intent_model.modeling.pipeline import start_fit_workers
 from intent_model.runtime import thread_budget

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from intent_model.events.features import FeatureSpec, compute_features, lead_time_order
 from intent_model.events.log import load_events
+from intent_model.events.stream import build_features
 from intent_model.events.taxonomy import load_taxonomy
-from intent_model.events.training_set import build_features, build_training_set
+from intent_model.events.training_set import build_training_set
 from intent_model.io.config import Config, FeatureConfig, GuardConfig, RuntimeConfig
 
 CUTOFF = pd.Timestamp("2024-03-01", tz="UTC")

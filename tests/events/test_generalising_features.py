@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from intent_model.events.families.account import _min_of_others, _sum_of_others
 from intent_model.events.features import FeatureSpec, add_account_features, compute_features
 from intent_model.events.log import load_events
+from intent_model.events.stream import build_features
 from intent_model.events.taxonomy import load_taxonomy
-from intent_model.events.training_set import build_features, build_training_set
+from intent_model.events.training_set import build_training_set
 from intent_model.io.config import Config, FeatureConfig, GuardConfig, with_columns
 from intent_model.simulate.funnel import simulate_funnel
 from intent_model.simulate.scenarios import SCENARIOS

@@ -17,8 +17,8 @@ from intent_model.events.families import FAMILIES, FEATURE_FAMILIES, Quote
 from intent_model.events.families.base import FeatureFamily
 from intent_model.events.features import FeatureSpec
 from intent_model.events.log import load_events
+from intent_model.events.stream import build_features
 from intent_model.events.taxonomy import EVENT_CLASSES, load_taxonomy
-from intent_model.events.training_set import build_features
 from intent_model.io.config import Config, FeatureConfig, with_columns
 from intent_model.table.encoding import TableColumn
 from intent_model.words import number

@@ -139,3 +139,14 @@ def test_renamed_keys_still_load_with_a_warning_naming_the_new_one(tmp_path):
     assert config.table.model_warning_auc == 0.99
     # A model trained before the rename keeps its settings when its metadata is read.
     assert config_from_dict({"table": {"leakage_auc": 0.8}}).table.column_flag_auc == 0.8
+
+
+def test_the_folds_and_experiments_of_two_sections_are_named_apart(tmp_path):
+    path = tmp_path / "intent.toml"
+    path.write_text(
+        '[training]\ncv_folds = 4\nexperiment = "ev"\n[table]\ncv_folds = 7\nexperiment = "tb"\n'
+    )
+    with pytest.warns(FutureWarning, match=r"\[training\] cv_folds is now called selection_folds"):
+        config = load_config(path)
+    assert (config.training.selection_folds, config.table.evaluation_folds) == (4, 7)
+    assert (config.training.event_experiment, config.table.table_experiment) == ("ev", "tb")

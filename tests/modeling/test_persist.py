@@ -19,7 +19,8 @@ from intent_model.cli import main
 from intent_model.errors import ModelError
 from intent_model.modeling import persist
 from intent_model.modeling.bundle import load_bundle, sha256_of
-from intent_model.scoring.predict import load_model, predict
+from intent_model.scoring.loaded import load_model
+from intent_model.scoring.predict import predict
 
 
 class WritesAFile:

@@ -11,9 +11,10 @@ import pytest
 
 from intent_model.cli import main
 from intent_model.errors import InputError, ModelError
-from intent_model.events.training_set import build_features
+from intent_model.events.stream import build_features
 from intent_model.scoring.explain import explain, top_drivers
-from intent_model.scoring.predict import load_model, predict
+from intent_model.scoring.loaded import load_model
+from intent_model.scoring.predict import predict
 
 OUTPUT = [
     "lead_id",

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from intent_model.cli import main
 from intent_model.errors import ConfigError, InputError
 from intent_model.io.config import Config, TableConfig, TrainingConfig, config_from_dict
-from intent_model.scoring.predict import load_model, predict
+from intent_model.scoring.loaded import load_model
+from intent_model.scoring.predict import predict
 from intent_model.simulate.crm import FORM_PLACEHOLDERS, PLANTED_COLUMNS, crm_export
 from intent_model.simulate.funnel import simulate_funnel
 from intent_model.table.checks import check_columns, outcome_word, single_column_auc
@@ -210,7 +211,7 @@ def test_keep_column_keeps_a_flagged_column_and_warns_when_the_auc_is_too_good(c
 
 def test_without_a_creation_date_the_evaluation_is_stratified_cross_validation(crm_table, tmp_path):
     table = crm_table.drop(columns="created_at").head(800)
-    config = Config(table=TableConfig(cv_folds=3))
+    config = Config(table=TableConfig(evaluation_folds=3))
     result = train_table(table, tmp_path / "cv", config, label_col="converted", track=False)
     assert result.metadata["evaluation"]["method"] == "cross-validation"
     assert "no creation date" in result.evaluation and "optimistic" in result.evaluation

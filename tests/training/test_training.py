@@ -123,7 +123,7 @@ def test_a_challenger_that_does_not_beat_the_champion_is_not_promoted(trained, s
     client = MlflowClient(tracking_uri=uri)
     assert str(client.get_model_version_by_alias("lead-intent", "champion").version) == "1"
     # What the nightly job loads is still the champion, and the summary says how to promote.
-    from intent_model.scoring.predict import load_model
+    from intent_model.scoring.loaded import load_model
 
     served = load_model("models:/lead-intent@champion", uri)
     assert served.metadata["mlflow"]["version"] == "1"

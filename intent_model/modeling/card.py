@@ -231,8 +231,19 @@ def _left_out_columns(checks: pd.DataFrame) -> list[str]:
         lines.append("")
         lines.append("Flagged but KEPT on request (`--keep-column`): read the metrics with care:")
         lines += [f"- `{r.column}`: {r.evidence}" for r in kept.itertuples(index=False)]
-    columns = ["column", "role", "single_column_auc", "others_auc", "drop_cost", "flagged"]
-    return [*lines, "", checks[[*columns, "left_out"]].round(4).to_string(index=False), ""]
+    suspected = checks[checks["suspected"]]
+    if len(suspected):
+        lines.append("")
+        lines.append(
+            "Suspected and KEPT: each carries the model, as a column measured during the "
+            "contact that decided the outcome would, and as a strong honest column does; the "
+            "rows `without_<column>` below show the model without each. Leave one out with "
+            '`[columns.roles] "<column>" = "ignore"`:'
+        )
+        lines += [f"- `{r.column}`: {r.evidence}" for r in suspected.itertuples(index=False)]
+    columns = ["column", "role", "single_column_auc", "others_auc", "drop_cost", "one_class"]
+    shown = checks[[*columns, "left_out", "suspected"]].round(4)
+    return [*lines, "", shown.to_string(index=False), ""]
 
 
 def _table_quality(

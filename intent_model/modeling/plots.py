@@ -117,12 +117,15 @@ def family_importance_chart(importance: pd.DataFrame) -> Figure:
 
 
 def column_check_chart(checks: pd.DataFrame, threshold: float) -> Figure:
-    """Each column's out-of-fold AUC on its own; left-out columns in red, kept ones in blue."""
+    """Each column's out-of-fold AUC on its own: left out in red, suspected or kept on
+    request in orange, the others in blue."""
     ordered = checks.sort_values("single_column_auc")
     figure = Figure(figsize=(7, 0.3 * len(ordered) + 1.5), layout="constrained")
     axis = figure.subplots()
     colors = np.where(
-        ordered["left_out"], "#d62728", np.where(ordered["kept"], "#ff7f0e", "#1f77b4")
+        ordered["left_out"],
+        "#d62728",
+        np.where(ordered["kept"] | ordered.get("suspected", False), "#ff7f0e", "#1f77b4"),
     )
     axis.barh(ordered["column"].str.slice(0, 40), ordered["single_column_auc"], color=colors)
     axis.axvline(threshold, ls="--", color="#d62728", label=f"flagged above {threshold:g}")
@@ -130,7 +133,7 @@ def column_check_chart(checks: pd.DataFrame, threshold: float) -> Figure:
     axis.set(
         xlim=(0.4, 1.0),
         xlabel="out-of-fold AUC of the column alone",
-        title="Columns written after the outcome? (red: left out)",
+        title="Columns written after the outcome? (red: left out; orange: suspected, kept)",
     )
     axis.legend(loc="lower right", fontsize=8)
     return figure

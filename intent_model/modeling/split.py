@@ -123,8 +123,9 @@ def choose_evaluation(frame: pd.DataFrame, y: np.ndarray, config: Config) -> Tab
     return TableEvaluation(
         method="cross-validation",
         description=(
-            f"stratified {config.table.evaluation_folds}-fold cross-validation, because {why_cv}. Every "
-            "lead is scored by models that did not see it, but old and new leads are mixed, so "
+            f"stratified {config.table.evaluation_folds}-fold cross-validation, because "
+            f"{why_cv}. Every lead is scored by models that did not see it, but old and new "
+            "leads are mixed, so "
             "a change over time (new campaigns, sources, sales process) is not measured and the "
             "figures may be optimistic."
         ),

@@ -2,28 +2,36 @@
 
 Real CRM exports carry columns sales filled in once the lead had converted
 or not (tags, dispositions, status, stage, the rep's rating, lost reasons,
-another vendor's score computed later). A model that uses them looks
-brilliant in evaluation and is useless in production, where those cells are
-still empty. Three checks per column, each with its evidence:
+deal fields filled only for won leads, another vendor's score computed
+later). A model that uses them looks brilliant in evaluation and is useless
+in production, where those cells are still empty.
 
-* **out-of-fold AUC on its own**: the column's values (binned, missing as a
-  value of its own) are target-encoded on the other folds and scored on the
-  held-out fold; no honest engagement column of a CRM export predicts
-  conversion that well alone;
+A column is **left out** on evidence that it was written after the outcome
+(docs/leakage.md has the figures behind each rule):
+
 * **its name**: words like status, stage, tag, disposition, quality, outcome,
   won, lost, closed, converted, reason, rating, score;
 * **its values**: words like closed, won, lost, converted, "already a
   customer", "will revert", "not interested", in at least 1% of its rows;
-* **dominance**: a column measured during the very contact that produced
-  the outcome (a call's length, zero when there was no call) can stay under
-  the single-column threshold and still carry the model. A column is
-  flagged when, on its own, it predicts at least as well as all the other
-  columns together, or when leaving it out costs the model more than
-  ``[table] dominance_margin`` of AUC. Both are measured out of fold on the
-  columns' out-of-fold encodings (one logistic regression per column left
-  out: cheap next to the training itself). What it cannot see: a leak spread
-  over two or more columns that are each unremarkable (leaving out one costs
-  little while the other remains).
+* **out-of-fold AUC on its own** above ``[table] column_flag_auc``: the
+  column's values (binned, missing as a value of its own) are target-encoded
+  on the other folds and scored on the held-out fold;
+* **converted only, beyond chance**: a fill pattern or a value (missing or
+  given, a category, a numeric bin) whose rows all (at least 99%) converted,
+  where chance would give that less than once in a million after counting
+  every value of the column tried (``ONE_CLASS_P``). A deal field filled only
+  for won leads is caught however sparse: 30 of 30 filled rows won at an 8.7%
+  base rate has a chance of 1e-32. Values where nobody converted are no
+  evidence: honest columns have them (no visits, a segment that never buys).
+
+**Dominance** is measured for every other column and only reported as a
+**suspicion**: a column that alone predicts at least as well as all the
+others together, or whose absence costs the model more than ``[table]
+dominance_margin`` of AUC. A column measured during the contact that
+decided the outcome looks like that, but so does the one strong honest
+column of a table with few (age in a mortality table, sex among the
+Titanic's passengers): from the data alone they cannot be told apart, so the
+person decides, with the model shown both ways.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import re
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binom
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
@@ -75,6 +84,12 @@ OUTCOME_VALUES = re.compile(
 )
 VALUE_SHARE = 0.01
 ENCODING_BINS = 20
+# One class only: at most this share of a value's rows in the other class ...
+ONE_CLASS_IMPURITY = 0.01
+# ... where chance gives it less than this, after a Bonferroni count of the values tried.
+ONE_CLASS_P = 1e-6
+# Dominance is suspected only of a column that predicts something alone.
+SUSPECT_MIN_AUC = 0.6
 SMOOTHING_ROWS = 10
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
@@ -87,9 +102,11 @@ CHECK_COLUMNS = [
     "drop_cost",
     "name_word",
     "outcome_values",
+    "one_class",
     "flagged",
     "kept",
     "left_out",
+    "suspected",
     "evidence",
 ]
 
@@ -127,6 +144,49 @@ def outcome_values(values: pd.Series) -> tuple[list[str], float]:
     counts = text.value_counts()
     hits = [v for v in counts.index if OUTCOME_VALUES.search(v)]
     return hits, float(counts[hits].sum() / len(text)) if hits else 0.0
+
+
+def one_class_values(
+    values: pd.Series, role: str, y: np.ndarray, missing_values: tuple[str, ...]
+) -> tuple[str, float] | None:
+    """The value (or fill pattern) of a column whose rows all converted, far beyond chance,
+    with that chance (Bonferroni-adjusted over the column's values); None if none.
+
+    A value's rows are "all converted" when at most ``ONE_CLASS_IMPURITY`` of them did
+    not; the chance is the binomial probability of that many conversions among them at
+    the base rate. Only the outcome's class counts: values where nobody converted are
+    common in honest columns (no visits, a segment that never buys), while a value or a
+    field that only won leads have is what sales write once a deal is won.
+
+    Examples
+    --------
+    >>> y = np.r_[np.ones(30), np.zeros(315)].astype(int)
+    >>> deal = pd.Series([9_900.0] * 30 + [None] * 315)
+    >>> value, chance = one_class_values(deal, "numeric", y, ())
+    >>> value, f"{chance:.0e}"
+    ('9900.0: 30 of 30 rows converted', '3e-32')
+    """
+    bins = _bins(values, role, missing_values)
+    counts = pd.DataFrame({"bin": bins, "y": y}).groupby("bin")["y"].agg(["sum", "count"])
+    if len(counts) < 2:
+        return None
+    # The fill pattern too: filled in at all, whatever the value (deal fields of won leads
+    # hold a different amount each, so no one value is frequent).
+    missing = pd.Series(bins).isin(["missing", "(missing)"]).to_numpy()
+    if missing.any() and len(counts) > 2:
+        counts.loc["(given)"] = [int(y[~missing].sum()), int((~missing).sum())]
+    base = float(np.mean(y))
+    best: tuple[str, float] | None = None
+    for value, (positives, rows) in counts.iterrows():
+        if rows - positives > ONE_CLASS_IMPURITY * rows or base >= 1.0:
+            continue
+        chance = float(binom.sf(positives - 1, rows, base)) * len(counts)
+        if chance < ONE_CLASS_P and (best is None or chance < best[1]):
+            shown = {"missing": "missing", "(missing)": "missing", "(given)": "given"}.get(
+                str(value), value
+            )
+            best = (f"{shown}: {int(positives):,} of {int(rows):,} rows converted", chance)
+    return best
 
 
 def single_column_auc(
@@ -207,8 +267,11 @@ def _stacker() -> LogisticRegression:
     return LogisticRegression(solver="newton-cholesky", max_iter=100)
 
 
-def dominance(encoded: pd.DataFrame, y: np.ndarray, seed: int = 0) -> pd.DataFrame:
-    """How much of the model each column carries, out of fold.
+def dominance(
+    encoded: pd.DataFrame, y: np.ndarray, seed: int = 0, only: list[str] | None = None
+) -> pd.DataFrame:
+    """How much of the model each column (of ``only``, by default every one) carries, out
+    of fold.
 
     Parameters
     ----------
@@ -224,16 +287,17 @@ def dominance(encoded: pd.DataFrame, y: np.ndarray, seed: int = 0) -> pd.DataFra
         columns minus ``others_auc``).
     """
     columns = list(encoded.columns)
+    weighed = columns if only is None else [c for c in columns if c in only]
     if len(columns) < 2:
-        return pd.DataFrame({"others_auc": np.nan, "drop_cost": np.nan}, index=columns)
+        return pd.DataFrame({"others_auc": np.nan, "drop_cost": np.nan}, index=weighed)
     rates = np.clip(encoded.to_numpy(dtype=float), 1e-4, 1 - 1e-4)
     logits = np.log(rates / (1 - rates))
     n_folds = int(min(5, np.bincount(y, minlength=2).min()))
     folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(logits, y))
     every = _stacked_auc(logits, y, folds)
-    others = [_stacked_auc(np.delete(logits, j, axis=1), y, folds) for j in range(len(columns))]
+    others = [_stacked_auc(np.delete(logits, columns.index(c), axis=1), y, folds) for c in weighed]
     return pd.DataFrame(
-        {"others_auc": others, "drop_cost": [every - auc for auc in others]}, index=columns
+        {"others_auc": others, "drop_cost": [every - auc for auc in others]}, index=weighed
     )
 
 
@@ -307,15 +371,19 @@ def check_columns(
         for column, role in zip(candidates["column"], candidates["role"], strict=True)
     }
     rows = {
-        column: _single_column_evidence(frame[column], column, role, encoded[column], y, table)
+        column: _single_column_evidence(
+            frame[column], column, role, encoded[column], y, table, missing_values
+        )
         for column, role in zip(candidates["column"], candidates["role"], strict=True)
     }
-    _flag_dominant(rows, encoded, y, table.dominance_margin, context)
+    _suspect_dominant(rows, encoded, y, table.dominance_margin, context)
     for row in rows.values():
-        row["flagged"] = bool(row["evidence"])
-        row["kept"] = row["flagged"] and row["column"] in table.keep_columns
-        row["left_out"] = row["flagged"] and not row["kept"]
-        row["evidence"] = "; ".join(row["evidence"])
+        written_after = bool(row["evidence"])
+        row["flagged"] = written_after or bool(row["suspicion"])
+        row["kept"] = written_after and row["column"] in table.keep_columns
+        row["left_out"] = written_after and not row["kept"]
+        row["suspected"] = not written_after and bool(row["suspicion"])
+        row["evidence"] = "; ".join(row["evidence"] + row.pop("suspicion"))
     checks = pd.DataFrame(list(rows.values()), columns=CHECK_COLUMNS)
     return checks.sort_values(
         ["flagged", "single_column_auc"], ascending=[False, False], ignore_index=True
@@ -329,11 +397,14 @@ def _single_column_evidence(
     encoded: np.ndarray | None,
     y: np.ndarray,
     table: TableConfig,
+    missing_values: tuple[str, ...],
 ) -> dict:
-    """What one column shows on its own: its out-of-fold AUC, its name, its values."""
+    """What one column shows on its own: its out-of-fold AUC, its name, its values, and a
+    value or fill pattern of one class only."""
     auc = _auc(encoded, y)
     word = outcome_word(column)
     outcomes, share = outcome_values(values) if role == "categorical" else ([], 0.0)
+    one_class = one_class_values(values, role, y, missing_values)
     evidence = []
     if auc > table.column_flag_auc:
         evidence.append(
@@ -345,6 +416,11 @@ def _single_column_evidence(
     if share >= VALUE_SHARE:
         shown = ", ".join(repr(v) for v in outcomes[:3])
         evidence.append(f"{share:.0%} of its values read like an outcome ({shown})")
+    if one_class is not None:
+        evidence.append(
+            f"converted only: {one_class[0]} (chance {one_class[1]:.0e} at a base rate of "
+            f"{np.mean(y):.1%})"
+        )
     return {
         "column": column,
         "role": role,
@@ -353,45 +429,43 @@ def _single_column_evidence(
         "drop_cost": np.nan,
         "name_word": word or "",
         "outcome_values": ", ".join(outcomes[:5]),
+        "one_class": one_class[0] if one_class else "",
         "evidence": evidence,
+        "suspicion": [],
     }
 
 
-def _flag_dominant(
+def _suspect_dominant(
     rows: dict[str, dict],
     encoded: dict[str, np.ndarray | None],
     y: np.ndarray,
     margin: float,
     context: np.ndarray | None,
 ) -> None:
-    """Add the dominance evidence to the columns that carry the model.
-
-    Among the columns no other check flagged: a leak flagged by its name would
-    otherwise stand in for a second one (leaving either out costs nothing while
-    the other remains). Rounds repeat, so a second leak hidden behind the first
-    is found once the first is set aside.
-    """
-    while True:
-        honest = {c: e for c, e in encoded.items() if e is not None and not rows[c]["evidence"]}
-        if len(honest) + (context is not None) < 2:
-            return
-        stack = pd.DataFrame(honest)
-        if context is not None:
-            stack[_CONTEXT] = context
-        carried = dominance(stack, y).drop(index=_CONTEXT, errors="ignore")
-        found = False
-        for column, (others, cost) in carried.iterrows():
-            row = rows[column]
-            row["others_auc"], row["drop_cost"] = others, cost
-            if row["single_column_auc"] >= others or cost > margin:
-                row["evidence"].append(
-                    f"it carries the model: alone {row['single_column_auc']:.2f}; all the "
-                    f"others together {others:.2f}; leaving it out costs {cost:.3f} AUC "
-                    f"(margin {margin:g})"
-                )
-                found = True
-        if not found:
-            return
+    """Add the dominance suspicion to the columns that carry the model, among those no
+    evidence left out (a left-out leak would otherwise stand in for another column)."""
+    honest = {c: e for c, e in encoded.items() if e is not None and not rows[c]["evidence"]}
+    if len(honest) + (context is not None) < 2:
+        return
+    stack = pd.DataFrame(honest)
+    if context is not None:
+        stack[_CONTEXT] = context
+    # Only a column that predicts something alone can be suspected: the others are not
+    # weighed (a fit each), which keeps the check cheap on wide tables.
+    strong = [c for c in honest if rows[c]["single_column_auc"] >= SUSPECT_MIN_AUC]
+    if not strong:
+        return
+    carried = dominance(stack, y, only=strong)
+    for column, (others, cost) in carried.iterrows():
+        row = rows[column]
+        row["others_auc"], row["drop_cost"] = others, cost
+        alone = row["single_column_auc"]
+        if alone >= SUSPECT_MIN_AUC and (alone >= others or cost > margin):
+            row["suspicion"].append(
+                f"suspected, kept: it carries the model (alone {alone:.2f}; all the others "
+                f"together {others:.2f}; leaving it out costs {cost:.3f} AUC, margin {margin:g}); "
+                "a strong honest column looks the same"
+            )
 
 
 _CONTEXT = "(the event features)"
@@ -406,11 +480,17 @@ def _auc(scores: np.ndarray | None, y: np.ndarray) -> float:
 
 
 def describe_checks(checks: pd.DataFrame) -> list[str]:
-    """One line per flagged column: its name, the evidence, and how to keep it."""
+    """One line per flagged column: its name, the evidence, and how to keep it (or, for a
+    suspected one, to leave it out)."""
     lines = []
     for row in checks[checks["flagged"]].itertuples(index=False):
         if row.kept:
             lines.append(f"KEPT although flagged (--keep-column): {row.column!r}: {row.evidence}")
+        elif row.suspected:
+            lines.append(
+                f"suspected {row.column!r}: {row.evidence}; written after the outcome? leave it "
+                f'out with [columns.roles] "{row.column}" = "ignore"'
+            )
         else:
             lines.append(
                 f"left out {row.column!r}: {row.evidence}; written after the outcome? "

@@ -101,12 +101,19 @@ class TableTrainResult:
         ]
         if left_out:
             lines.append(
-                f"The last row is the gradient boosting WITH the left-out column(s) "
+                f"The row {LEAKY} is the gradient boosting WITH the left-out column(s) "
                 f"{', '.join(left_out)}: what the leak would have been worth in ranking "
                 "(not calibrated, so no Brier score or ECE), not a model you can use."
             )
         else:
-            lines.append("No column was flagged as written after the outcome.")
+            lines.append("No column was left out as written after the outcome.")
+        suspected = self.checks.loc[self.checks["suspected"], "column"].tolist()
+        if suspected:
+            lines.append(
+                "Suspected and kept (each carries the model; an honest strong column looks the "
+                "same): " + ", ".join(suspected) + ". The rows without_<column> are the model "
+                'without each; to leave one out: [columns.roles] "<column>" = "ignore".'
+            )
         lines += outcome_lines(self)
         lines += [f"WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -162,12 +169,16 @@ def train_table(
     with times.stage("fit and evaluation"):
         if leaky is not None:
             predictions[LEAKY] = leaky.result()[prepared.evaluation.holdout]
+        for name, scores in _without_suspected(prepared, config, say).items():
+            predictions[name] = scores[prepared.evaluation.holdout]
     y_eval = prepared.y[prepared.evaluation.holdout]
     metrics = {kind: classification_metrics(y_eval, p, None) for kind, p in predictions.items()}
-    if LEAKY in metrics:
-        # Its scores are not calibrated: probabilities' errors would say nothing of the leak.
-        metrics[LEAKY] |= {"brier": float("nan"), "ece": float("nan")}
+    for kind in set(metrics) - set(MODEL_KINDS):
+        # Not calibrated: probabilities' errors would say nothing of what a column is worth.
+        metrics[kind] |= {"brier": float("nan"), "ece": float("nan")}
     alerts = _leak_alerts(metrics, prepared.checks, config.table.model_warning_auc)
+    no_signal = no_signal_alert(metrics, prepared.checks)
+    alerts += [no_signal] if no_signal else []
     for alert in alerts:
         warnings.warn(alert, LeakWarning, stacklevel=3)
     metadata = _metadata(config, prepared, model, metrics) | {"warnings": alerts}
@@ -177,17 +188,23 @@ def train_table(
     with times.stage("plots and card"):
         trained = _trained(prepared, model, metadata, metrics, predictions, importance, config)
     trained.times = times
-    trained.compare = lambda version: compare_table_with_champion(
-        tracking_uri,
-        version,
-        model,
-        prepared.table.frame,
-        prepared.X,
-        prepared.y,
-        prepared.evaluation,
-        prepared.as_of,
-        config,
+    trained.compare = (
+        None
+        if no_signal
+        else lambda version: compare_table_with_champion(
+            tracking_uri,
+            version,
+            model,
+            prepared.table.frame,
+            prepared.X,
+            prepared.y,
+            prepared.evaluation,
+            prepared.as_of,
+            config,
+        )
     )
+    if no_signal and promote:
+        say("not promoted: " + no_signal)
     registration = save_and_register(
         trained, out, config, tracking_uri, track=track, promote=promote, say=say
     )
@@ -329,6 +346,8 @@ def _trained(prepared, model, metadata, metrics, predictions, importance, config
             "mode": TABLE_MODE,
             "left_out_columns": ", ".join(sorted(prepared.left_out)) or "none",
             "kept_flagged_columns": ", ".join(checks.loc[checks["kept"], "column"]) or "none",
+            "suspected_columns": ", ".join(checks.loc[checks["suspected"], "column"]) or "none",
+            "warnings": " | ".join(metadata.get("warnings", [])) or "none",
             "evaluation": prepared.evaluation.description,
         },
         any_type_columns=tuple(c.name for c in prepared.spec.columns if c.role == "date"),
@@ -425,6 +444,63 @@ def _start_leak_comparison(prepared: PreparedTable, config: Config, say) -> Futu
     splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
     fit = partial(out_of_sample_scores, estimator, X_leaky, prepared.y, splits)
     return score_in_background(fit, config.runtime.jobs or 1, len(X_leaky))
+
+
+# Suspected columns shown both ways, at most (the strongest first): each costs a fit.
+BOTH_WAYS_COLUMNS = 3
+# A model this close to chance has no signal to rank leads with.
+NO_SIGNAL_AUC = 0.55
+# ... while the left-out columns would have made it useful by at least this much.
+USEFUL_GAIN_AUC = 0.05
+
+
+def _without_suspected(prepared: PreparedTable, config: Config, say) -> dict[str, np.ndarray]:
+    """Scores of the gradient boosting without each suspected column (its first candidate,
+    not calibrated, on the evaluation's splits): the model the other way, for a person to
+    decide."""
+    checks = prepared.checks
+    suspected = checks[checks["suspected"]].sort_values("single_column_auc", ascending=False)
+    found = {}
+    evaluation, spec = prepared.evaluation, prepared.spec
+    if evaluation.method == "out-of-time":
+        splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
+    else:
+        splits = _cv_splits(prepared.y, config)
+    for column in suspected["column"].head(BOTH_WAYS_COLUMNS):
+        say(f"fitting the gradient boosting WITHOUT {column}, for comparison")
+        dropped = [f for f in spec.feature_names if spec.source_of(f) == column]
+        found[f"without_{column}"] = out_of_sample_scores(
+            make_candidates(MAIN_MODEL, config.training)[0],
+            prepared.X.drop(columns=dropped),
+            prepared.y,
+            splits,
+            config.runtime.jobs or 1,
+        )
+    return found
+
+
+def no_signal_alert(metrics: dict, checks: pd.DataFrame) -> str | None:
+    """Why this model must not be used, when it ranks near chance (or no better than the
+    points rule) while the left-out columns would make it useful; None otherwise."""
+    auc = metrics[MAIN_MODEL]["roc_auc"]
+    rule = metrics.get("points_rule", {}).get("roc_auc", 0.5)
+    with_them = metrics.get(LEAKY, {}).get("roc_auc")
+    if with_them is None or not (auc < NO_SIGNAL_AUC or auc <= rule):
+        return None
+    if with_them < auc + USEFUL_GAIN_AUC:
+        return None
+    left_out = checks.loc[checks["left_out"], "column"].tolist()
+    keep = " ".join(f"--keep-column {_quoted(c)}" for c in left_out)
+    return (
+        f"NO SIGNAL: the model left after the leak checks ranks at AUC {auc:.3f} (points rule "
+        f"{rule:.3f}); with the left-out column(s) {', '.join(left_out)} it would be "
+        f"{with_them:.3f}. Read their evidence: if they were known before the outcome, keep "
+        f"them ({keep}); not promoted"
+    )
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"' if " " in name else name
 
 
 def _cv_splits(y: np.ndarray, config: Config) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -1,15 +1,18 @@
-"""The dominance check: a column measured during the outcome's own contact, found from the
-data alone, while strong honest columns stay in."""
+"""The leak checks on evidence: a fill pattern or value of one class only is left out however
+sparse; a column that carries the model is suspected and reported, never left out on that
+alone, so a table's honest signal stays; a model left without signal says so."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from intent_model import build_training_set
 from intent_model.io.config import Config, GuardConfig
-from intent_model.table.checks import check_columns
+from intent_model.table.checks import ONE_CLASS_P, check_columns, describe_checks
 from intent_model.table.roles import infer_roles
 
 
@@ -42,8 +45,12 @@ def test_a_column_measured_during_the_outcome_contact_is_flagged_though_under_0_
     checks = check_columns(frame, roles, y, Config()).set_index("column")
     call = checks.loc["call"]
     assert call["single_column_auc"] < 0.9  # the single-column alarm does not see it
-    assert call["left_out"] and call["drop_cost"] > 0.05
+    assert call["flagged"] and call["suspected"] and call["drop_cost"] > 0.05
+    # Dominance alone is a suspicion: reported with its figures, the decision left to a person.
+    assert not call["left_out"]
     assert f"alone {call['single_column_auc']:.2f}; all the others together" in call["evidence"]
+    (line,) = describe_checks(checks.reset_index().query("column == 'call'"))
+    assert '[columns.roles] "call" = "ignore"' in line
 
 
 def test_a_strong_honest_column_among_good_ones_is_not_flagged():
@@ -62,11 +69,55 @@ def test_a_leak_split_over_two_columns_is_not_caught():
     assert not checks.loc[["part_a", "part_b"], "flagged"].any()
 
 
-def test_keep_column_keeps_a_dominant_column():
-    frame, roles, y = _table()
-    config = Config().replace(table=Config().table.__class__(keep_columns=("call",)))
-    checks = check_columns(frame, roles, y, config).set_index("column")
-    assert checks.loc["call", "kept"] and not checks.loc["call", "left_out"]
+def test_a_table_whose_two_honest_columns_carry_all_the_signal_keeps_them():
+    rng = np.random.default_rng(3)
+    n = 4000
+    page = rng.choice([f"page{i}" for i in range(12)], n)
+    origin = rng.choice(["search", "social", "direct", "email", "referral"], n)
+    lift = pd.Series(page).map({f"page{i}": 0.25 * i for i in range(12)}).to_numpy()
+    lift += pd.Series(origin).map({"search": 0.8, "social": 0.0, "direct": 0.4}).fillna(0.2)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-3.8 + lift)))).astype(int)
+    # Deal fields sales fill in only for won leads, sparse: the tail of the table.
+    won = np.flatnonzero(y == 1)[:30]
+    deal = {f"extra_{k}": pd.Series(np.nan, index=range(n)) for k in (1, 2, 3)}
+    for k, column in enumerate(deal.values()):
+        column.iloc[won] = rng.integers(1, 50, len(won)) * (k + 1)
+    frame = pd.DataFrame({"landing_page": page, "origin": origin, **deal})
+    roles = infer_roles(frame.assign(lead_id=range(n)), (), None, {})
+    checks = check_columns(frame, roles, y, Config()).set_index("column")
+    assert not checks.loc[["landing_page", "origin"], "left_out"].any()
+    assert checks.loc[["extra_1", "extra_2", "extra_3"], "left_out"].all()
+    assert "given: 30 of 30 rows converted" in checks.loc["extra_1", "evidence"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n_rows=st.integers(200, 5000),
+    base_rate=st.floats(0.02, 0.5),
+    filled=st.integers(1, 60),
+    seed=st.integers(0, 1000),
+)
+def test_a_sparse_column_filled_only_for_positives_is_left_out_wherever_chance_is_ruled_out(
+    n_rows, base_rate, filled, seed
+):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n_rows) < base_rate).astype(int)
+    positives = np.flatnonzero(y == 1)
+    assume(len(positives) >= filled and len(positives) < n_rows)
+    column = np.full(n_rows, np.nan)
+    column[rng.choice(positives, filled, replace=False)] = 1.0
+    checks = check_columns(
+        pd.DataFrame({"x": column}),
+        pd.DataFrame({"column": ["x"], "role": ["numeric"]}),
+        y,
+        Config(),
+    ).set_index("column")
+    # Chance of a filled set that pure at this base rate, over the column's two values.
+    chance = y.mean() ** filled * 2
+    if chance < ONE_CLASS_P:
+        assert checks.loc["x", "left_out"], (filled, y.mean())
+    if chance > 1e-3:
+        assert not checks.loc["x", "one_class"]
 
 
 def test_the_check_runs_on_lead_columns_joined_to_event_features(small_demo):
@@ -85,9 +136,11 @@ def test_the_check_runs_on_lead_columns_joined_to_event_features(small_demo):
     config = Config(guards=GuardConfig(min_positives=1, min_negatives=1))
     training = build_training_set(small_demo.events, leads, config)
     checks = training.report.table_checks.set_index("column")
-    assert checks.loc["call", "left_out"], checks.loc["call", "evidence"]
+    assert checks.loc["call", "suspected"], checks.loc["call", "evidence"]
     assert not checks.loc["segment", "flagged"]
-    assert not [c for c in training.X.columns if c.startswith(("call", "has_call"))]
+    # Suspected, not left out: the event features' report names it and how to leave it out.
+    assert "call" in training.X.columns
+    assert '[columns.roles] "call" = "ignore"' in training.report.summary()
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -95,3 +148,37 @@ def test_the_verdicts_do_not_hang_on_one_seed(seed):
     frame, roles, y = _table(seed=seed)
     flagged = check_columns(frame, roles, y, Config()).query("flagged")["column"].tolist()
     assert flagged == ["call"]
+
+
+@pytest.mark.slow
+def test_a_model_near_chance_after_the_leave_outs_says_so_and_is_not_promoted(tmp_path):
+    from intent_model import train
+    from intent_model.modeling import tracking
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    y = (rng.random(n) < 0.12).astype(int)
+    frame = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(n)],
+            "created_at": pd.date_range("2024-01-01", periods=n, freq="2h", tz="UTC"),
+            "visits": rng.poisson(3, n),  # no signal
+            "source": rng.choice(["ads", "web", "fair"], n),  # no signal
+            # Filled in by sales for every won lead: the only signal, and a leak.
+            "extra": np.where(y == 1, rng.integers(1_000, 90_000, n), np.nan),
+            "won": y,
+        }
+    )
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = train(leads=frame, label_col="won", out=tmp_path / "m", tracking_uri=uri, promote=True)
+    checks = result.checks.set_index("column")
+    assert checks.loc["extra", "left_out"]
+    (alert,) = [w for w in result.warnings if w.startswith("NO SIGNAL")]
+    assert "extra" in alert and "--keep-column extra" in alert
+    assert alert in result.summary() and alert in (tmp_path / "m" / "model_card.md").read_text()
+    assert result.promotion is None
+    assert tracking.alias_version(uri, "lead-intent-crm", tracking.CHAMPION) is None
+    import mlflow
+
+    tags = mlflow.MlflowClient(tracking_uri=uri).get_run(result.run_id).data.tags
+    assert tags["warnings"].startswith("NO SIGNAL")

@@ -8,11 +8,12 @@ DEMO_DIR ?= data/raw/demo
 DEMO_LEADS ?= 5000
 DEMO_SEED ?= 42
 
-.PHONY: demo test lint docs notebooks format data validate train predict train-crm predict-crm bench clean help
+.PHONY: demo test test-fast lint docs notebooks format data validate train predict train-crm predict-crm bench clean help
 
 help:
 	@echo "make demo      set up .venv, generate demo data and run the main job on it"
 	@echo "make test      set up .venv with the dev extra, run ruff, build the docs strictly, pytest"
+	@echo "make test-fast ruff and the tests not marked slow (the inner loop)"
 	@echo "make docs      build the documentation site into site/ (open site/index.html)"
 	@echo "make notebooks open JupyterLab on notebooks/ with the project's environment"
 	@echo "make data      generate the demo data into $(DEMO_DIR)"
@@ -87,6 +88,11 @@ notebooks: $(VENV)/.installed-notebooks
 test: lint docs
 	$(BIN)/python -m pytest
 
+# The inner loop: every test but those marked slow (they train models, serve them or run
+# whole commands); `make test` runs them all.
+test-fast: lint
+	$(BIN)/python -m pytest -m "not slow" -q
+
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,spark,docs,sql,bench]'
 	@touch $@ $(VENV)/.installed $(VENV)/.installed-dev
@@ -95,6 +101,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/generator.py
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/leaks.py
 	$(BIN)/python benchmarks/predict.py
 	$(BIN)/python benchmarks/spark.py
 	$(BIN)/python benchmarks/load_model.py

@@ -18,7 +18,7 @@ from intent_model.io.validate import CheckedTable, as_utc
 from intent_model.modeling.drift import DriftMonitor
 from intent_model.modeling.model import IntentModel
 from intent_model.runtime import StageTimes
-from intent_model.scoring.output import output_rows, score_features
+from intent_model.scoring.output import output_id_column, output_rows, score_features
 from intent_model.scoring.population import describe_population, status_of_leads
 from intent_model.scoring.result import (
     PredictionResult,
@@ -151,6 +151,7 @@ def predict_table_scores(
     )
     check_every_lead_scored(scores, checked, counted)
     result = PredictionResult(
+        id_column=output_id_column(config),
         scores=scores,
         as_of=moment,
         model_version=loaded.version,

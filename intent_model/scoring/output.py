@@ -8,6 +8,7 @@ engine and the MLflow pyfunc all build their rows here, so they agree.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -166,7 +167,8 @@ def output_rows(
     scores["model_version"] = model_version
     scores = scores[list(OUTPUT_COLUMNS)]
     if previous is not None:
-        scores["trend"] = trend(scores, previous_scores(previous), config.predict.trend_points)
+        earlier = previous_scores(previous, config.columns.lead_id)
+        scores["trend"] = trend(scores, earlier, config.predict.trend_points)
     return scores
 
 
@@ -182,8 +184,29 @@ def trend(scores: pd.DataFrame, previous: pd.DataFrame, points: int) -> np.ndarr
     )
 
 
-def previous_scores(previous: str | Path | pd.DataFrame) -> pd.DataFrame:
+def output_id_column(config: Config) -> str:
+    """The lead id column's name in a score file: the user's, when they mapped one (their
+    CRM imports the file by it), unless it is the name of another column of the output."""
+    theirs = config.columns.lead_id
+    if theirs == "lead_id":
+        return theirs
+    if theirs in (*OUTPUT_COLUMNS, "trend", "run_id"):
+        warnings.warn(
+            f"the scores name the lead id column lead_id, not {theirs!r}: that is the name of "
+            "another column of the output",
+            UserWarning,
+            stacklevel=4,
+        )
+        return "lead_id"
+    return theirs
+
+
+def previous_scores(
+    previous: str | Path | pd.DataFrame, id_column: str = "lead_id"
+) -> pd.DataFrame:
     frame = previous if isinstance(previous, pd.DataFrame) else read_table(previous)
+    if "lead_id" not in frame.columns and id_column in frame.columns:
+        frame = frame.rename(columns={id_column: "lead_id"})
     missing = [c for c in ("lead_id", "score") if c not in frame.columns]
     if missing:
         name = "<DataFrame>" if isinstance(previous, pd.DataFrame) else shown_source(previous)

@@ -32,7 +32,7 @@ from intent_model.modeling.drift import (
 from intent_model.runtime import StageTimes, thread_budget
 from intent_model.scoring.from_table import predict_table_scores
 from intent_model.scoring.loaded import LoadedModel, load_model
-from intent_model.scoring.output import event_lead_scores, output_rows
+from intent_model.scoring.output import event_lead_scores, output_id_column, output_rows
 from intent_model.scoring.population import (
     NOT_YET,
     describe_population,
@@ -124,6 +124,7 @@ def _predict(
         scores = output_rows(scored, status, run.as_of, loaded.version, config, previous)
     _check_counts(scores, run.n_leads_in, run.lead_table, skipped)
     result = PredictionResult(
+        id_column=output_id_column(config),
         scores=scores,
         as_of=run.as_of,
         model_version=loaded.version,

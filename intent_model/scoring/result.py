@@ -38,6 +38,8 @@ class PredictionResult:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     population: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # The lead id column's name in the file written: the user's, when they mapped one.
+    id_column: str = "lead_id"
 
     def summary(self) -> str:
         scores = self.scores
@@ -95,9 +97,10 @@ class PredictionResult:
 
 
 def write_scores(result: PredictionResult, out: str | Path) -> None:
-    """Write the scores; a database table also gets the run's id, so that the jobs that
-    read the table can tell one night's run from the next."""
-    scores = result.scores
+    """Write the scores, the lead id under the user's name for it; a database table also
+    gets the run's id, so that the jobs that read the table can tell one night's run from
+    the next."""
+    scores = result.scores.rename(columns={"lead_id": result.id_column})
     if is_database_url(out):
         scores = scores.assign(run_id=result.run_id)
     result.out = write_table(scores, out)

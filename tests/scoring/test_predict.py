@@ -205,3 +205,24 @@ def test_cli_predict_errors_are_one_line(trained, tmp_path, capsys):
     )
     assert code == 2 and "no such model directory" in capsys.readouterr().err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_the_scores_keep_the_users_name_for_the_lead_id(trained, small_demo, tmp_path):
+    events = small_demo.events.rename(columns={"lead_id": "session_id"})
+    leads = small_demo.leads.rename(columns={"lead_id": "session_id"})
+    out = tmp_path / "scores.csv"
+    first = predict(
+        trained[1] / "models" / "first", events, leads, out, columns={"lead_id": "session_id"}
+    )
+    written = pd.read_csv(out)
+    assert written.columns[0] == "session_id" and "lead_id" not in written.columns
+    assert set(written["session_id"].astype(str)) == set(first.scores["lead_id"])
+    # That file is the next run's previous scores, as written.
+    again = predict(
+        trained[1] / "models" / "first",
+        events,
+        leads,
+        previous=out,
+        columns={"lead_id": "session_id"},
+    )
+    assert set(again.scores["trend"]) == {"steady"}

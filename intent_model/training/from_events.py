@@ -24,7 +24,6 @@ from intent_model.modeling.card import metrics_table, render_model_card
 from intent_model.modeling.drift import reference_summary
 from intent_model.modeling.evaluate import (
     classification_metrics,
-    family_importance,
     metrics_per_cutoff,
 )
 from intent_model.modeling.metadata import EVENTS_MODE
@@ -33,23 +32,21 @@ from intent_model.modeling.pipeline import MODEL_KINDS, make_calibrated
 from intent_model.modeling.plots import (
     family_importance_chart,
     label_rate_chart,
-    lift_gain_chart,
     metrics_over_time_chart,
-    reliability_diagram,
-    roc_pr_curves,
 )
 from intent_model.modeling.split import TimeSplit, out_of_time_split
 from intent_model.runtime import StageTimes
 from intent_model.scoring.pyfunc import event_request_columns
 from intent_model.training.promote import PromotionResult, compare_with_champion
 from intent_model.training.sequence import (
-    IMPORTANCE_ROWS,
     MAIN_MODEL,
     Trained,
     common_metadata,
+    metrics_lines,
     operating_model,
     outcome_lines,
-    sample_rows,
+    quality_figures,
+    sampled_importance,
     save_and_register,
     timed,
 )
@@ -73,12 +70,11 @@ class TrainResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
-        shown = self.metrics[["roc_auc", "average_precision", "brier", "ece", "lift_top10pct"]]
         lines = [
             "Out-of-time metrics (held-out cutoffs "
             + ", ".join(self.metadata["training_data"]["holdout_cutoffs"])
             + "):",
-            shown.to_string(float_format=lambda v: f"{v:.4f}"),
+            metrics_lines(self.metrics),
             *outcome_lines(self),
         ]
         return "\n".join(lines)
@@ -268,25 +264,19 @@ def _importance(
     main: Any, training_set: TrainingSet, split: TimeSplit, config: Config
 ) -> pd.DataFrame:
     """Permutation importance per feature family, on (a sample of) the held-out snapshots."""
-    X_out, y_out = training_set.X[split.holdout], training_set.y[split.holdout].to_numpy()
-    seed = config.training.random_state
-    sample = sample_rows(len(X_out), IMPORTANCE_ROWS, seed)
     families = {f: training_set.spec.names_of(f) for f in FEATURE_FAMILIES}
-    return family_importance(
-        lambda frame: main.predict_proba(frame)[:, 1],
-        X_out.iloc[sample],
-        y_out[sample],
+    return sampled_importance(
+        main.predict_proba,
+        training_set.X[split.holdout],
+        training_set.y[split.holdout].to_numpy(),
         families,
-        random_state=seed,
+        config.training.random_state,
     )
 
 
 def _figures(holdout, per_cutoff, importance, training_set, split) -> dict[str, Any]:
-    y_out, predictions = holdout["label"].to_numpy(), _predictions(holdout)
     return {
-        "roc_pr.png": roc_pr_curves(y_out, predictions),
-        "reliability.png": reliability_diagram(y_out, predictions),
-        "lift_gain.png": lift_gain_chart(y_out, predictions),
+        **quality_figures(holdout["label"].to_numpy(), _predictions(holdout)),
         "importance_by_family.png": family_importance_chart(importance),
         "label_rate.png": label_rate_chart(training_set.report.label_rates, split.holdout_cutoffs),
         "average_precision_per_cutoff.png": metrics_over_time_chart(

@@ -29,7 +29,7 @@ from intent_model.io.validate import CheckedTable
 from intent_model.modeling.baselines import TablePointsRule
 from intent_model.modeling.card import metrics_table, render_table_card
 from intent_model.modeling.drift import reference_summary
-from intent_model.modeling.evaluate import classification_metrics, family_importance
+from intent_model.modeling.evaluate import classification_metrics
 from intent_model.modeling.metadata import TABLE_MODE
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.pipeline import (
@@ -42,9 +42,6 @@ from intent_model.modeling.pipeline import (
 from intent_model.modeling.plots import (
     column_check_chart,
     family_importance_chart,
-    lift_gain_chart,
-    reliability_diagram,
-    roc_pr_curves,
 )
 from intent_model.modeling.split import TableEvaluation, choose_evaluation
 from intent_model.runtime import StageTimes
@@ -53,13 +50,14 @@ from intent_model.table.encoding import TableSpec, latest_moment, placeholder_re
 from intent_model.table.roles import LeadTable, infer_roles, load_lead_table, roles_table
 from intent_model.training.promote import PromotionResult, compare_table_with_champion
 from intent_model.training.sequence import (
-    IMPORTANCE_ROWS,
     MAIN_MODEL,
     Trained,
     common_metadata,
+    metrics_lines,
     operating_model,
     outcome_lines,
-    sample_rows,
+    quality_figures,
+    sampled_importance,
     save_and_register,
     timed,
 )
@@ -92,12 +90,11 @@ class TableTrainResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
-        shown = self.metrics[["roc_auc", "average_precision", "brier", "ece", "lift_top10pct"]]
         left_out = self.checks.loc[self.checks["left_out"], "column"].tolist()
         lines = [
             f"Evaluation: {self.evaluation}",
             "",
-            shown.to_string(float_format=lambda v: f"{v:.4f}"),
+            metrics_lines(self.metrics),
         ]
         if left_out:
             lines.append(
@@ -295,16 +292,15 @@ def _prepare(leads, label_col: str | None, config: Config, promote: bool, say) -
 
 def _importance(prepared: PreparedTable, importance_model, config: Config) -> pd.DataFrame:
     """Permutation importance per source column, on rows the model did not learn from."""
-    spec, training = prepared.spec, config.training
+    spec = prepared.spec
     importance_rows, importance_X = importance_model
-    sample = sample_rows(len(importance_rows), IMPORTANCE_ROWS, training.random_state)
     groups = {c: [f for f in spec.feature_names if spec.source_of(f) == c] for c in _sources(spec)}
-    return family_importance(
-        lambda features: importance_X.predict_proba(features)[:, 1],
-        prepared.X.iloc[importance_rows[sample]],
-        prepared.y[importance_rows[sample]],
+    return sampled_importance(
+        importance_X.predict_proba,
+        prepared.X.iloc[importance_rows],
+        prepared.y[importance_rows],
         groups,
-        random_state=training.random_state,
+        config.training.random_state,
     ).rename(columns={"family": "column"})
 
 
@@ -313,9 +309,7 @@ def _trained(prepared, model, metadata, metrics, predictions, importance, config
     y_eval = prepared.y[prepared.evaluation.holdout]
     checks, table_config = prepared.checks, config.table
     figures = {
-        "roc_pr.png": roc_pr_curves(y_eval, predictions),
-        "reliability.png": reliability_diagram(y_eval, predictions),
-        "lift_gain.png": lift_gain_chart(y_eval, predictions),
+        **quality_figures(y_eval, predictions),
         "importance_by_column.png": family_importance_chart(
             importance.rename(columns={"column": "family"}).head(15)
         ),

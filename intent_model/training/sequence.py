@@ -36,9 +36,14 @@ from intent_model.modeling.bundle import (
     write_metadata,
     write_model,
 )
-from intent_model.modeling.evaluate import choose_threshold, choose_tier_bounds
+from intent_model.modeling.evaluate import (
+    choose_threshold,
+    choose_tier_bounds,
+    family_importance,
+)
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.persist import MODEL_FORMAT
+from intent_model.modeling.plots import lift_gain_chart, reliability_diagram, roc_pr_curves
 from intent_model.runtime import StageTimes
 from intent_model.scoring.pyfunc import ENTRY_POINT, pyfunc_scores
 from intent_model.training.promote import PromotionResult
@@ -46,6 +51,38 @@ from intent_model.version import __version__
 
 MAIN_MODEL = "gradient_boosting"
 IMPORTANCE_ROWS = 50_000
+# The metrics a training summary prints, for every model kind.
+SUMMARY_METRICS = ["roc_auc", "average_precision", "brier", "ece", "lift_top10pct"]
+
+
+def metrics_lines(metrics: pd.DataFrame) -> str:
+    """The summary's metrics table: a row per model kind, four decimals."""
+    return metrics[SUMMARY_METRICS].to_string(float_format=lambda v: f"{v:.4f}")
+
+
+def quality_figures(y: np.ndarray, predictions: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The plots every training draws of its evaluation: ROC and precision-recall,
+    reliability, lift and gain, each with every model kind."""
+    return {
+        "roc_pr.png": roc_pr_curves(y, predictions),
+        "reliability.png": reliability_diagram(y, predictions),
+        "lift_gain.png": lift_gain_chart(y, predictions),
+    }
+
+
+def sampled_importance(
+    predict_proba: Callable, X: pd.DataFrame, y: np.ndarray, groups: dict, seed: int
+) -> pd.DataFrame:
+    """Permutation importance of each group of features on (a sample of at most
+    ``IMPORTANCE_ROWS``) rows the model did not learn from."""
+    sample = sample_rows(len(X), IMPORTANCE_ROWS, seed)
+    return family_importance(
+        lambda frame: predict_proba(frame)[:, 1],
+        X.iloc[sample],
+        np.asarray(y)[sample],
+        groups,
+        random_state=seed,
+    )
 
 
 @dataclass

@@ -266,9 +266,9 @@ class TableConfig:
     # after the outcome and left out: honest engagement columns of CRM exports stay
     # well below.
     column_flag_auc: float = 0.9
-    # A column is also flagged when leaving it out costs a model on all the columns more
-    # than this much AUC (out of fold), or when alone it predicts at least as well as all
-    # the others together. The evidence for 0.05 is in the README's section on leaks.
+    # A column is suspected (reported, shown both ways, kept) when leaving it out costs a
+    # model on all the columns more than this much AUC (out of fold), or when alone it
+    # predicts at least as well as all the others together (docs/leakage.md).
     dominance_margin: float = 0.05
     # A model whose out-of-sample AUC is above this has almost surely learned a leak:
     # training warns (LeakWarning).

@@ -39,6 +39,8 @@ _LAZY = {
     "load_model": "intent_model.scoring.loaded",
     "LoadedModel": "intent_model.scoring.loaded",
     "PredictionResult": "intent_model.scoring.result",
+    "monitor": "intent_model.monitoring.monitor",
+    "MonitorResult": "intent_model.monitoring.monitor",
 }
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "LabelConfig",
     "LoadedModel",
     "ModelError",
+    "MonitorResult",
     "PredictionResult",
     "PromotionResult",
     "Taxonomy",
@@ -71,6 +74,7 @@ __all__ = [
     "load_leads",
     "load_model",
     "load_taxonomy",
+    "monitor",
     "normalize_event_type",
     "parse_timestamps",
     "predict",

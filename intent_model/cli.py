@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         _add_train,
         _add_promote,
         _add_predict,
+        _add_monitor,
         _add_convert_bundle,
     ):
         add_command(commands)
@@ -184,6 +185,13 @@ def _add_predict(commands) -> None:
         "(rising/steady/falling/new)",
     )
     predict.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE.html",
+        help="also write a report a person opens in a browser: tiers, the top leads with "
+        "reasons, drift, the model's figures",
+    )
+    predict.add_argument(
         "--score",
         choices=("open", "all"),
         help="open (default): rank the leads that can still convert; leads that already "
@@ -203,6 +211,70 @@ def _add_predict(commands) -> None:
         help="Spark master for --engine spark (default local[2]; 'yarn', 'spark://host:7077')",
     )
     predict.set_defaults(handler=_predict)
+
+
+def _add_monitor(commands) -> None:
+    monitor = commands.add_parser(
+        "monitor",
+        help="how past scores turned out: each lead's outcome since as_of, realized against "
+        "promised metrics, conversion by tier and decile, a report.html; logged to MLflow",
+    )
+    monitor.add_argument(
+        "--scores", type=source_argument, required=True, help="what predict wrote (file or table)"
+    )
+    _add_data_arguments(monitor, events_required=False)
+    monitor.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="folder for outcomes.parquet, summary.json, report.html",
+    )
+    monitor.add_argument(
+        "--model", help="the model that scored (default: the registry version the scores name)"
+    )
+    monitor.add_argument(
+        "--label-col", help="a table model's label column in the newer export (--leads)"
+    )
+    monitor.add_argument(
+        "--fail-below",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit with 3 when a realized metric is below the value (repeatable), for a "
+        "scheduler to alert on: --fail-below roc_auc=0.7",
+    )
+    monitor.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    _add_tracking_arguments(monitor)
+    monitor.set_defaults(handler=_monitor)
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    from intent_model.monitoring.monitor import monitor
+
+    config = config_from_args(args)
+    lines = {}
+    for item in args.fail_below:
+        metric, _, value = item.partition("=")
+        try:
+            lines[metric.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(
+                f"--fail-below {item!r}: use METRIC=VALUE, e.g. roc_auc=0.7"
+            ) from None
+    result = monitor(
+        args.scores,
+        args.events,
+        args.leads,
+        args.out,
+        model=args.model,
+        label_col=args.label_col,
+        config=config,
+        tracking_uri=args.tracking_uri,
+        track=not args.no_track,
+        fail_below=lines,
+    )
+    print(result.summary_text())
+    return 3 if result.failed else 0
 
 
 def _add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
@@ -475,6 +547,7 @@ def _predict(args: argparse.Namespace) -> int:
         previous=args.previous,
         tracking_uri=args.tracking_uri,
         progress=_progress,
+        report=args.report,
     )
     print(result.summary())
     top = result.scores.head(5)[["rank", "lead_id", "p_hard", "tier", "intent", "top_reasons"]]

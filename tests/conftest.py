@@ -77,3 +77,26 @@ def trained(small_demo, tmp_path_factory):
         promote=True,
     )
     return result, root, uri
+
+
+# Fixtures that train a model, start a server or run the Makefile: a test that uses one is
+# slow (`make test-fast` leaves it out; `make test` runs everything).
+SLOW_FIXTURES = {"trained", "crm_trained", "after_make_demo", "server", "scored_table"}
+# Modules whose tests each train, run Spark or a database server, or run whole commands.
+SLOW_MODULES = {
+    "test_readme.py",
+    "test_spark.py",
+    "test_training.py",
+    "test_database.py",
+    "test_robustness.py",
+    "test_real_exports.py",
+    "test_population.py",
+    "test_selection.py",
+    "test_table_mode.py",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -29,6 +29,7 @@ ROOMS = [
     ("intent_model.modeling",),
     ("intent_model.scoring",),
     ("intent_model.training",),
+    ("intent_model.monitoring",),
     ("intent_model.engines",),
     ("intent_model.simulate",),
     ("intent_model.cli", "intent_model"),

@@ -63,6 +63,7 @@ def predict(
     tracking_uri: str | None = None,
     workdir: str | Path | None = None,
     progress: Progress | None = None,
+    report: str | Path | None = None,
 ) -> PredictionResult:
     """Score every lead: ``p_hard``, intent, score, tier, rank, reasons and next action.
 
@@ -85,6 +86,9 @@ def predict(
         Last run's output: adds ``trend`` (rising / steady / falling / new).
     columns : mapping, optional
         Our column names to yours, like the CLI's flags (``{"lead_id": "Prospect ID"}``).
+    report : path, optional
+        Also write a self-contained HTML page of the run (tiers, the top leads with their
+        reasons, drift, the model's figures) for a person to open in a browser.
 
     Returns
     -------
@@ -93,18 +97,24 @@ def predict(
     config = with_columns(config, columns)
     with thread_budget(config.runtime.jobs) as cores:
         config = config.replace(runtime=dataclasses.replace(config.runtime, jobs=cores))
-        return _predict(
-            model, events, leads, out, as_of, config, previous, tracking_uri, workdir, progress
+        times = StageTimes()
+        with times.stage("load model"):
+            loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)
+        result = _predict(
+            loaded, events, leads, out, as_of, config, previous, workdir, progress, times
         )
+    if report is not None:
+        from intent_model.modeling.report import write_page
+        from intent_model.scoring.report import scoring_report
+
+        write_page(scoring_report(result, loaded), report)
+    return result
 
 
 def _predict(
-    model, events, leads, out, as_of, config, previous, tracking_uri, workdir, progress
+    loaded: LoadedModel, events, leads, out, as_of, config, previous, workdir, progress, times
 ) -> PredictionResult:
     """``predict`` within the run's thread budget (``config.runtime.jobs`` is resolved)."""
-    times = StageTimes()
-    with times.stage("load model"):
-        loaded = model if isinstance(model, LoadedModel) else load_model(model, tracking_uri)
     if loaded.info.is_table_model or events is None:
         return predict_table_scores(loaded, events, leads, out, as_of, config, previous, times)
     if list(loaded.model.feature_names) != loaded.spec.feature_names:

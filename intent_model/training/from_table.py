@@ -168,16 +168,7 @@ def train_table(
             predictions[LEAKY] = leaky.result()[prepared.evaluation.holdout]
         for name, scores in _without_suspected(prepared, config, say).items():
             predictions[name] = scores[prepared.evaluation.holdout]
-    y_eval = prepared.y[prepared.evaluation.holdout]
-    metrics = {kind: classification_metrics(y_eval, p, None) for kind, p in predictions.items()}
-    for kind in set(metrics) - set(MODEL_KINDS):
-        # Not calibrated: probabilities' errors would say nothing of what a column is worth.
-        metrics[kind] |= {"brier": float("nan"), "ece": float("nan")}
-    alerts = _leak_alerts(metrics, prepared.checks, config.table.model_warning_auc)
-    no_signal = no_signal_alert(metrics, prepared.checks)
-    alerts += [no_signal] if no_signal else []
-    for alert in alerts:
-        warnings.warn(alert, LeakWarning, stacklevel=3)
+    metrics, alerts, no_signal = _judged(prepared, predictions, config)
     metadata = _metadata(config, prepared, model, metrics) | {"warnings": alerts}
     # The drift reference: the whole table as the model scores it, like a nightly export.
     metadata["drift_reference"] = reference_summary(prepared.X, model.predict_proba(prepared.X))
@@ -438,6 +429,22 @@ def _start_leak_comparison(prepared: PreparedTable, config: Config, say) -> Futu
     splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
     fit = partial(out_of_sample_scores, estimator, X_leaky, prepared.y, splits)
     return score_in_background(fit, config.runtime.jobs or 1, len(X_leaky))
+
+
+def _judged(prepared: PreparedTable, predictions: dict, config: Config):
+    """The evaluation metrics of every row of the comparison, the alerts (a leak learnt, a
+    model without signal), and the no-signal alert alone (None: the model has signal)."""
+    y_eval = prepared.y[prepared.evaluation.holdout]
+    metrics = {kind: classification_metrics(y_eval, p, None) for kind, p in predictions.items()}
+    for kind in set(metrics) - set(MODEL_KINDS):
+        # Not calibrated: probabilities' errors would say nothing of what a column is worth.
+        metrics[kind] |= {"brier": float("nan"), "ece": float("nan")}
+    alerts = _leak_alerts(metrics, prepared.checks, config.table.model_warning_auc)
+    no_signal = no_signal_alert(metrics, prepared.checks)
+    alerts += [no_signal] if no_signal else []
+    for alert in alerts:
+        warnings.warn(alert, LeakWarning, stacklevel=4)
+    return metrics, alerts, no_signal
 
 
 # Suspected columns shown both ways, at most (the strongest first): each costs a fit.

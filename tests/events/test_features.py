@@ -194,16 +194,16 @@ def test_features_in_chunks_equal_features_in_one_piece_bit_for_bit(demo, tmp_pa
 
 
 def test_feature_threads_follow_the_runtime_jobs_setting(demo, monkeypatch):
-    from intent_model.events import training_set
+    from intent_model.events import stream
 
     pools = []
 
-    class Recorded(training_set.ThreadPoolExecutor):
+    class Recorded(stream.ThreadPoolExecutor):
         def __init__(self, max_workers=None, **kwargs):
             pools.append(max_workers)
             super().__init__(max_workers=max_workers, **kwargs)
 
-    monkeypatch.setattr(training_set, "ThreadPoolExecutor", Recorded)
+    monkeypatch.setattr(stream, "ThreadPoolExecutor", Recorded)
     one = Config(runtime=RuntimeConfig(jobs=1))
     build_features(demo.events, demo.leads, as_of="2024-12-01", config=one)
     build_features(demo.events, demo.leads, as_of="2024-12-01", config=one, jobs=3)

@@ -175,3 +175,20 @@ def test_lead_time_columns_are_parsed_and_may_be_empty():
 def test_header_only_table_is_an_error():
     with pytest.raises(InputError, match="header but no rows"):
         check_events(pd.DataFrame(columns=["lead_id", "timestamp", "event_type"]), "e.csv")
+
+
+def test_a_filtered_frame_keeps_every_row_and_its_values():
+    from intent_model.events.log import load_events
+
+    frame = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c"],
+            "timestamp": ["2024-01-01"] * 3,
+            "event_type": [" Demo Requested ", "page_view", "purchase"],
+            "channel": [" web", "email", None],
+        },
+        index=[10, 20, 30],  # what a user's filter of a larger frame leaves
+    )
+    events = load_events(frame).events
+    assert events["event_type"].tolist() == ["demo_request", "page_view", "purchase"]
+    assert events["channel"].tolist() == ["web", "email", "unknown"]

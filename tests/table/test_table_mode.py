@@ -401,6 +401,7 @@ def test_cli_trains_and_scores_a_crm_table(crm_table, tmp_path, capsys):
     )
     assert code == 0, capsys.readouterr().err
     scores = pd.read_parquet(tmp_path / "scores.parquet")
-    assert len(scores) == len(crm_table) and scores["lead_id"].is_unique
+    # The scores keep the export's name for the lead id.
+    assert len(scores) == len(crm_table) and scores["Prospect ID"].is_unique
     loaded = load_model(tmp_path / "model")
     assert loaded.metadata["mode"] == "table"

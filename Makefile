@@ -8,7 +8,7 @@ DEMO_DIR ?= data/raw/demo
 DEMO_LEADS ?= 5000
 DEMO_SEED ?= 42
 
-.PHONY: demo test test-fast lint docs notebooks format data validate train predict train-crm predict-crm bench clean help
+.PHONY: demo monitor test test-fast lint docs notebooks format data validate train predict train-crm predict-crm bench clean help
 
 help:
 	@echo "make demo      set up .venv, generate demo data and run the main job on it"
@@ -21,6 +21,7 @@ help:
 	@echo "make predict   score every demo lead with the champion (models:/lead-intent@champion)"
 	@echo "make train-crm train from the demo CRM export alone (one row per lead, no events)"
 	@echo "make predict-crm score every lead of the demo CRM export with its champion"
+	@echo "make monitor   score the demo as of 2025-10-01 and measure how those scores turned out"
 	@echo "make bench     run the speed, memory and quality benchmarks (prints tables)"
 	@echo "make format    format the code with ruff"
 	@echo "make clean     remove generated data, models and MLflow stores"
@@ -60,12 +61,22 @@ predict-crm: $(VENV)/.installed
 	$(BIN)/intent-model predict --model models:/lead-intent-crm@champion --leads $(DEMO_DIR)/crm_leads.parquet \
 		--out data/processed/demo_crm_scores.parquet
 
-demo: validate train predict train-crm predict-crm
+# The monitoring run: the champion scores every lead as of an earlier date, and the
+# outcomes of those scores are measured on what happened after (reports/monitoring).
+monitor: $(VENV)/.installed
+	$(BIN)/intent-model predict --model models:/lead-intent@champion --events $(DEMO_DIR)/events.parquet \
+		--leads $(DEMO_DIR)/leads.parquet --as-of 2025-10-01 \
+		--out data/processed/demo_scores_2025-10-01.parquet --report reports/scores_2025-10-01.html
+	$(BIN)/intent-model monitor --scores data/processed/demo_scores_2025-10-01.parquet \
+		--events $(DEMO_DIR)/events.parquet --out reports/monitoring/2025-10-01
+
+demo: validate train predict train-crm predict-crm monitor
 	@echo
 	@echo "Done. Model bundle: models/demo (model_card.md, plots/); what runs is the registry's"
 	@echo "champion (models:/lead-intent@champion), which moves only when a promotion wins."
 	@echo "Scores of every lead: data/processed/demo_scores.parquet"
 	@echo "From the CRM export alone: models/crm/demo, data/processed/demo_crm_scores.parquet"
+	@echo "How the scores of 2025-10-01 turned out: open reports/monitoring/2025-10-01/report.html"
 	@echo "Runs and registered versions: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
 lint: $(VENV)/.installed-dev
@@ -113,4 +124,4 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf data/raw/demo data/processed/* data/quarantine models/* mlruns mlflow.db
+	rm -rf data/raw/demo data/processed/* data/quarantine models/* mlruns mlflow.db reports

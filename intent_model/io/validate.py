@@ -442,9 +442,7 @@ def _strip(values: pd.Series) -> pd.Series:
     stripped = pc.utf8_trim_whitespace(arrow_text(values))
     # The values, not a Series: a Series would be aligned on ``values.index``, and a frame
     # with any other index (a filtered one) would lose its rows.
-    return pd.Series(
-        stripped.to_numpy(zero_copy_only=False), index=values.index, dtype="string"
-    )
+    return pd.Series(stripped.to_numpy(zero_copy_only=False), index=values.index, dtype="string")
 
 
 def _recode(values: pd.Series, new_categories: pd.Series) -> pd.Series:

@@ -36,6 +36,36 @@ PER_CUTOFF_COLUMNS = (
 )
 
 
+def interval_lines(intervals: dict, n_positive: int, n_cutoffs: int | None = None) -> list[str]:
+    """The 90% intervals in words: each model's AUC and AP, and whether the model's lead
+    over each baseline is distinguishable from zero; with few positives, a warning."""
+    lines = ["90% intervals (resampling the evaluated leads, a lead's rows together):"]
+    for kind, bands in intervals.items():
+        if kind.endswith("_gain") or not bands.get("roc_auc"):
+            continue
+        auc, ap = bands["roc_auc"], bands["average_precision"]
+        lines.append(
+            f"  {kind}: ROC AUC {auc[0]:.4f} to {auc[1]:.4f}, average precision "
+            f"{ap[0]:.4f} to {ap[1]:.4f}"
+        )
+    for kind, bands in intervals.items():
+        if not kind.endswith("_gain") or not bands.get("roc_auc"):
+            continue
+        low, high = bands["roc_auc"]
+        verdict = "distinguishable from zero" if low > 0 or high < 0 else "NOT distinguishable"
+        lines.append(
+            f"  {'gradient_boosting'} over {kind.removesuffix('_gain')}: ROC AUC {low:+.4f} to "
+            f"{high:+.4f} ({verdict})"
+        )
+    if n_positive < 300 or n_cutoffs == 1:
+        where = "at one held-out cutoff" if n_cutoffs == 1 else "in the evaluation"
+        lines.append(
+            f"  only {n_positive:,} positive(s) {where}: the figures are uncertain, read "
+            "the intervals"
+        )
+    return lines
+
+
 def metrics_table(metrics: dict[str, dict[str, float]], counts: bool = False) -> pd.DataFrame:
     """Models as rows, the card's metrics as columns (then ``n`` and ``positive_rate``
     when ``counts``)."""
@@ -66,6 +96,15 @@ def render_model_card(
         *_predicts(metadata, what, f" (validation shares {shares})"),
         *_event_data(metadata["training_data"], report_summary),
         *_event_quality(metrics, per_cutoff, importance, config["training"]["sales_capacity"]),
+        *interval_lines(
+            metadata.get("intervals", {}),
+            int(
+                metrics.get("gradient_boosting", {}).get("positive_rate", 0)
+                * metrics.get("gradient_boosting", {}).get("n", 0)
+            ),
+            len(metadata["training_data"]["holdout_cutoffs"]),
+        ),
+        "",
         *_model_choices(metadata.get("model_choices")),
         "## Limits",
         "- Trained on the history it was given: a change in tracking, campaigns or sales "
@@ -115,6 +154,11 @@ def render_table_card(
         "",
         *_left_out_columns(checks),
         *_table_quality(metrics, checks, metadata.get("warnings", []), importance),
+        *interval_lines(
+            metadata.get("intervals", {}),
+            int(metadata["training_data"].get("n_positive_evaluated", 0)),
+        ),
+        "",
         "## Limits",
         "- A CRM export is one snapshot: engagement summed up to the export includes activity "
         "after a conversion, which flatters every column a little. An event log with "

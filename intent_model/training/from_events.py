@@ -20,10 +20,11 @@ from intent_model.events.stream import build_features
 from intent_model.events.taxonomy import Taxonomy, load_taxonomy
 from intent_model.events.training_set import TrainingSet, build_training_set
 from intent_model.io.config import Config
-from intent_model.modeling.card import metrics_table, render_model_card
+from intent_model.modeling.card import interval_lines, metrics_table, render_model_card
 from intent_model.modeling.drift import reference_summary
 from intent_model.modeling.evaluate import (
     classification_metrics,
+    intervals_by_lead,
     metrics_per_cutoff,
 )
 from intent_model.modeling.metadata import EVENTS_MODE
@@ -41,6 +42,7 @@ from intent_model.training.promote import PromotionResult, compare_with_champion
 from intent_model.training.sequence import (
     MAIN_MODEL,
     Trained,
+    add_intervals,
     common_metadata,
     metrics_lines,
     operating_model,
@@ -75,6 +77,11 @@ class TrainResult:
             + ", ".join(self.metadata["training_data"]["holdout_cutoffs"])
             + "):",
             metrics_lines(self.metrics),
+            *interval_lines(
+                self.metadata.get("intervals", {}),
+                int(self.holdout["label"].sum()),
+                len(self.metadata["training_data"]["holdout_cutoffs"]),
+            ),
             *outcome_lines(self),
         ]
         return "\n".join(lines)
@@ -112,8 +119,17 @@ def train_events(
     with times.stage("evaluation"):
         holdout = _holdout_predictions(fitted, training_set, split)
         metrics, per_cutoff = _out_of_time_metrics(holdout, training.sales_capacity)
+        intervals = intervals_by_lead(
+            holdout["lead_id"].to_numpy(),
+            holdout["label"].to_numpy(),
+            _predictions(holdout),
+            MAIN_MODEL,
+            seed=training.random_state,
+        )
+        add_intervals(metrics, intervals)
         importance = _importance(main, training_set, split, config)
     metadata = _metadata(config, taxonomy, training_set, split, model, metrics, main)
+    metadata["intervals"] = intervals
     say("features of every lead at the end of the data (the drift reference)")
     with times.stage("drift reference"):
         metadata["drift_reference"] = _drift_reference(

@@ -27,9 +27,9 @@ from intent_model.events.inputs import Progress
 from intent_model.io.config import Config
 from intent_model.io.validate import CheckedTable
 from intent_model.modeling.baselines import TablePointsRule
-from intent_model.modeling.card import metrics_table, render_table_card
+from intent_model.modeling.card import interval_lines, metrics_table, render_table_card
 from intent_model.modeling.drift import reference_summary
-from intent_model.modeling.evaluate import classification_metrics
+from intent_model.modeling.evaluate import classification_metrics, intervals_by_lead
 from intent_model.modeling.metadata import TABLE_MODE
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.pipeline import (
@@ -52,6 +52,7 @@ from intent_model.training.promote import PromotionResult, compare_table_with_ch
 from intent_model.training.sequence import (
     MAIN_MODEL,
     Trained,
+    add_intervals,
     common_metadata,
     metrics_lines,
     operating_model,
@@ -95,6 +96,10 @@ class TableTrainResult:
             f"Evaluation: {self.evaluation}",
             "",
             metrics_lines(self.metrics),
+            *interval_lines(
+                self.metadata.get("intervals", {}),
+                int(self.metadata["training_data"]["n_positive_evaluated"]),
+            ),
         ]
         if left_out:
             lines.append(
@@ -169,7 +174,19 @@ def train_table(
         for name, scores in _without_suspected(prepared, config, say).items():
             predictions[name] = scores[prepared.evaluation.holdout]
     metrics, alerts, no_signal = _judged(prepared, predictions, config)
-    metadata = _metadata(config, prepared, model, metrics) | {"warnings": alerts}
+    evaluated = prepared.evaluation.holdout
+    intervals = intervals_by_lead(
+        prepared.lead_ids[evaluated],
+        prepared.y[evaluated],
+        {kind: predictions[kind] for kind in MODEL_KINDS},
+        MAIN_MODEL,
+        seed=config.training.random_state,
+    )
+    add_intervals(metrics, intervals)
+    metadata = _metadata(config, prepared, model, metrics) | {
+        "warnings": alerts,
+        "intervals": intervals,
+    }
     # The drift reference: the whole table as the model scores it, like a nightly export.
     metadata["drift_reference"] = reference_summary(prepared.X, model.predict_proba(prepared.X))
     tracking_uri = tracking_uri or config.training.tracking_uri
@@ -562,6 +579,7 @@ def _metadata(
             "n_positive": int(table.label.sum()),
             "n_development": int(evaluation.development.sum()),
             "n_evaluated": int(evaluation.holdout.sum()),
+            "n_positive_evaluated": int(table.label[evaluation.holdout].sum()),
         },
         "metrics": metrics,
     }

@@ -55,6 +55,26 @@ IMPORTANCE_ROWS = 50_000
 SUMMARY_METRICS = ["roc_auc", "average_precision", "brier", "ece", "lift_top10pct"]
 
 
+def add_intervals(metrics: dict, intervals: dict) -> None:
+    """Each interval as two more metrics of its model (``roc_auc_low``, ``roc_auc_high``;
+    the main model's lead over another as ``roc_auc_gain_over_<kind>_low``...), so the
+    MLflow run holds them beside the figure."""
+    for kind, bands in intervals.items():
+        target = kind.removesuffix("_gain")
+        owner, suffix = (
+            (MAIN_MODEL, f"_gain_over_{target}")
+            if kind.endswith("_gain")
+            else (
+                kind,
+                "",
+            )
+        )
+        for metric, band in bands.items():
+            if band and owner in metrics:
+                metrics[owner][f"{metric}{suffix}_low"] = band[0]
+                metrics[owner][f"{metric}{suffix}_high"] = band[1]
+
+
 def metrics_lines(metrics: pd.DataFrame) -> str:
     """The summary's metrics table: a row per model kind, four decimals."""
     return metrics[SUMMARY_METRICS].to_string(float_format=lambda v: f"{v:.4f}")

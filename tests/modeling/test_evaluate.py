@@ -100,3 +100,26 @@ def test_points_rule_rewards_recent_events_more_and_never_drops_with_more():
 def test_promotion_metric_direction():
     assert beats("average_precision", 0.31, 0.30) and not beats("average_precision", 0.3, 0.3)
     assert beats("log_loss", 0.20, 0.21) and not beats("brier", 0.07, 0.06)
+
+
+def test_lead_intervals_cover_a_synthetic_scorers_true_auc_at_about_the_stated_rate():
+    from scipy.stats import norm
+
+    from intent_model.modeling.evaluate import intervals_by_lead
+
+    separation = 1.0
+    true_auc = norm.cdf(separation / np.sqrt(2))  # the binormal scorer's population AUC
+    covered = 0
+    draws = 40
+    for seed in range(draws):
+        rng = np.random.default_rng(seed)
+        n_leads = 300
+        y_lead = (rng.random(n_leads) < 0.2).astype(int)
+        # Two snapshots per lead, alike: resampling must keep them together.
+        leads = np.repeat(np.arange(n_leads), 2)
+        y = np.repeat(y_lead, 2)
+        score = np.repeat(rng.normal(separation * y_lead, 1.0), 2) + rng.normal(0, 0.05, 600)
+        low, high = intervals_by_lead(leads, y, {"m": score}, "m", seed=seed)["m"]["roc_auc"]
+        covered += low <= true_auc <= high
+    # 90% intervals: at least 80% of 40 draws (deterministic seeds, so the test is stable).
+    assert covered >= 0.8 * draws, covered

@@ -150,10 +150,10 @@ def main() -> None:
             every_auc = (
                 every.metrics.loc["with_left_out_columns", "roc_auc"]
                 if ("with_left_out_columns" in every.metrics.index)
-                else every.metrics.loc["gradient_boosting", "roc_auc"]
+                else every.metrics.loc["model", "roc_auc"]
             )
-            tool = defaults.metrics.loc["gradient_boosting", "roc_auc"]
-            reference = only_honest.metrics.loc["gradient_boosting", "roc_auc"]
+            tool = defaults.metrics.loc["model", "roc_auc"]
+            reference = only_honest.metrics.loc["model", "roc_auc"]
             aucs.append(
                 {
                     "table": case.name,

@@ -188,7 +188,7 @@ def _train_events(directory: Path) -> dict[str, Any]:
         "stages": dict(getattr(result, "stage_seconds", {}) or {}),
         "out_of_time": {
             f"{kind} {metric}": round(float(result.metrics.loc[kind, metric]), 4)
-            for kind in ("gradient_boosting", "logistic_regression")
+            for kind in ("model", "logistic_regression")
             for metric in ("roc_auc", "average_precision")
         },
     }

@@ -54,7 +54,7 @@ def interval_lines(intervals: dict, n_positive: int, n_cutoffs: int | None = Non
         low, high = bands["roc_auc"]
         verdict = "distinguishable from zero" if low > 0 or high < 0 else "NOT distinguishable"
         lines.append(
-            f"  {'gradient_boosting'} over {kind.removesuffix('_gain')}: ROC AUC {low:+.4f} to "
+            f"  model over {kind.removesuffix('_gain')}: ROC AUC {low:+.4f} to "
             f"{high:+.4f} ({verdict})"
         )
     if n_positive < 300 or n_cutoffs == 1:
@@ -99,8 +99,8 @@ def render_model_card(
         *interval_lines(
             metadata.get("intervals", {}),
             int(
-                metrics.get("gradient_boosting", {}).get("positive_rate", 0)
-                * metrics.get("gradient_boosting", {}).get("n", 0)
+                metrics.get("model", {}).get("positive_rate", 0)
+                * metrics.get("model", {}).get("n", 0)
             ),
             len(metadata["training_data"]["holdout_cutoffs"]),
         ),
@@ -242,11 +242,12 @@ def _model_choices(choices: dict[str, Any] | None) -> list[str]:
     rows = pd.DataFrame(
         [
             {
-                "candidate": c["candidate"],
+                "candidate": c.get("name", c["candidate"]),
                 "parameters": ", ".join(f"{k}={v}" for k, v in c["parameters"].items()),
                 "trees chosen": c.get("trees") or "",
-                "monotone": c["monotone_constraints"],
                 "average_precision": round(c["average_precision"], 4),
+                "90% interval": _band(c.get("average_precision_interval")),
+                "behind the best": _band(c.get("behind_the_best"), signed=True),
                 "selected": "yes" if c["selected"] else "",
             }
             for c in choices["candidates"]
@@ -261,6 +262,13 @@ def _model_choices(choices: dict[str, Any] | None) -> list[str]:
         rows.to_string(index=False),
         "",
     ]
+
+
+def _band(values, signed: bool = False) -> str:
+    if not values:
+        return ""
+    low, high = values
+    return f"{low:+.4f} to {high:+.4f}" if signed else f"{low:.4f} to {high:.4f}"
 
 
 def _left_out_columns(checks: pd.DataFrame) -> list[str]:

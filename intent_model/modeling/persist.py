@@ -44,7 +44,12 @@ MODEL_TYPES = frozenset(
     {
         "intent_model.modeling.model.IntentModel",
         "intent_model.modeling.pipeline.CalibratedIntentClassifier",
+        "intent_model.modeling.pipeline.FeatureSubset",
+        "intent_model.modeling.pipeline.MissingColumnsAsZero",
+        "intent_model.modeling.pipeline.SignedLog1p",
         "intent_model.modeling.persist.PackedTrees",
+        "numpy.dtype",
+        "numpy.float64",
         "numpy.ndarray",
         "numpy.uint64",
         "numpy.random._generator.Generator",
@@ -54,14 +59,19 @@ MODEL_TYPES = frozenset(
         "sklearn._loss.loss.HalfBinomialLoss",
         "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
         "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+        "sklearn.impute._base.MissingIndicator",
+        "sklearn.impute._base.SimpleImputer",
         "sklearn.isotonic.IsotonicRegression",
         "sklearn.linear_model._logistic.LogisticRegression",
         "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._data.StandardScaler",
         "sklearn.preprocessing._label.LabelEncoder",
     }
 )
-# Of those, the ones skops does not trust by default: this project's own classes.
-OWN_TYPES = sorted(t for t in MODEL_TYPES if t.startswith("intent_model."))
+# Of those, the ones skops does not trust by default: this project's own classes, and the
+# dtype a logistic regression's imputer records. Every type is checked against
+# MODEL_TYPES before skops reads anything, so trusting these adds no type.
+OWN_TYPES = sorted(t for t in MODEL_TYPES if t.startswith("intent_model.") or t == "numpy.dtype")
 
 
 class PackedTrees:

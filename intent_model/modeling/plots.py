@@ -15,13 +15,13 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 from intent_model.modeling.evaluate import lift_curve
 
 COLORS = {
-    "gradient_boosting": "#1f77b4",
+    "model": "#1f77b4",
     "logistic_regression": "#ff7f0e",
     "points_rule": "#2ca02c",
     "with_left_out_columns": "#d62728",
 }
 LABELS = {
-    "gradient_boosting": "gradient boosting (model)",
+    "model": "model (the chosen candidate)",
     "logistic_regression": "logistic regression",
     "points_rule": "points rule",
     "oracle": "oracle (simulation truth)",

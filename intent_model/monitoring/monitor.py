@@ -29,6 +29,7 @@ from intent_model.io.database import shown_source
 from intent_model.io.files import atomic_path, read_table, write_table
 from intent_model.io.validate import as_utc
 from intent_model.modeling.drift import psi
+from intent_model.modeling.pipeline import MAIN_MODEL
 from intent_model.modeling.report import write_page
 from intent_model.monitoring.outcomes import (
     MONITORED,
@@ -42,7 +43,6 @@ from intent_model.monitoring.report import monitoring_report
 from intent_model.scoring.loaded import LoadedModel, load_model
 from intent_model.table.roles import label_values, load_lead_table
 
-MAIN_MODEL = "gradient_boosting"
 OUTCOME_COLUMNS = ("converted", "converted_at")
 
 
@@ -206,7 +206,9 @@ def _table_outcomes(past, leads, label_col, loaded: LoadedModel, config: Config)
 def _summary(outcomes, loaded: LoadedModel, as_of, data_end, horizon, config) -> dict[str, Any]:
     metrics, intervals = realized(outcomes, config.training.sales_capacity)
     ranked = outcomes[outcomes["rank"].notna()]
-    promised_all = loaded.metadata.get("metrics", {}).get(MAIN_MODEL, {})
+    every = loaded.metadata.get("metrics", {})
+    # Models trained before the model row was named "model" called it "gradient_boosting".
+    promised_all = every.get(MAIN_MODEL) or every.get("gradient_boosting", {})
     complete = bool(data_end == data_end and data_end >= as_of + pd.Timedelta(days=horizon))
     elapsed = (data_end - as_of) / pd.Timedelta(days=1) if data_end == data_end else math.nan
     summary = {

@@ -101,8 +101,8 @@ def monitoring_report(
         sections.append(
             section(
                 "Reliability and lift",
-                figure_html(reliability_diagram(y, {"gradient_boosting": p}), "reliability"),
-                figure_html(lift_gain_chart(y, {"gradient_boosting": p}), "lift and gain"),
+                figure_html(reliability_diagram(y, {"model": p}), "reliability"),
+                figure_html(lift_gain_chart(y, {"model": p}), "lift and gain"),
             )
         )
     lowest = ranked[ranked["converted"] == 1].sort_values("rank", ascending=False)

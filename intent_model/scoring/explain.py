@@ -26,9 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 from intent_model.events.features import FeatureSpec
 from intent_model.modeling.model import IntentModel
+from intent_model.modeling.pipeline import FeatureSubset
 from intent_model.scoring.treeshap import tree_shap
 
 POSITIVE_REASONS = 3
@@ -44,28 +46,63 @@ class Explanation:
 
 
 def explain(model: IntentModel, features: pd.DataFrame) -> Explanation:
-    """Exact tree-SHAP contributions of every feature to each row's calibrated logit.
+    """Exact contributions of every feature to each row's calibrated logit: tree SHAP for
+    a gradient boosting, the linear terms for a logistic regression (on its standardised
+    inputs, whose training means are zero); a candidate that reads a subset of the
+    features gives the others none.
 
     Examples
     --------
     The contributions add up to the score: ``base_value + contributions.sum(axis=1)``
     equals ``logit(p_hard)`` for sigmoid calibration.
     """
-    aligned = features[model.feature_names].to_numpy(dtype=np.float32)
     estimator = model.classifier.estimator_
-    booster = estimator[-1] if hasattr(estimator, "steps") else estimator
-    explainer = tree_shap(booster)
-    values = explainer.shap_values(aligned)
-    base = explainer.expected_value
+    steps = list(estimator.steps) if hasattr(estimator, "steps") else [("model", estimator)]
+    columns = list(model.feature_names)
+    if isinstance(steps[0][1], FeatureSubset):
+        columns = list(steps.pop(0)[1].columns)
+    aligned = features[columns].to_numpy(dtype=np.float32)
+    final = steps[-1][1]
+    if isinstance(final, LogisticRegression):
+        values, base = _linear_terms(steps, aligned, columns)
+    else:
+        inputs = aligned
+        for _, step in steps[:-1]:
+            inputs = step.transform(pd.DataFrame(inputs, columns=columns))
+        explainer = tree_shap(final)
+        values = explainer.shap_values(np.asarray(inputs, dtype=np.float32))
+        base = explainer.expected_value
     calibrator = model.classifier.calibrator_
     if not isinstance(calibrator, IsotonicRegression):
         slope = float(calibrator.coef_[0, 0])
         values = values * slope
         base = base * slope + float(calibrator.intercept_[0])
+    every = np.zeros((len(features), len(model.feature_names)))
+    position = {name: j for j, name in enumerate(model.feature_names)}
+    every[:, [position[c] for c in columns]] = values
     return Explanation(
-        contributions=pd.DataFrame(values, columns=model.feature_names, index=features.index),
+        contributions=pd.DataFrame(every, columns=model.feature_names, index=features.index),
         base_value=base,
     )
+
+
+def _linear_terms(steps: list, values: np.ndarray, columns: list[str]):
+    """Each input's term in a logistic regression's log-odds (an imputed value's missing
+    indicator counts for its input), and the intercept."""
+    # As the pipeline learnt them: by name (the imputer knows its inputs' names).
+    inputs = pd.DataFrame(values.astype(float), columns=columns)
+    names = np.asarray(columns, dtype=object)
+    for _, step in steps[:-1]:
+        names = step.get_feature_names_out(names)
+        inputs = step.transform(inputs)
+    regression = steps[-1][1]
+    terms = np.asarray(inputs) * regression.coef_[0]
+    source = {c: j for j, c in enumerate(columns)}
+    per_input = np.zeros((len(values), len(columns)))
+    for k, name in enumerate(names):
+        name = str(name).removeprefix("missingindicator_")
+        per_input[:, source[name]] += terms[:, k]
+    return per_input, float(regression.intercept_[0])
 
 
 def concept_of(feature: str, spec: FeatureSpec) -> str:

@@ -17,7 +17,7 @@ from intent_model.events.families import count_name
 from intent_model.events.features import FEATURE_FAMILIES
 from intent_model.events.inputs import EventsInput, LeadsInput, Progress
 from intent_model.events.stream import build_features
-from intent_model.events.taxonomy import Taxonomy, load_taxonomy
+from intent_model.events.taxonomy import EVENT_CLASSES, Taxonomy, load_taxonomy
 from intent_model.events.training_set import TrainingSet, build_training_set
 from intent_model.io.config import Config
 from intent_model.modeling.card import interval_lines, metrics_table, render_model_card
@@ -234,7 +234,10 @@ def _fit_candidates(
             f"fitting {kind}: selection and {training.calibration} calibration on "
             f"{training.selection_folds} lead-grouped folds"
         )
-        model = make_calibrated(kind, training, monotone, n_jobs=config.runtime.jobs or 1)
+        subsets = simple_feature_sets(training_set.spec) if kind == MAIN_MODEL else None
+        model = make_calibrated(
+            kind, training, monotone, n_jobs=config.runtime.jobs or 1, subsets=subsets
+        )
         fitted[kind] = model.fit(X[dev], y[dev], groups)
         for stage, seconds in fitted[kind].seconds_.items():
             times.add(stage, seconds)
@@ -343,8 +346,10 @@ def model_choices(main: Any, constrained: tuple[str, ...]) -> dict[str, Any]:
     selected = next(c for c in candidates if c["selected"])
     folded = len(main.oof_labels_)
     return {
-        "rule": "highest out-of-fold average precision on lead-grouped folds of the "
-        "development cutoffs (the held-out cutoffs are never seen)"
+        "rule": "out-of-fold average precision on lead-grouped folds of the development "
+        "cutoffs (the held-out cutoffs are never seen): the simplest candidate whose average "
+        "precision is not distinguishably below the best one's (90% interval of the gap, "
+        "resampling leads, reaching zero)"
         + (
             f", on {folded:,} development rows of whole leads drawn at random "
             f"([training] selection_rows); the selected candidate then learned from all "
@@ -360,6 +365,23 @@ def model_choices(main: Any, constrained: tuple[str, ...]) -> dict[str, Any]:
             "best_without": max(without) if without else None,
         },
     }
+
+
+def simple_feature_sets(spec) -> dict[str, tuple[str, ...]]:
+    """The features of the simple answers the model competes with, made from the feature
+    contract: each event class's history alone (its counts over every window and the days
+    since its last one: "hard conversions before"), the recency family alone, and the
+    plain per-type counts an analyst would write in an afternoon."""
+    meanings = spec.meanings
+    found = {}
+    for event_class in EVENT_CLASSES:
+        counts = [n for n, m in meanings.items() if m.family == "counts" and m.what == event_class]
+        found[f"rule: {event_class} history"] = (*counts, f"days_since_last_{event_class}")
+    found["rule: recency"] = tuple(spec.names_of("recency"))
+    found["plain: counts per event type"] = tuple(
+        n for n, m in meanings.items() if m.family == "counts" and m.what in spec.event_types
+    )
+    return found
 
 
 def hard_count_features(spec, taxonomy: Taxonomy) -> tuple[str, ...]:

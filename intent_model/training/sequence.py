@@ -43,13 +43,13 @@ from intent_model.modeling.evaluate import (
 )
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.persist import MODEL_FORMAT
+from intent_model.modeling.pipeline import MAIN_MODEL
 from intent_model.modeling.plots import lift_gain_chart, reliability_diagram, roc_pr_curves
 from intent_model.runtime import StageTimes
 from intent_model.scoring.pyfunc import ENTRY_POINT, pyfunc_scores
 from intent_model.training.promote import PromotionResult
 from intent_model.version import __version__
 
-MAIN_MODEL = "gradient_boosting"
 IMPORTANCE_ROWS = 50_000
 # The metrics a training summary prints, for every model kind.
 SUMMARY_METRICS = ["roc_auc", "average_precision", "brier", "ece", "lift_top10pct"]

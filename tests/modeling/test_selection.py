@@ -46,7 +46,7 @@ def _table(n_leads: int, per_lead: int, seed: int = 0):
 def test_the_choice_folds_a_sample_and_the_chosen_model_learns_from_every_row():
     X, y, groups = _table(n_leads=600, per_lead=5)
     training = TrainingConfig(selection_rows=1000)
-    model = make_calibrated("gradient_boosting", training).fit(X, y, groups)
+    model = make_calibrated("model", training).fit(X, y, groups)
     sampled = selection_sample(groups, 1000, training.random_state)
     # The threshold and tiers are chosen on the folded rows' labels, scored out of fold.
     assert len(model.oof_labels_) == len(model.oof_proba_) == len(sampled) <= 1000
@@ -63,7 +63,7 @@ def test_the_choice_folds_a_sample_and_the_chosen_model_learns_from_every_row():
 
 def test_without_a_cap_every_row_is_folded():
     X, y, groups = _table(n_leads=200, per_lead=3)
-    model = make_calibrated("gradient_boosting", TrainingConfig(selection_rows=0)).fit(X, y, groups)
+    model = make_calibrated("model", TrainingConfig(selection_rows=0)).fit(X, y, groups)
     assert np.array_equal(model.oof_labels_, y)
     assert "drawn at random" not in model_choices(model, ())["rule"]
 
@@ -79,7 +79,7 @@ def test_the_fits_give_one_model_whichever_pool_runs_them(monkeypatch):
 
     def fit(small_table_rows: int):
         monkeypatch.setattr(pipeline, "SMALL_TABLE_ROWS", small_table_rows)
-        model = make_calibrated("gradient_boosting", training, n_jobs=2).fit(X, y, groups)
+        model = make_calibrated("model", training, n_jobs=2).fit(X, y, groups)
         return model.oof_proba_, model.predict_proba(X)[:, 1]
 
     here_and_worker = fit(pipeline.SMALL_TABLE_ROWS)

@@ -52,15 +52,15 @@ def test_the_model_card_shows_the_model_beside_both_baselines(trained):
 
 def test_metrics_are_out_of_time_and_reported_for_all_three_models(trained):
     result, _, _ = trained
-    assert list(result.metrics.index) == ["gradient_boosting", "logistic_regression", "points_rule"]
+    assert list(result.metrics.index) == ["model", "logistic_regression", "points_rule"]
     holdout_cutoffs = set(result.holdout["cutoff"].dt.strftime("%Y-%m-%d"))
     assert holdout_cutoffs == set(result.metadata["training_data"]["holdout_cutoffs"])
     development = pd.to_datetime(result.metadata["training_data"]["development_cutoffs"], utc=True)
     assert development.max() + pd.Timedelta(days=30) <= result.holdout["cutoff"].min()
     for column in ("roc_auc", "average_precision", "log_loss", "brier", "ece", "lift_top10pct"):
         assert result.metrics[column].notna().all()
-    assert result.metrics.loc["gradient_boosting", "roc_auc"] > 0.7
-    assert len(result.per_cutoff["gradient_boosting"]) == 2
+    assert result.metrics.loc["model", "roc_auc"] > 0.7
+    assert len(result.per_cutoff["model"]) == 2
 
 
 def test_mlflow_run_has_params_metrics_and_a_registered_challenger(trained):
@@ -68,8 +68,8 @@ def test_mlflow_run_has_params_metrics_and_a_registered_challenger(trained):
     client = MlflowClient(tracking_uri=uri)
     run = client.get_run(result.run_id)
     assert run.data.params["labels.horizon_days"] == "30"
-    assert run.data.metrics["gradient_boosting.roc_auc"] == pytest.approx(
-        result.metrics.loc["gradient_boosting", "roc_auc"]
+    assert run.data.metrics["model.roc_auc"] == pytest.approx(
+        result.metrics.loc["model", "roc_auc"]
     )
     assert "points_rule.average_precision" in run.data.metrics
     version = client.get_model_version_by_alias("lead-intent", "challenger")

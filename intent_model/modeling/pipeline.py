@@ -154,7 +154,11 @@ def linear_pipeline(columns: tuple[str, ...] | None = None, C: float = 0.1) -> P
     return Pipeline(
         [
             *steps,
-            ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+            # An empty column (a class the log never has) stays, at 0, without a warning.
+            (
+                "impute",
+                SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            ),
             ("log", SignedLog1p()),
             ("scale", StandardScaler()),
             (
@@ -342,7 +346,34 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
             1 if here else self.n_jobs,
             len(X),
         )
-        position = np.empty(len(labels), dtype=np.int64)
+        best = self._choose(tasks, results, checkpoints, chosen_rows, folded, groups, len(X))
+        if single:
+            self.estimator_ = results[-1]
+        else:
+            chosen = _with_iterations(
+                self.candidates[self.selected_], self.iterations_[self.selected_]
+            )
+            with thread_budget(final_fit_threads(len(X), self.n_jobs)):
+                self.estimator_ = _fit_task(chosen, X, labels)
+        calibrating = time.perf_counter()
+        self.calibrator_ = _fit_calibrator(best, folded, self.method)
+        self.oof_proba_ = _apply_calibrator(self.calibrator_, best)
+        self.oof_labels_ = folded
+        self.n_rows_fit_ = len(labels)
+        # Seconds of each step, for the run's time per stage.
+        self.seconds_ = {
+            "fit": calibrating - started,
+            "calibration": time.perf_counter() - calibrating,
+        }
+        self.classes_ = np.array([0, 1])
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def _choose(self, tasks, results, checkpoints, chosen_rows, folded, groups, n_rows):
+        """Read every candidate's out-of-fold scores at each checkpoint, keep each one's best
+        number of trees, choose the simplest within the uncertainty of the best (see
+        :func:`_simplest_within_uncertainty`); return the chosen one's out-of-fold scores."""
+        position = np.empty(n_rows, dtype=np.int64)
         position[chosen_rows] = np.arange(len(chosen_rows))
         out_of_fold = [np.zeros((len(c), len(chosen_rows))) for c in checkpoints]
         for (i, _, valid), result in zip(tasks, results, strict=True):
@@ -357,28 +388,7 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         self.selected_, self.selection_intervals_ = _simplest_within_uncertainty(
             best_scores, folded, np.asarray(groups)[chosen_rows], self.random_state
         )
-        if single:
-            self.estimator_ = results[-1]
-        else:
-            chosen = _with_iterations(
-                self.candidates[self.selected_], self.iterations_[self.selected_]
-            )
-            with thread_budget(final_fit_threads(len(X), self.n_jobs)):
-                self.estimator_ = _fit_task(chosen, X, labels)
-        best = out_of_fold[self.selected_][best_checkpoint[self.selected_]]
-        calibrating = time.perf_counter()
-        self.calibrator_ = _fit_calibrator(best, folded, self.method)
-        self.oof_proba_ = _apply_calibrator(self.calibrator_, best)
-        self.oof_labels_ = folded
-        self.n_rows_fit_ = len(labels)
-        # Seconds of each step, for the run's time per stage.
-        self.seconds_ = {
-            "fit": calibrating - started,
-            "calibration": time.perf_counter() - calibrating,
-        }
-        self.classes_ = np.array([0, 1])
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        return self
+        return best_scores[self.selected_]
 
     def _selection_folds(
         self, groups: np.ndarray, labels: np.ndarray

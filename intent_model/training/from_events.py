@@ -118,15 +118,7 @@ def train_events(
     say("evaluating out of time")
     with times.stage("evaluation"):
         holdout = _holdout_predictions(fitted, training_set, split)
-        metrics, per_cutoff = _out_of_time_metrics(holdout, training.sales_capacity)
-        intervals = intervals_by_lead(
-            holdout["lead_id"].to_numpy(),
-            holdout["label"].to_numpy(),
-            _predictions(holdout),
-            MAIN_MODEL,
-            seed=training.random_state,
-        )
-        add_intervals(metrics, intervals)
+        metrics, per_cutoff, intervals = _out_of_time_metrics(holdout, training)
         importance = _importance(main, training_set, split, config)
     metadata = _metadata(config, taxonomy, training_set, split, model, metrics, main)
     metadata["intervals"] = intervals
@@ -265,10 +257,12 @@ def _predictions(holdout: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _out_of_time_metrics(
-    holdout: pd.DataFrame, capacity: int
-) -> tuple[dict[str, dict[str, float]], dict[str, pd.DataFrame]]:
+    holdout: pd.DataFrame, training
+) -> tuple[dict[str, dict[str, float]], dict[str, pd.DataFrame], dict]:
     """Metrics of every kind on the held-out snapshots, overall and per cutoff (with the
-    per-cutoff means at sales capacity added to the overall figures)."""
+    per-cutoff means at sales capacity added to the overall figures), and their 90%
+    intervals from resampling the held-out leads (added to the metrics too)."""
+    capacity = training.sales_capacity
     y_out = holdout["label"].to_numpy()
     metrics, per_cutoff = {}, {}
     for kind, p in _predictions(holdout).items():
@@ -276,7 +270,15 @@ def _out_of_time_metrics(
         per_cutoff[kind] = metrics_per_cutoff(y_out, p, holdout["cutoff"], capacity)
         at_capacity = [c for c in per_cutoff[kind].columns if c.endswith("_at_capacity")]
         metrics[kind].update({c: float(per_cutoff[kind][c].mean()) for c in at_capacity})
-    return metrics, per_cutoff
+    intervals = intervals_by_lead(
+        holdout["lead_id"].to_numpy(),
+        y_out,
+        _predictions(holdout),
+        MAIN_MODEL,
+        seed=training.random_state,
+    )
+    add_intervals(metrics, intervals)
+    return metrics, per_cutoff, intervals
 
 
 def _importance(

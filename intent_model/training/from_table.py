@@ -173,16 +173,7 @@ def train_table(
             predictions[LEAKY] = leaky.result()[prepared.evaluation.holdout]
         for name, scores in _without_suspected(prepared, config, say).items():
             predictions[name] = scores[prepared.evaluation.holdout]
-    metrics, alerts, no_signal = _judged(prepared, predictions, config)
-    evaluated = prepared.evaluation.holdout
-    intervals = intervals_by_lead(
-        prepared.lead_ids[evaluated],
-        prepared.y[evaluated],
-        {kind: predictions[kind] for kind in MODEL_KINDS},
-        MAIN_MODEL,
-        seed=config.training.random_state,
-    )
-    add_intervals(metrics, intervals)
+    metrics, alerts, no_signal, intervals = _judged(prepared, predictions, config)
     metadata = _metadata(config, prepared, model, metrics) | {
         "warnings": alerts,
         "intervals": intervals,
@@ -193,20 +184,9 @@ def train_table(
     with times.stage("plots and card"):
         trained = _trained(prepared, model, metadata, metrics, predictions, importance, config)
     trained.times = times
+    # A model without signal is never offered for promotion.
     trained.compare = (
-        None
-        if no_signal
-        else lambda version: compare_table_with_champion(
-            tracking_uri,
-            version,
-            model,
-            prepared.table.frame,
-            prepared.X,
-            prepared.y,
-            prepared.evaluation,
-            prepared.as_of,
-            config,
-        )
+        None if no_signal else partial(_compare, tracking_uri, model, prepared, config)
     )
     if no_signal and promote:
         say("not promoted: " + no_signal)
@@ -448,10 +428,28 @@ def _start_leak_comparison(prepared: PreparedTable, config: Config, say) -> Futu
     return score_in_background(fit, config.runtime.jobs or 1, len(X_leaky))
 
 
+def _compare(tracking_uri: str, model, prepared: PreparedTable, config: Config, version: str):
+    """This model against the champion, on this run's evaluation (see
+    :func:`intent_model.training.promote.compare_table_with_champion`)."""
+    return compare_table_with_champion(
+        tracking_uri,
+        version,
+        model,
+        prepared.table.frame,
+        prepared.X,
+        prepared.y,
+        prepared.evaluation,
+        prepared.as_of,
+        config,
+    )
+
+
 def _judged(prepared: PreparedTable, predictions: dict, config: Config):
     """The evaluation metrics of every row of the comparison, the alerts (a leak learnt, a
-    model without signal), and the no-signal alert alone (None: the model has signal)."""
-    y_eval = prepared.y[prepared.evaluation.holdout]
+    model without signal), the no-signal alert alone (None: the model has signal), and the
+    models' 90% intervals from resampling the evaluated leads (added to the metrics)."""
+    evaluated = prepared.evaluation.holdout
+    y_eval = prepared.y[evaluated]
     metrics = {kind: classification_metrics(y_eval, p, None) for kind, p in predictions.items()}
     for kind in set(metrics) - set(MODEL_KINDS):
         # Not calibrated: probabilities' errors would say nothing of what a column is worth.
@@ -461,7 +459,15 @@ def _judged(prepared: PreparedTable, predictions: dict, config: Config):
     alerts += [no_signal] if no_signal else []
     for alert in alerts:
         warnings.warn(alert, LeakWarning, stacklevel=4)
-    return metrics, alerts, no_signal
+    intervals = intervals_by_lead(
+        prepared.lead_ids[evaluated],
+        y_eval,
+        {kind: predictions[kind] for kind in MODEL_KINDS},
+        MAIN_MODEL,
+        seed=config.training.random_state,
+    )
+    add_intervals(metrics, intervals)
+    return metrics, alerts, no_signal, intervals
 
 
 # Suspected columns shown both ways, at most (the strongest first): each costs a fit.

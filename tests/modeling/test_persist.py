@@ -50,6 +50,22 @@ def _rewrite_checksum(bundle: Path, model_file: str) -> None:
     (bundle / "metadata.json").write_text(json.dumps(metadata))
 
 
+@pytest.fixture(scope="module")
+def tree_model(small_demo):
+    """A model whose chosen candidate is the gradient boosting, trained as training fits
+    it (the small fixture data may choose a simpler candidate)."""
+    from intent_model.events.training_set import build_training_set
+    from intent_model.io.config import Config, GuardConfig, TrainingConfig
+    from intent_model.modeling.model import IntentModel
+    from intent_model.modeling.pipeline import CalibratedIntentClassifier, make_candidates
+
+    config = Config(guards=GuardConfig(min_positives=1, min_negatives=1))
+    X, y, keys = build_training_set(small_demo.events, small_demo.leads, config)
+    classifier = CalibratedIntentClassifier([make_candidates("model", TrainingConfig())[0]])
+    classifier.fit(X, y, keys["lead_id"].astype(str).to_numpy())
+    return IntentModel(classifier, list(X.columns), 0.5, {"A": 0.5, "B": 0.3, "C": 0.1})
+
+
 def _features(model, n: int = 300) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     values = rng.gamma(1.0, 3.0, size=(n, len(model.feature_names)))
@@ -107,8 +123,8 @@ def test_a_model_holding_a_foreign_type_is_refused_naming_it(trained, tmp_path):
         load_bundle(bundle)
 
 
-def test_malformed_trees_are_refused_before_scikit_learn_reads_them(trained, tmp_path):
-    model = load_bundle(trained[1] / "models" / "first")[0]
+def test_malformed_trees_are_refused_before_scikit_learn_reads_them(tree_model, tmp_path):
+    model = tree_model
     saved = persist._with_packed_trees(model)
     packed = saved.classifier.estimator_[-1]._predictors
     packed.nodes = packed.nodes.copy()
@@ -124,8 +140,10 @@ def test_malformed_trees_are_refused_before_scikit_learn_reads_them(trained, tmp
         persist.load_model_file(tmp_path / "model.skops")
 
 
-def test_a_model_round_trips_with_identical_p_hard_and_is_not_changed_by_saving(trained, tmp_path):
-    model = load_bundle(trained[1] / "models" / "first")[0]
+def test_a_model_round_trips_with_identical_p_hard_and_is_not_changed_by_saving(
+    tree_model, tmp_path
+):
+    model = tree_model
     features = _features(model)
     before = model.predict_proba(features)
     persist.dump_model(model, tmp_path / "model.skops")

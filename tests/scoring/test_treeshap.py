@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from intent_model.modeling.bundle import load_bundle
 from intent_model.scoring import treeshap
 from intent_model.scoring.treeshap import TreeShap, product_game_shapley
 
@@ -38,10 +37,16 @@ def _assert_equals_shap(booster, X: np.ndarray) -> None:
     np.testing.assert_allclose(ours.expected_value + values.sum(axis=1), raw, atol=1e-10)
 
 
-def test_equals_shap_on_a_trained_model_with_missing_values(trained):
-    model = load_bundle(trained[1] / "models" / "first")[0]
-    booster = model.classifier.estimator_[-1]
-    _assert_equals_shap(booster, _rows(500, len(model.feature_names), seed=3, missing=0.2))
+def test_equals_shap_on_the_models_gradient_boosting_with_missing_values(small_demo):
+    from intent_model.events.training_set import build_training_set
+    from intent_model.io.config import Config, GuardConfig, TrainingConfig
+    from intent_model.modeling.pipeline import make_candidates
+
+    config = Config(guards=GuardConfig(min_positives=1, min_negatives=1))
+    X, y, _ = build_training_set(small_demo.events, small_demo.leads, config)
+    # The model's own gradient boosting candidate, as training fits it.
+    booster = make_candidates("model", TrainingConfig())[0].fit(X, y)[-1]
+    _assert_equals_shap(booster, _rows(500, X.shape[1], seed=3, missing=0.2))
 
 
 @settings(max_examples=15, deadline=None)

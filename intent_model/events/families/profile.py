@@ -1,8 +1,10 @@
 """The families of what a lead told: which profile fields it had given by the cutoff, their
 values, and the leads table's other columns (encoded as in CRM-table mode).
 
-Their values are computed in :func:`intent_model.events.features.compute_features`,
-which holds the leads table; the words here say them back.
+The information family computes its values here, from when each field was given; the
+values of the other two are encoded once for every cutoff by
+:func:`intent_model.events.features.compute_features`, which holds the leads table, and
+said back here in the table's own words.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from intent_model.io.config import TrainingConfig
 from intent_model.modeling.baselines import PointsRule
+from intent_model.modeling.evaluate import intervals_by_lead
 from intent_model.modeling.split import grouped_folds
 from intent_model.runtime import run_here_and_in_workers, thread_budget, worker_processes
 
@@ -459,26 +460,21 @@ def _simplest_within_uncertainty(
     the uncertainty, the simpler candidate wins.
     """
     best = int(np.argmax([average_precision_score(y, p) for p in scores]))
-    codes, _ = pd.factorize(pd.Series(groups.astype(str)))
-    n_groups = int(codes.max()) + 1
-    rng = np.random.default_rng(seed)
-    values: list[list[float]] = [[] for _ in scores]
     with thread_budget(1):
-        for _ in range(SELECTION_RESAMPLES):
-            weight = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[codes]
-            kept = weight > 0
-            if len(np.unique(y[kept])) < 2:
-                continue
-            for i, p in enumerate(scores):
-                values[i].append(
-                    average_precision_score(y[kept], p[kept], sample_weight=weight[kept])
-                )
-    draws = np.asarray(values)
+        bands = intervals_by_lead(
+            groups,
+            y,
+            dict(enumerate(scores)),
+            best,
+            n_resamples=SELECTION_RESAMPLES,
+            seed=seed,
+            metrics=("average_precision",),
+        )
     intervals = []
     for i in range(len(scores)):
-        own = np.percentile(draws[i], [5, 95]).tolist() if draws.size else []
-        behind = np.percentile(draws[best] - draws[i], [5, 95]).tolist() if draws.size else []
-        intervals.append(([float(v) for v in own], [float(v) for v in behind]))
+        # The best candidate is not behind itself.
+        behind = [0.0, 0.0] if i == best else bands[f"{i}_gain"]["average_precision"]
+        intervals.append((bands[i]["average_precision"], behind))
     chosen = next(
         (i for i, (_, behind) in enumerate(intervals) if not behind or behind[0] <= 0), best
     )

@@ -15,14 +15,13 @@ import pandas as pd
 from intent_model.modeling.evaluate import (
     TIER_NAMES,
     classification_metrics,
+    intervals_by_lead,
     top_k_metrics,
 )
 
 # The metrics a monitoring run measures, and the training's out-of-time figures it
 # compares them with.
 MONITORED = ("roc_auc", "average_precision", "brier", "ece", "lift_top10pct")
-INTERVAL_METRICS = ("roc_auc", "average_precision", "lift_top10pct")
-INTERVAL_LEVEL = 0.90
 RESAMPLES = 300
 
 
@@ -74,17 +73,11 @@ def realized(
         metrics["precision_at_capacity"] = at_capacity["precision"]
     intervals: dict[str, list[float]] = {}
     if len(np.unique(y)) == 2:
-        rng = np.random.default_rng(seed)
-        draws = {k: [] for k in INTERVAL_METRICS}
-        for _ in range(RESAMPLES):
-            rows = rng.integers(0, len(y), len(y))
-            if len(np.unique(y[rows])) < 2:
-                continue
-            drawn = classification_metrics(y[rows], p[rows], None)
-            for k in INTERVAL_METRICS:
-                draws[k].append(drawn[k])
-        tail = (1 - INTERVAL_LEVEL) / 2 * 100
-        intervals = {k: list(np.percentile(v, [tail, 100 - tail])) for k, v in draws.items()}
+        # One row per lead here: resampling the leads is resampling the rows.
+        bands = intervals_by_lead(
+            ranked["lead_id"].to_numpy(), y, {"model": p}, "model", RESAMPLES, seed
+        )
+        intervals = {k: v for k, v in bands["model"].items() if v}
     return metrics, intervals
 
 

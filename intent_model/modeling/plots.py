@@ -20,6 +20,8 @@ COLORS = {
     "points_rule": "#2ca02c",
     "with_left_out_columns": "#d62728",
 }
+# Tiers A, B, C and D in every chart: the hottest red.
+TIER_COLORS = ("#d62728", "#ff7f0e", "#1f77b4", "#7f7f7f")
 LABELS = {
     "model": "model (the chosen candidate)",
     "logistic_regression": "logistic regression",

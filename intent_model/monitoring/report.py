@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from intent_model.modeling.plots import lift_gain_chart, reliability_diagram
+from intent_model.modeling.plots import TIER_COLORS, lift_gain_chart, reliability_diagram
 from intent_model.modeling.report import figure_html, page, paragraph, section, table_html
 from intent_model.monitoring.outcomes import MONITORED
 
@@ -21,7 +21,7 @@ def conversion_by_tier_chart(tiers: dict[str, dict[str, float]]) -> Figure:
     axis = figure.subplots()
     names = list(tiers)
     rates = [0.0 if tiers[t]["leads"] == 0 else tiers[t]["rate"] for t in names]
-    bars = axis.bar(names, rates, color=["#d62728", "#ff7f0e", "#1f77b4", "#7f7f7f"][: len(names)])
+    bars = axis.bar(names, rates, color=list(TIER_COLORS[: len(names)]))
     for bar, tier in zip(bars, names, strict=True):
         t = tiers[tier]
         axis.annotate(

@@ -6,6 +6,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from intent_model.modeling.evaluate import TIER_NAMES
+from intent_model.modeling.plots import TIER_COLORS
 from intent_model.modeling.report import figure_html, page, paragraph, section, table_html
 from intent_model.scoring.loaded import LoadedModel
 from intent_model.scoring.result import PredictionResult
@@ -19,9 +20,7 @@ def score_distribution_chart(scores: pd.DataFrame) -> Figure:
     figure = Figure(figsize=(10, 3.4), layout="constrained")
     tiers_axis, score_axis = figure.subplots(1, 2)
     tiers = scores["tier"].value_counts().reindex(list(TIER_NAMES), fill_value=0)
-    tiers_axis.bar(
-        tiers.index, tiers.to_numpy(), color=["#d62728", "#ff7f0e", "#1f77b4", "#7f7f7f"]
-    )
+    tiers_axis.bar(tiers.index, tiers.to_numpy(), color=list(TIER_COLORS))
     tiers_axis.set(title="Leads per tier", xlabel="tier", ylabel="leads")
     ranked = scores[scores["rank"].notna()]
     score_axis.hist(ranked["score"], bins=50, color="#1f77b4")

@@ -113,7 +113,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/quality.py
 	$(BIN)/python benchmarks/leaks.py
-	$(BIN)/python benchmarks/simple_answers.py
+	$(BIN)/python benchmarks/cadence.py
 	$(BIN)/python benchmarks/predict.py
 	$(BIN)/python benchmarks/spark.py
 	$(BIN)/python benchmarks/load_model.py

@@ -54,3 +54,41 @@ def counted(count: float, noun: str) -> str:
     if count == 0:
         return f"no {plural(noun, 2)}"
     return f"{number(count)} {plural(noun, count)}"
+
+
+# Durations are kept in days (a float); the units a person reads them in, largest first.
+_UNITS = (("day", "d", 1.0), ("hour", "h", 1 / 24), ("minute", "m", 1 / 1440))
+
+
+def _in_whole_units(days: float) -> tuple[str, str, int]:
+    for noun, suffix, size in _UNITS:
+        amount = days / size
+        if abs(amount - round(amount)) < 1e-9:
+            return noun, suffix, int(round(amount))
+    raise ValueError(f"{days!r} days is not a whole number of minutes")
+
+
+def duration(days: float) -> str:
+    """A duration in the largest unit that says it whole.
+
+    Examples
+    --------
+    >>> duration(7), duration(1), duration(0.25), duration(1.5), duration(1 / 48)
+    ('7 days', '1 day', '6 hours', '36 hours', '30 minutes')
+    """
+    if days != days:
+        return "an unknown time"
+    noun, _, amount = _in_whole_units(days)
+    return f"{number(amount)} {plural(noun, amount)}"
+
+
+def duration_suffix(days: float) -> str:
+    """The short form of a duration in feature names: ``7d``, ``6h``, ``30m``.
+
+    Examples
+    --------
+    >>> duration_suffix(7), duration_suffix(0.25), duration_suffix(2.0)
+    ('7d', '6h', '2d')
+    """
+    _, suffix, amount = _in_whole_units(days)
+    return f"{amount}{suffix}"

@@ -40,6 +40,9 @@ from intent_model.scoring.population import NOT_YET, OPEN, population_of
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
+    from intent_model.events.chunks import LeadTimeline
+    from intent_model.events.labels import Cadence
+
 BUCKET = "_intent_bucket"
 DEFAULT_BUCKETS = 8
 
@@ -264,7 +267,7 @@ def spark_training_set(
     leads table's other columns go through the same post-outcome checks.
     """
     config = (config or Config()).replace(input=InputConfig(on_bad_rows="error"))
-    frame, spec, leads_frame = _snapshots_on_spark(
+    frame, spec, leads_frame, cadence = _snapshots_on_spark(
         spark, events, leads, config, taxonomy, n_buckets
     )
     keys = frame[["lead_id", "cutoff"]].astype({"lead_id": object})
@@ -282,8 +285,32 @@ def spark_training_set(
         leakage=pd.DataFrame(columns=["feature", "auc_out_of_time"]),
         outcome_like_columns=[],
         table_checks=table_checks,
+        cadence=cadence,
     )
     return TrainingSet(X=X, y=y, keys=keys, spec=spec, report=report)
+
+
+def _timeline(events_frame: DataFrame, taxonomy: Taxonomy) -> LeadTimeline:
+    """Each lead's first event and its hard conversions, collected (one row per lead and
+    per hard conversion): what ``choose_cadence`` counts its candidates on."""
+    from pyspark.sql import functions as F
+
+    from intent_model.events.chunks import LeadTimeline
+
+    types = [row[0] for row in events_frame.select("event_type").distinct().collect()]
+    classes = taxonomy.classify(pd.Series(types, dtype=object))["event_class"].astype(str)
+    hard_types = [t for t, c in zip(types, classes, strict=True) if c == "hard"]
+    nanoseconds = (F.unix_micros(F.col("timestamp")) * 1000).alias("t")
+    first = events_frame.groupBy("lead_id").agg(F.min(nanoseconds).alias("t")).toPandas()
+    hard = (
+        events_frame.filter(F.col("event_type").isin(hard_types))
+        .select("lead_id", nanoseconds)
+        .toPandas()
+    )
+    codes = pd.Index(first["lead_id"]).get_indexer(hard["lead_id"])
+    return LeadTimeline(
+        first["t"].to_numpy(np.int64), codes.astype(np.int64), hard["t"].to_numpy(np.int64)
+    )
 
 
 def _snapshots_on_spark(
@@ -293,12 +320,12 @@ def _snapshots_on_spark(
     config: Config,
     taxonomy: Taxonomy | None,
     n_buckets: int,
-) -> tuple[pd.DataFrame, FeatureSpec, pd.DataFrame | None]:
+) -> tuple[pd.DataFrame, FeatureSpec, pd.DataFrame | None, Cadence]:
     """``lead_id, cutoff, label`` and the features, collected, with the feature spec
-    they were built with and the leads table (collected, validated)."""
+    they were built with, the leads table (collected, validated) and the cadence."""
     from pyspark.sql import functions as F
 
-    from intent_model.events.labels import make_cutoffs
+    from intent_model.events.labels import choose_cadence, make_cutoffs
     from intent_model.events.taxonomy import load_taxonomy
     from intent_model.events.training_set import event_snapshots
 
@@ -308,6 +335,15 @@ def _snapshots_on_spark(
     spec, leads_table = _spec_of(config, taxonomy, leads_frame)
     _refuse_accounts(spec)
     first, last = events_frame.agg(F.min("timestamp"), F.max("timestamp")).first()
+    cadence = choose_cadence(
+        _timeline(events_frame, taxonomy) if config.labels.step_days == "auto" else None,
+        as_utc(first),
+        as_utc(last),
+        config.labels,
+        config.training.holdout_cutoffs,
+        config.guards.min_cutoffs,
+    )
+    config = config.replace(labels=cadence.labels(config.labels))
     cutoffs = make_cutoffs(as_utc(first), as_utc(last), config.labels)
     has_leads = leads_frame is not None
 
@@ -334,7 +370,7 @@ def _snapshots_on_spark(
     frame = _per_bucket(spark, events_frame, leads_frame, n_buckets, per_bucket, schema).toPandas()
     frame["cutoff"] = pd.to_datetime(frame["cutoff"]).dt.tz_localize("UTC")
     order = np.lexsort((frame["lead_id"].to_numpy(), frame["cutoff"].array.asi8))
-    return frame.iloc[order].reset_index(drop=True), spec, leads_table
+    return frame.iloc[order].reset_index(drop=True), spec, leads_table, cadence
 
 
 def _spec_of(

@@ -58,6 +58,40 @@ def _split_order(chunk_of_row: np.ndarray, n_chunks: int) -> tuple[np.ndarray, n
     return order, np.searchsorted(chunk_of_row[order], np.arange(n_chunks + 1))
 
 
+@dataclass(frozen=True)
+class LeadTimeline:
+    """When each lead appeared and when it converted (hard), in nanoseconds since the
+    epoch: enough to count the snapshots and positives of any cadence before the features
+    are built. Small: one entry per lead and one per hard conversion."""
+
+    first_seen: np.ndarray
+    hard_lead: np.ndarray  # index into first_seen
+    hard_time: np.ndarray
+
+    @classmethod
+    def of(cls, lead_codes: np.ndarray, times: np.ndarray, hard: np.ndarray) -> LeadTimeline:
+        """From events given as lead codes (0..n-1), times and a hard-conversion mask."""
+        first_seen = np.full(
+            int(lead_codes.max()) + 1 if len(lead_codes) else 0, np.iinfo(np.int64).max
+        )
+        np.minimum.at(first_seen, lead_codes, times)
+        return cls(first_seen, lead_codes[hard], times[hard])
+
+    def merged(self, other: LeadTimeline) -> LeadTimeline:
+        """Two timelines of batches that code leads alike (codes of a shared dictionary)."""
+        size = max(len(self.first_seen), len(other.first_seen))
+        first_seen = np.full(size, np.iinfo(np.int64).max)
+        first_seen[: len(self.first_seen)] = self.first_seen
+        first_seen[: len(other.first_seen)] = np.minimum(
+            first_seen[: len(other.first_seen)], other.first_seen
+        )
+        return LeadTimeline(
+            first_seen,
+            np.concatenate([self.hard_lead, other.hard_lead]),
+            np.concatenate([self.hard_time, other.hard_time]),
+        )
+
+
 @dataclass
 class EventChunks:
     """Validated, classified events split by lead into chunks that fit in memory.
@@ -80,6 +114,7 @@ class EventChunks:
     last_timestamp: pd.Timestamp
     checked: CheckedTable
     unknown_types: pd.DataFrame
+    timeline: LeadTimeline | None = None
     _frames: list[pd.DataFrame] | None = None
     _spill: _SpilledChunks | None = None
 
@@ -223,12 +258,18 @@ def open_events(
     chunk_of_row = lead_chunk(events["lead_id"], n_chunks)
     order, bounds = _split_order(chunk_of_row, n_chunks)
     frames = [events.iloc[order[bounds[i] : bounds[i + 1]]] for i in range(n_chunks)]
+    timeline = LeadTimeline.of(
+        pd.factorize(events["lead_id"])[0],
+        events["timestamp"].array.asi8,
+        (events["event_class"] == "hard").to_numpy(),
+    )
     return EventChunks(
         n_chunks=n_chunks,
         first_timestamp=events["timestamp"].min(),
         last_timestamp=events["timestamp"].max(),
         checked=log.checked,
         unknown_types=log.unknown_types,
+        timeline=timeline,
         _frames=frames,
     )
 
@@ -276,6 +317,7 @@ class _BatchSpiller:
         self.unknown_counts: dict[str, int] = {}
         self.unknown_rows: dict[str, list] = {}
         self.first = self.last = None
+        self.timeline: LeadTimeline | None = None
         self.offset = 0
 
     def theirs(self, ours: str) -> str:
@@ -330,6 +372,11 @@ class _BatchSpiller:
             "event_class": classified["event_class"].cat.codes.to_numpy(),
             "channel": spill.channels.encode(channel.astype("category")),
         }
+        hard = (classified["event_class"] == "hard").to_numpy()
+        batch_timeline = LeadTimeline.of(codes["lead"], timestamp, hard)
+        self.timeline = (
+            batch_timeline if self.timeline is None else self.timeline.merged(batch_timeline)
+        )
         chunk_of_row = spill.lead_ids.chunk_of(codes["lead"], self.n_chunks)
         order, bounds = _split_order(chunk_of_row, self.n_chunks)
         table = pa.Table.from_arrays(
@@ -365,6 +412,7 @@ class _BatchSpiller:
             last_timestamp=pd.Timestamp(self.last, tz="UTC"),
             checked=checked,
             unknown_types=unknown,
+            timeline=self.timeline,
             _spill=self.spill,
         )
 

@@ -35,6 +35,7 @@ from intent_model.events.taxonomy import EVENT_CLASSES, Taxonomy
 from intent_model.io.config import FeatureConfig
 from intent_model.io.validate import arrow_text, is_present
 from intent_model.table.encoding import TableSpec
+from intent_model.words import duration_suffix
 
 __all__ = [
     "DAY_NS",
@@ -140,7 +141,7 @@ class FeatureSpec:
 
     @property
     def window_suffixes(self) -> list[str]:
-        return [f"{w}d" for w in self.windows_days] + ["all"]
+        return [duration_suffix(w) for w in self.windows_days] + ["all"]
 
     @property
     def window_pairs(self) -> list[tuple[int, int]]:

@@ -18,6 +18,7 @@ from sklearn.metrics import roc_auc_score
 from intent_model.errors import InputError
 from intent_model.io.config import Config
 from intent_model.table.checks import outcome_word
+from intent_model.words import duration, number
 
 
 def check_sufficiency(
@@ -37,9 +38,9 @@ def check_sufficiency(
     problems = []
     if span_days < needed_days:
         problems.append(
-            f"the events span {span_days:.0f} days; the longest feature window "
-            f"({max(config.features.windows_days)} d) plus the horizon "
-            f"({config.labels.horizon_days} d) need at least {needed_days} days"
+            f"the events span {number(round(span_days, 1))} days; the longest feature window "
+            f"({duration(max(config.features.windows_days))}) plus the horizon "
+            f"({duration(config.labels.horizon_days)}) need at least {duration(needed_days)}"
         )
     if n_cutoffs < guards.min_cutoffs:
         problems.append(
@@ -49,7 +50,7 @@ def check_sufficiency(
     if n_positive < guards.min_positives:
         problems.append(
             f"{n_positive:,} positive snapshots (a hard conversion within "
-            f"{config.labels.horizon_days} days); at least {guards.min_positives} are needed"
+            f"{duration(config.labels.horizon_days)}); at least {guards.min_positives} are needed"
         )
     if n_negative < guards.min_negatives:
         problems.append(

@@ -12,15 +12,19 @@ Pure functions over DataFrames; no I/O.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from intent_model.errors import InputError
+from intent_model.events.chunks import LeadTimeline
 from intent_model.io.config import LabelConfig
 from intent_model.io.validate import as_utc, parse_timestamps
 from intent_model.table.roles import BLANK_IS_UNLABELLED, parse_label
+from intent_model.words import duration
 
 DAY = pd.Timedelta(days=1)
 
@@ -32,16 +36,21 @@ class FutureFeaturesWarning(UserWarning):
 def make_cutoffs(
     first_event: pd.Timestamp, last_event: pd.Timestamp, labels: LabelConfig
 ) -> pd.DatetimeIndex:
-    """Cutoffs sliding over the data: month starts by default, or every ``step_days``.
+    """Cutoffs sliding over the data: month starts, or every ``step_days``.
 
     The first is at least ``min_history_days`` after the first event; the last
-    leaves a whole horizon before the last event.
+    leaves a whole horizon before the last event. ``step_days = "auto"`` is
+    month starts here: :func:`choose_cadence` resolves it from the data first.
 
     Examples
     --------
     >>> make_cutoffs(pd.Timestamp("2024-01-10", tz="UTC"), pd.Timestamp("2024-07-20", tz="UTC"),
     ...              LabelConfig()).strftime("%Y-%m-%d").tolist()
     ['2024-04-01', '2024-05-01', '2024-06-01']
+    >>> make_cutoffs(pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-01-04", tz="UTC"),
+    ...              LabelConfig(horizon_days="1d", min_history_days="1d", step_days="12h")
+    ...              ).strftime("%d %Hh").tolist()
+    ['02 00h', '02 12h', '03 00h']
     """
     if labels.horizon_days <= 0:
         raise ValueError(f"horizon_days must be positive, got {labels.horizon_days}")
@@ -53,9 +62,146 @@ def make_cutoffs(
         end = min(end, as_utc(labels.last_cutoff))
     if end < start:
         return pd.DatetimeIndex([], tz="UTC")
-    if labels.step_days > 0:
-        return pd.date_range(start.ceil("D"), end, freq=f"{labels.step_days}D")
+    step = labels.step_days
+    if isinstance(step, int | float) and step > 0:
+        # Cutoffs on whole days, or on whole hours for a cadence shorter than a day.
+        return pd.date_range(start.ceil("D" if step >= 1 else "h"), end, freq=step * DAY)
     return pd.date_range(start.ceil("D"), end, freq="MS")
+
+
+# "auto" keeps month starts while they give at least this many positive development
+# snapshots; below it, finer cadences add rows where they are scarce (docs/training.md).
+AUTO_MIN_POSITIVES = 1_000
+# Below month starts "auto" tries the horizon, its half and its quarter: closer snapshots
+# of a lead share most of their label window and add little that is new.
+AUTO_SHARES = (1, 2, 4)
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """The snapshot cadence used, how it was chosen, and the counts it was chosen on.
+
+    Attributes
+    ----------
+    step : float or "month"
+        Days between cutoffs, or month starts.
+    chosen_by : "config" or "auto"
+    candidates : pandas.DataFrame
+        With "auto": per cadence tried, ``cadence``, ``cutoffs``,
+        ``development_cutoffs`` and ``development_positives`` (counted from the
+        event log before the population rules), coarsest first.
+    """
+
+    step: float | str
+    chosen_by: str
+    candidates: pd.DataFrame | None = None
+
+    @property
+    def name(self) -> str:
+        return cadence_name(self.step)
+
+    def labels(self, labels: LabelConfig) -> LabelConfig:
+        """``labels`` with this cadence fixed."""
+        return dataclasses.replace(labels, step_days=self.step)
+
+    def describe(self) -> str:
+        """One line: the cadence, and with "auto" the figures that chose it."""
+        if self.chosen_by == "config":
+            return f"snapshots {self.name} ([labels] step_days)"
+        tried = "; ".join(
+            f"{row.cadence}: {row.development_positives:,} positive in "
+            f"{row.development_cutoffs} development cutoffs"
+            for row in self.candidates.itertuples(index=False)
+        )
+        return (
+            f'snapshots {self.name}, chosen from the log (step_days = "auto": the coarsest '
+            f"cadence with {AUTO_MIN_POSITIVES:,} positive development snapshots, else the "
+            f"one with most; {tried}); set [labels] step_days to fix it"
+        )
+
+
+def cadence_name(step: float | str) -> str:
+    """``every 15 days``, ``every 6 hours``, ``at month starts``."""
+    if step in ("month", "auto", 0):
+        return "at month starts"
+    return f"every {duration(step)}"
+
+
+def choose_cadence(
+    timeline: LeadTimeline | None,
+    first_event: pd.Timestamp,
+    last_event: pd.Timestamp,
+    labels: LabelConfig,
+    holdout_cutoffs: int,
+    min_cutoffs: int,
+) -> Cadence:
+    """The snapshot cadence: the config's, or with ``step_days = "auto"`` the coarsest of
+    month starts, the horizon, its half and its quarter that gives
+    :data:`AUTO_MIN_POSITIVES` positive snapshots on at least ``min_cutoffs``
+    development cutoffs; failing that, the one that gives most.
+
+    Positives are counted from the timeline (a lead is in at a cutoff after its
+    first event; positive with a hard conversion in the horizon after it), on
+    the cutoffs that out-of-time evaluation leaves for development.
+    """
+    step = labels.step_days
+    if step != "auto":
+        return Cadence("month" if step in ("month", 0) else step, "config")
+    if timeline is None:
+        return Cadence("month", "config")
+    horizon = labels.horizon_days
+    finer = sorted({_rounded(horizon / share) for share in AUTO_SHARES if horizon / share < 28})[
+        ::-1
+    ]
+    rows = []
+    for candidate in ("month", *finer):
+        cutoffs = make_cutoffs(
+            first_event, last_event, dataclasses.replace(labels, step_days=candidate)
+        )
+        development = _development_cutoffs(cutoffs, holdout_cutoffs, horizon)
+        rows.append(
+            {
+                "cadence": cadence_name(candidate),
+                "step": candidate,
+                "cutoffs": len(cutoffs),
+                "development_cutoffs": len(development),
+                "development_positives": _positives(timeline, development, horizon),
+            }
+        )
+    table = pd.DataFrame(rows)
+    enough = table[
+        (table["development_positives"] >= AUTO_MIN_POSITIVES)
+        & (table["development_cutoffs"] >= min_cutoffs)
+    ]
+    chosen = enough.iloc[0] if len(enough) else table.loc[table["development_positives"].idxmax()]
+    step = chosen["step"]
+    return Cadence(step if step == "month" else float(step), "auto", table.drop(columns="step"))
+
+
+def _rounded(days: float) -> float:
+    """Whole days from two days on, else whole hours (at least one)."""
+    return float(round(days)) if days >= 2 else max(round(days * 24), 1) / 24
+
+
+def _development_cutoffs(
+    cutoffs: pd.DatetimeIndex, holdout_cutoffs: int, horizon_days: float
+) -> pd.DatetimeIndex:
+    """The cutoffs out-of-time evaluation leaves for development (as ``out_of_time_split``)."""
+    if len(cutoffs) <= holdout_cutoffs:
+        return cutoffs[:0]
+    first_held = cutoffs[len(cutoffs) - holdout_cutoffs]
+    return cutoffs[cutoffs <= first_held - horizon_days * DAY]
+
+
+def _positives(timeline: LeadTimeline, cutoffs: pd.DatetimeIndex, horizon_days: float) -> int:
+    horizon_ns = round(horizon_days * DAY.value)
+    known = timeline.hard_time
+    entered = timeline.first_seen[timeline.hard_lead]
+    total = 0
+    for cutoff in cutoffs.asi8:
+        hit = (known >= cutoff) & (known < cutoff + horizon_ns) & (entered < cutoff)
+        total += len(np.unique(timeline.hard_lead[hit]))
+    return total
 
 
 def population(first_seen: pd.Series, cutoffs: pd.DatetimeIndex) -> pd.DataFrame:

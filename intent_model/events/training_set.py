@@ -40,6 +40,8 @@ from intent_model.events.inputs import (
     quarantine_files,
 )
 from intent_model.events.labels import (
+    Cadence,
+    choose_cadence,
     crm_labels,
     keep_by_population_rules,
     label_rate_per_cutoff,
@@ -72,6 +74,8 @@ class TrainingReport:
     placeholders: pd.DataFrame | None = None
     # The post-outcome checks of the leads table's other columns (they join the features).
     table_checks: pd.DataFrame | None = None
+    # How the cutoffs were spaced (None in CRM label mode: the table's labels are used).
+    cadence: Cadence | None = None
 
     def summary(self) -> str:
         """A few lines for a terminal or a model card."""
@@ -92,6 +96,8 @@ class TrainingReport:
                 f"{self.n_duplicate_events:,} duplicated events (same lead, time and type) kept "
                 "as events; remove them at the source if the tracker fires twice"
             )
+        if self.cadence is not None:
+            lines.append(self.cadence.describe())
         rates = self.label_rates
         if len(rates):
             lines.append(
@@ -197,6 +203,19 @@ def build_training_set(
         # Table columns are checked for post-outcome leaks only when the spec is made here.
         fitted_here = spec is None
         spec = spec or feature_spec_for(config, taxonomy, lead_table, notes)
+        cadence = None
+        if not config.labels.label_col:
+            cadence = choose_cadence(
+                chunks.timeline,
+                chunks.first_timestamp,
+                chunks.last_timestamp,
+                config.labels,
+                config.training.holdout_cutoffs,
+                config.guards.min_cutoffs,
+            )
+            config = config.replace(labels=cadence.labels(config.labels))
+            if progress:
+                progress(cadence.describe())
         snapshots_of = _snapshot_labeller(chunks, lead_table, config)
         parts, n_duplicates = [], 0
         for i, chunk_events, chunk_leads in chunk_pairs(chunks, lead_table):
@@ -230,6 +249,7 @@ def build_training_set(
         else outcome_like_columns(leads_frame.columns),
         warnings=notes,
         table_checks=table_checks,
+        cadence=cadence,
     )
     return TrainingSet(X=X, y=y, keys=keys, spec=spec, report=report)
 

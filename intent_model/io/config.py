@@ -56,6 +56,10 @@ BadRowPolicy = Literal["error", "quarantine"]
 # FEATURE_ROLES are the roles that become features.
 ColumnRole = Literal["identifier", "numeric", "categorical", "text", "date", "ignore"]
 FEATURE_ROLES: tuple[str, ...] = tuple(r for r in typing.get_args(ColumnRole) if r != "ignore")
+# A duration, kept in days: a number of days, or a string in hours, days or weeks
+# ("6h", "2d", "1w", "90m"). Whole days stay an int, so "48h" and 2 are the same value.
+Days = typing.NewType("Days", float)
+_DURATION_UNITS = {"m": 1 / 1440, "h": 1 / 24, "d": 1.0, "w": 7.0}
 
 
 @dataclass(frozen=True)
@@ -173,29 +177,36 @@ class LabelConfig:
     makes a hard conversion in ``[cutoff, cutoff + horizon_days)``.
     """
 
-    horizon_days: int = 30
-    # Cutoffs: every `step_days` days, or at each month start when 0.
-    step_days: int = 0
+    horizon_days: Days = 30
+    # Cutoffs: every `step_days` (a duration), at each month start ("month", or 0), or
+    # "auto": month starts unless the log is too small for them to give enough positive
+    # snapshots, then finer (docs/training.md); the choice is printed.
+    step_days: Days | Literal["auto", "month"] = "auto"
     first_cutoff: str = ""
     last_cutoff: str = ""
     # The first cutoff comes at least this long after the first event.
-    min_history_days: int = 60
+    min_history_days: Days = 60
     # Leave out a lead at a cutoff when it made a hard conversion in the N days
     # before it (0 keeps everyone): "about to act again" is a different question.
-    exclude_recent_hard_days: int = 0
+    exclude_recent_hard_days: Days = 0
     # Drop a lead's snapshots after its first positive one.
     stop_after_first_positive: bool = False
     # CRM label mode: a label column in the leads table (hard/soft, 1/0, ...).
     label_col: str = ""
     labeled_at_col: str = "labeled_at"
 
+    def __post_init__(self) -> None:
+        _parse_durations(self, ("horizon_days", "min_history_days", "exclude_recent_hard_days"))
+        if self.step_days not in ("auto", "month"):
+            _parse_durations(self, ("step_days",))
+
 
 @dataclass(frozen=True)
 class FeatureConfig:
     """Feature families (docs/point-in-time.md)."""
 
-    windows_days: tuple[int, ...] = (7, 30, 90)
-    decay_half_life_days: float = 14.0
+    windows_days: tuple[Days, ...] = (7, 30, 90)
+    decay_half_life_days: Days = 14
     profile_fields: tuple[str, ...] = DEFAULT_PROFILE_FIELDS
     free_email_domains: tuple[str, ...] = DEFAULT_FREE_EMAIL_DOMAINS
     # Profile values that count as "not given" (empty and white space always do);
@@ -206,6 +217,11 @@ class FeatureConfig:
     # one per core at work, whose sizes add up to this, so peak memory is set
     # by it and not by the size of the log.
     chunk_events: int = 2_000_000
+
+    def __post_init__(self) -> None:
+        _parse_durations(self, ("decay_half_life_days",))
+        windows = tuple(parse_duration(w, "windows_days") for w in self.windows_days)
+        object.__setattr__(self, "windows_days", windows)
 
     def placeholders(self) -> tuple[str, ...]:
         """Every value that means "not given", stripped and casefolded for comparison."""
@@ -322,9 +338,13 @@ class PredictConfig:
     score: Literal["open", "all"] = "open"
     # A hard conversion this many days before as_of means converted (default: the
     # model's label horizon).
-    exclude_converted_days: float | None = None
+    exclude_converted_days: Days | None = None
     # Leads-table column -> values that mean the lead is closed (any case).
     closed_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.exclude_converted_days is not None:
+            _parse_durations(self, ("exclude_converted_days",))
 
 
 @dataclass(frozen=True)
@@ -476,7 +496,51 @@ def _renamed(table: Mapping[str, Any], renames: dict[str, str], source: str, whe
     return table
 
 
+def parse_duration(value: Any, where: str = "duration") -> int | float:
+    """A duration in days from a number of days or a string such as ``"6h"`` or ``"2d"``.
+
+    Whole days come back as an int, so ``"48h"``, ``"2d"`` and ``2`` are one value.
+
+    Examples
+    --------
+    >>> parse_duration("6h"), parse_duration("48h"), parse_duration(1.5), parse_duration(" 2 d")
+    (0.25, 2, 1.5, 2)
+    """
+    if isinstance(value, bool):
+        raise ConfigError(f"{where} must be a duration, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        unit = text[-1:] if text[-1:] in _DURATION_UNITS else "d"
+        amount = text[:-1] if text[-1:] in _DURATION_UNITS else text
+        try:
+            days = float(amount) * _DURATION_UNITS[unit]
+        except ValueError:
+            raise ConfigError(
+                f"{where} = {value!r} is not a duration; write a number of days or "
+                'a number with a unit: "90m", "6h", "2d", "1w"'
+            ) from None
+    elif isinstance(value, int | float):
+        days = float(value)
+    else:
+        raise ConfigError(f"{where} must be a duration, got {type(value).__name__} {value!r}")
+    if days != days or days < 0 or days == float("inf"):
+        raise ConfigError(f"{where} = {value!r} must be a finite duration of 0 or more")
+    # Durations name features ("count_hard_6h"): they are kept to whole minutes.
+    minutes = round(days * 1440)
+    if abs(days * 1440 - minutes) > 1e-6:
+        raise ConfigError(f"{where} = {value!r} is not a whole number of minutes")
+    return minutes // 1440 if minutes % 1440 == 0 else minutes / 1440
+
+
+def _parse_durations(section: Any, names: tuple[str, ...]) -> None:
+    """Durations given to the Python API as strings ("6h") become days, as in a file."""
+    for name in names:
+        object.__setattr__(section, name, parse_duration(getattr(section, name), name))
+
+
 def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
+    if hint is Days:
+        return parse_duration(value, f"{source}: {key}")
     if dataclasses.is_dataclass(hint):
         return build_section(hint, value, source, prefix=key + ".")
     origin = get_origin(hint)
@@ -504,14 +568,17 @@ def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
             for k, v in value.items()
         }
     if origin in (types.UnionType, typing.Union):
+        problems = []
         for option in get_args(hint):
-            if option is type(None) and value is None:
-                return None
+            if option is type(None):
+                if value is None:
+                    return None
+                continue
             try:
                 return _convert(option, value, source, key)
-            except ConfigError:
-                continue
-        raise ConfigError(f"{source}: {key} has the wrong type: {value!r}")
+            except ConfigError as exc:
+                problems.append(str(exc).removeprefix(f"{source}: "))
+        raise ConfigError(f"{source}: " + "; or ".join(problems))
     expected = {str: str, bool: bool, int: int, float: (int, float)}.get(hint)
     if expected is None:
         raise TypeError(f"config field {key} has an unsupported type hint {hint!r}")

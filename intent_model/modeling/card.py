@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from intent_model.modeling.plots import LABELS
+from intent_model.words import duration
 
 CARD_METRICS = (
     "roc_auc",
@@ -86,7 +87,7 @@ def render_model_card(
     what = (
         "The probability `p_hard` that a lead makes a **hard conversion** (purchase, demo "
         "request, trial, contact form, sales call, quote, ...) within the next "
-        f"**{config['labels']['horizon_days']} days**, from its engagement history and the "
+        f"**{duration(config['labels']['horizon_days'])}**, from its engagement history and the "
         "profile information it has given up to the scoring time."
     )
     shares = ", ".join(f"{s:.0%}" for s in config["training"]["tier_shares"])

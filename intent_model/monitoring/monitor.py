@@ -42,6 +42,7 @@ from intent_model.monitoring.outcomes import (
 from intent_model.monitoring.report import monitoring_report
 from intent_model.scoring.loaded import LoadedModel, load_model
 from intent_model.table.roles import label_values, load_lead_table
+from intent_model.words import duration
 
 OUTCOME_COLUMNS = ("converted", "converted_at")
 
@@ -61,7 +62,7 @@ class MonitorResult:
         partial = "" if s["window_complete"] else " (PARTIAL: the window is not complete)"
         lines = [
             f"Scores as of {s['as_of']} by {s['model_version']}: {s['n_leads']:,} ranked leads, "
-            f"{s['n_converted']:,} converted within {s['horizon_days']:g} days{partial}; "
+            f"{s['n_converted']:,} converted within {duration(s['horizon_days'])}{partial}; "
             f"{s['elapsed_days']:.1f} days of outcomes seen.",
             "metric              realized (90% interval)       promised",
         ]

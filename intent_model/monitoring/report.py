@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from intent_model.modeling.plots import TIER_COLORS, lift_gain_chart, reliability_diagram
 from intent_model.modeling.report import figure_html, page, paragraph, section, table_html
 from intent_model.monitoring.outcomes import MONITORED
+from intent_model.words import duration
 
 LOWEST_CONVERTED = 15
 
@@ -126,12 +127,13 @@ def _verdict(summary: dict[str, Any]) -> str:
     if summary["window_complete"]:
         window = (
             f"The window is complete: {summary['elapsed_days']:.1f} days of outcomes seen, "
-            f"the horizon is {summary['horizon_days']:g}."
+            f"the horizon is {duration(summary['horizon_days'])}."
         )
     else:
         window = (
-            f"PARTIAL: only {summary['elapsed_days']:.1f} of the {summary['horizon_days']:g} "
-            "days of the horizon have passed; every figure below will still change."
+            f"PARTIAL: only {summary['elapsed_days']:.1f} days of the horizon's "
+            f"{duration(summary['horizon_days'])} have passed; every figure below will still "
+            "change."
         )
     leads, converted = summary["n_leads"], summary["n_converted"]
     return section(

@@ -403,6 +403,11 @@ def _mean_at_capacity(per_cutoff: pd.DataFrame) -> dict[str, float]:
     return {c: float(per_cutoff[c].mean()) for c in columns}
 
 
+def _moment(cutoff: pd.Timestamp) -> str:
+    """A cutoff as a date, or with its time when it is not at midnight (hourly cadences)."""
+    return str(cutoff.date()) if cutoff == cutoff.normalize() else cutoff.isoformat()
+
+
 def _metadata(
     config: Config,
     taxonomy: Taxonomy,
@@ -423,6 +428,13 @@ def _metadata(
         "taxonomy": {"classes": dict(taxonomy.classes), "aliases": dict(taxonomy.aliases)},
         "horizon_days": config.labels.horizon_days,
         "windows_days": list(spec.windows_days),
+        "cadence": None
+        if training_set.report.cadence is None
+        else {
+            "step": training_set.report.cadence.name,
+            "chosen_by": training_set.report.cadence.chosen_by,
+            "how": training_set.report.cadence.describe(),
+        },
         "training_data": {
             "first_event": str(training_set.report.first_event),
             "last_event": str(training_set.report.last_event),
@@ -430,8 +442,8 @@ def _metadata(
             "n_positive": int(y.sum()),
             "n_development": int(split.development.sum()),
             "n_holdout": int(split.holdout.sum()),
-            "development_cutoffs": [str(c.date()) for c in split.development_cutoffs],
-            "holdout_cutoffs": [str(c.date()) for c in split.holdout_cutoffs],
+            "development_cutoffs": [_moment(c) for c in split.development_cutoffs],
+            "holdout_cutoffs": [_moment(c) for c in split.holdout_cutoffs],
             "events_accounting": training_set.report.events_accounting,
             "leads_accounting": training_set.report.leads_accounting,
         },

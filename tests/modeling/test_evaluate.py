@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intent_model.errors import InputError
 from intent_model.modeling.baselines import PointsRule
@@ -102,24 +104,35 @@ def test_promotion_metric_direction():
     assert beats("log_loss", 0.20, 0.21) and not beats("brier", 0.07, 0.06)
 
 
-def test_lead_intervals_cover_a_synthetic_scorers_true_auc_at_about_the_stated_rate():
+@pytest.mark.slow  # 200 draws of 100 resamples: about a minute
+@settings(max_examples=5, deadline=None, derandomize=True)
+@given(
+    separation=st.floats(0.5, 1.5),
+    base_rate=st.floats(0.1, 0.4),
+    n_leads=st.integers(200, 400),
+    snapshots=st.integers(1, 4),
+)
+def test_lead_intervals_cover_a_synthetic_scorers_true_auc_at_about_the_stated_rate(
+    separation, base_rate, n_leads, snapshots
+):
     from scipy.stats import norm
 
     from intent_model.modeling.evaluate import intervals_by_lead
 
-    separation = 1.0
     true_auc = norm.cdf(separation / np.sqrt(2))  # the binormal scorer's population AUC
     covered = 0
     draws = 40
     for seed in range(draws):
         rng = np.random.default_rng(seed)
-        n_leads = 300
-        y_lead = (rng.random(n_leads) < 0.2).astype(int)
-        # Two snapshots per lead, alike: resampling must keep them together.
-        leads = np.repeat(np.arange(n_leads), 2)
-        y = np.repeat(y_lead, 2)
-        score = np.repeat(rng.normal(separation * y_lead, 1.0), 2) + rng.normal(0, 0.05, 600)
-        low, high = intervals_by_lead(leads, y, {"m": score}, "m", seed=seed)["m"]["roc_auc"]
+        y_lead = (rng.random(n_leads) < base_rate).astype(int)
+        # A lead's snapshots are alike: resampling snapshots instead of leads would make
+        # the intervals too narrow (about half as wide with four), and miss often.
+        leads = np.repeat(np.arange(n_leads), snapshots)
+        y = np.repeat(y_lead, snapshots)
+        noise = rng.normal(0, 0.05, n_leads * snapshots)
+        score = np.repeat(rng.normal(separation * y_lead, 1.0), snapshots) + noise
+        bands = intervals_by_lead(leads, y, {"m": score}, "m", seed=seed, metrics=("roc_auc",))
+        low, high = bands["m"]["roc_auc"]
         covered += low <= true_auc <= high
-    # 90% intervals: at least 80% of 40 draws (deterministic seeds, so the test is stable).
-    assert covered >= 0.8 * draws, covered
+    # 90% intervals: 36 of 40 expected; 30 is three binomial deviations below.
+    assert covered >= 0.75 * draws, covered

@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from intent_model import build_training_set
-from intent_model.io.config import Config, GuardConfig
+from intent_model.io.config import Config, GuardConfig, LabelConfig
 from intent_model.table.checks import ONE_CLASS_P, check_columns, describe_checks
 from intent_model.table.roles import infer_roles
 
@@ -133,7 +133,10 @@ def test_the_check_runs_on_lead_columns_joined_to_event_features(small_demo):
         call=np.where(contacted, rng.lognormal(np.where(bought, 2.2, 0.2), 0.5), 0.0).round(2),
         segment=rng.choice(["SMB", "Mid-market", "Enterprise"], len(bought)),
     )
-    config = Config(guards=GuardConfig(min_positives=1, min_negatives=1))
+    # Monthly snapshots, as the column was planted for (finer ones repeat each lead's value).
+    config = Config(
+        labels=LabelConfig(step_days="month"), guards=GuardConfig(min_positives=1, min_negatives=1)
+    )
     training = build_training_set(small_demo.events, leads, config)
     checks = training.report.table_checks.set_index("column")
     assert checks.loc["call", "suspected"], checks.loc["call", "evidence"]

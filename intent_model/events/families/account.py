@@ -18,7 +18,7 @@ from intent_model.events.families.base import (
     window_of,
 )
 from intent_model.events.taxonomy import EVENT_CLASSES
-from intent_model.words import counted, number, plural
+from intent_model.words import counted, duration, duration_suffix, number
 
 
 class Account(FeatureFamily):
@@ -31,7 +31,7 @@ class Account(FeatureFamily):
             return {}
         found = {"account_contacts": self.meaning("account_contacts", ("account_contacts",))}
         for w in spec.windows_days:
-            name = f"account_active_contacts_{w}d"
+            name = f"account_active_contacts_{duration_suffix(w)}"
             found[name] = self.meaning(name, (name,), window=w)
         for what in (*spec.event_types, *EVENT_CLASSES):
             for suffix, days in windows(spec):
@@ -81,10 +81,9 @@ class Account(FeatureFamily):
             )
         if feature == "account_decayed_events_total":
             shown = number(round(value, 1))
-            half_life = spec.decay_half_life_days
             return Said(
                 f"colleagues' events at the account weighted by age: {shown} (an event counts "
-                f"half after {number(half_life)} {plural('day', half_life)})",
+                f"half after {duration(spec.decay_half_life_days)})",
                 (Quote("decayed", "events", scope="account", value=value, shown=shown),),
             )
         shown = counted(value, event_noun(meaning.what))
@@ -131,9 +130,9 @@ def add_account_features(
     group_code = np.where(account.isna(), -1, pd.factorize(group)[0])
     sums = {"account_contacts": np.ones(len(X))}
     sums |= {
-        f"account_active_contacts_{w}d": (X[count_name("events", f"{w}d")].to_numpy() > 0).astype(
-            float
-        )
+        f"account_active_contacts_{duration_suffix(w)}": (
+            X[count_name("events", duration_suffix(w))].to_numpy() > 0
+        ).astype(float)
         for w in spec.windows_days
     }
     # Per type as well as per class: which pages the colleagues read tells the account's

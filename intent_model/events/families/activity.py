@@ -23,7 +23,7 @@ from intent_model.events.families.base import (
     window_of,
 )
 from intent_model.events.taxonomy import EVENT_CLASSES
-from intent_model.words import counted, number, plural
+from intent_model.words import counted, duration, duration_suffix, number, plural
 
 NEVER = np.iinfo(np.int64).max
 ALWAYS = np.iinfo(np.int64).min
@@ -37,12 +37,19 @@ PSEUDO_EVENTS = 0.5
 
 def windows(spec) -> list[tuple[str, int | None]]:
     """(name suffix, days) of every window, all time last (days None)."""
-    return [(f"{w}d", w) for w in spec.windows_days] + [("all", None)]
+    return [(duration_suffix(w), w) for w in spec.windows_days] + [("all", None)]
 
 
 def window_starts(spec, cutoff: int) -> list[tuple[str, int]]:
     """(suffix, earliest timestamp) per window: "last 7 days" is ``[cutoff - 7d, cutoff)``."""
-    return [(suffix, ALWAYS if w is None else cutoff - w * DAY_NS) for suffix, w in windows(spec)]
+    return [
+        (suffix, ALWAYS if w is None else cutoff - round(w * DAY_NS)) for suffix, w in windows(spec)
+    ]
+
+
+def trend_name(what: str, short: float, long: float) -> str:
+    """The trend feature of a class: the short window against the rest of the long one."""
+    return f"trend_{what}_{duration_suffix(short)}_vs_prior_{duration_suffix(long - short)}"
 
 
 def count_name(what: str, suffix: str) -> str:
@@ -295,11 +302,10 @@ class Decay(FeatureFamily):
 
     def say(self, feature, meaning, values, spec) -> Said:
         (score,) = values
-        half_life = number(spec.decay_half_life_days)
         shown = number(round(score, 1))
         return Said(
             f"{plural(event_noun(meaning.what), 2)} weighted by age: {shown} (an event counts "
-            f"half after {half_life} {plural('day', spec.decay_half_life_days)})",
+            f"half after {duration(spec.decay_half_life_days)})",
             (Quote("decayed", meaning.what, value=score, shown=shown),),
         )
 
@@ -331,13 +337,22 @@ class Change(FeatureFamily):
         found = {}
         for c in CHANGE_CLASSES:
             for w in spec.windows_days:
-                name = f"rate_vs_usual_{c}_{w}d"
-                reads = (name, count_name(c, f"{w}d"), count_name(c, "all"), "days_since_created")
+                name = f"rate_vs_usual_{c}_{duration_suffix(w)}"
+                reads = (
+                    name,
+                    count_name(c, duration_suffix(w)),
+                    count_name(c, "all"),
+                    "days_since_created",
+                )
                 found[name] = self.meaning(name, reads, what=c, window=w)
         for c in CHANGE_CLASSES:
             for short, long in spec.window_pairs:
-                name = f"trend_{c}_{short}d_vs_prior_{long - short}d"
-                reads = (name, count_name(c, f"{short}d"), count_name(c, f"{long}d"))
+                name = trend_name(c, short, long)
+                reads = (
+                    name,
+                    count_name(c, duration_suffix(short)),
+                    count_name(c, duration_suffix(long)),
+                )
                 found[name] = self.meaning(name, reads, what=c, window=short, other=long)
         return found
 
@@ -371,8 +386,8 @@ class Change(FeatureFamily):
         earlier = outside - inside
         inside_shown = counted(inside, noun)
         return Said(
-            f"{inside_shown} in the last {short} {plural('day', short)}, "
-            f"{number(earlier)} in the {long - short} days before",
+            f"{inside_shown} {in_days(short)}, "
+            f"{number(earlier)} in the {duration(long - short)} before",
             (
                 Quote("count", meaning.what, (float(short), 0.0), value=inside, shown=inside_shown),
                 Quote("count", meaning.what, (float(long), float(short)), value=earlier),
@@ -388,13 +403,13 @@ class Change(FeatureFamily):
                 / np.maximum(tenure, spec.windows_days[-1])
             )
             for w in spec.windows_days:
-                recent = np.log((so_far[count_name(c, f"{w}d")] + PSEUDO_EVENTS) / w)
-                changes[f"rate_vs_usual_{c}_{w}d"] = recent - usual
+                recent = np.log((so_far[count_name(c, duration_suffix(w))] + PSEUDO_EVENTS) / w)
+                changes[f"rate_vs_usual_{c}_{duration_suffix(w)}"] = recent - usual
             for short, long in spec.window_pairs:
-                inside = so_far[count_name(c, f"{short}d")]
-                outside = so_far[count_name(c, f"{long}d")]
+                inside = so_far[count_name(c, duration_suffix(short))]
+                outside = so_far[count_name(c, duration_suffix(long))]
                 earlier = (outside - inside + PSEUDO_EVENTS) / (long - short)
-                changes[f"trend_{c}_{short}d_vs_prior_{long - short}d"] = np.log(
+                changes[trend_name(c, short, long)] = np.log(
                     (inside + PSEUDO_EVENTS) / short
                 ) - np.log(earlier)
         return changes

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from intent_model.words import plural
+from intent_model.words import duration, plural
 
 DAY_NS = 86_400 * 10**9
 
@@ -112,7 +112,7 @@ def in_days(days: int | None) -> str:
     """``in the last 7 days`` / ``in total``."""
     if days is None:
         return "in total"
-    return f"in the last {days} {plural('day', days)}"
+    return f"in the last {duration(days)}"
 
 
 def window_of(days: int | None) -> tuple[float, float] | None:

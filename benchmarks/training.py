@@ -1,6 +1,7 @@
 """Training time on a shared machine, and against a plain cross-validation of one model.
 
 Run: .venv/bin/python benchmarks/training.py [--leads 6500] [--rounds 3] [--against DIR]
+     .venv/bin/python benchmarks/training.py --sizes [6500 100000 1000000]
      .venv/bin/python benchmarks/training.py --events-leads 65000 [--against DIR]
 
 On the demo's CRM export (one row per lead, ``--leads`` of them), in one run,
@@ -20,6 +21,16 @@ rounds is printed beside them). Prints the seconds and the ratios the issue
 asked about: training loaded / alone (at most 1.5x), training / plain
 cross-validation (at most 3x). ``--against DIR`` adds another checkout's
 training alone to every round.
+
+With ``--sizes``: CRM-table training at the sizes users have, each against a plain
+5-fold cross-validation of one default ``HistGradientBoostingClassifier`` in the same
+run: the demo's CRM export at 6,500 rows without its creation date (the path that
+cross-validates), the generator's export at 100,000 rows, and that table ten times
+over (new ids) at 1,000,000 rows. The plain CV reads the Parquet file with pandas, drops
+the columns the tool leaves out (as an analyst does by hand), takes categories as codes,
+and times ``cross_val_score``; training is ``train`` from the file (no MLflow). Each in
+a fresh process; prints seconds, the ratio, peak memory (the training process and its
+workers), and a table of time and peak memory so far per stage.
 
 With ``--events-leads N``: event-mode training (``intent-model train --events
 ... --leads ...``, without MLflow) on the demo funnel with N leads (65,000 is
@@ -51,12 +62,28 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=6500)
     parser.add_argument("--rounds", type=int, default=3, help="CRM rounds (default 3)")
     parser.add_argument("--events-leads", type=int, help="event-mode training at N demo leads")
+    parser.add_argument(
+        "--sizes",
+        nargs="*",
+        type=int,
+        metavar="ROWS",
+        help="CRM tables at these sizes (default 6500 100000 1000000; 6500 has no date)",
+    )
     parser.add_argument("--against", type=Path, help="another checkout, timed the same way")
-    parser.add_argument("--worker", choices=["train", "cv", "events"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", choices=["train", "cv", "events", "scale", "plain"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--table", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker == "events":
         print(json.dumps(_train_events(args.table)))
+        return
+    if args.worker in ("scale", "plain"):
+        work = _train_staged if args.worker == "scale" else _plain_cv_by_hand
+        print(json.dumps(work(args.table)))
+        return
+    if args.sizes is not None:
+        scale_benchmark(args.sizes or [6500, 100_000, 1_000_000])
         return
     if args.worker:
         seconds = _train(args.table) if args.worker == "train" else _plain_cv(args.table)
@@ -102,6 +129,143 @@ def crm_benchmark(n_leads: int, rounds: int, against: Path | None) -> None:
     print(seconds.T.assign(median=seconds.median()).round(2).to_string())
     print("\nRatios within each round:")
     print(ratios.T.assign(median=ratios.median()).round(2).to_string())
+
+
+def scale_benchmark(sizes: list[int]) -> None:
+    """Training at each size against the plain CV, with time and memory per stage."""
+    from intent_model.simulate.crm import crm_export
+    from intent_model.simulate.funnel import simulate_funnel
+
+    rows, stages = [], {}
+    with tempfile.TemporaryDirectory(prefix="bench-training-scale-") as tmp:
+        base = None
+        for size in sizes:
+            table = Path(tmp) / f"crm-{size}.parquet"
+            if size < 10_000:
+                frame = crm_export(simulate_funnel(n_leads=size, seed=42), seed=42)
+                frame = frame.drop(columns="created_at")
+                what = f"{size:,} rows, no creation date (cross-validation)"
+            else:
+                if base is None:
+                    base = crm_export(simulate_funnel(n_leads=100_000, seed=7), seed=7)
+                copies = -(-size // len(base))
+                frame = pd.concat(
+                    [base.assign(lead_id=base["lead_id"] + f"-{k}") for k in range(copies)],
+                    ignore_index=True,
+                ).head(size)
+                what = f"{size:,} rows x {frame.shape[1]} columns (out of time)"
+            frame.to_parquet(table)
+            del frame
+            print(f"[{what}] training", flush=True)
+            trained = _run_json("scale", table)
+            print(f"[{what}] plain CV", flush=True)
+            plain = _run_json("plain", table)
+            rows.append(
+                {
+                    "table": what,
+                    "train s": round(trained["total"], 1),
+                    "plain 5-fold HGB CV s": round(plain["seconds"], 1),
+                    "ratio": round(trained["total"] / plain["seconds"], 1),
+                    "train peak GB": round(trained["peak_gb"], 2),
+                    "plain peak GB": round(plain["peak_gb"], 2),
+                    "model ROC AUC": round(trained["roc_auc"], 4),
+                    "model AP": round(trained["average_precision"], 4),
+                    "plain CV ROC AUC": round(plain["roc_auc"], 4),
+                }
+            )
+            stages[what] = trained["stages"]
+    pd.set_option("display.width", 250)
+    print("\nCRM-table training against a plain 5-fold CV of one default HistGradientBoosting")
+    print(pd.DataFrame(rows).to_string(index=False))
+    print("\nTime per stage (s) and peak memory so far (GB), from the progress lines:")
+    for what, staged in stages.items():
+        print(f"\n{what}")
+        print(pd.DataFrame(staged).to_string(index=False))
+
+
+def _run_json(worker: str, table: Path) -> dict:
+    command = [sys.executable, __file__, "--worker", worker, "--table", str(table)]
+    finished = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def _peak_gb() -> float:
+    """Peak resident memory of this process and of its largest finished worker, in GB."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + workers) / 1024**2
+
+
+def _high_water_gb() -> float:
+    """This process's peak resident memory so far (VmHWM), in GB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024**2
+    return float("nan")
+
+
+def _train_staged(table: Path) -> dict[str, Any]:
+    import warnings
+
+    from intent_model.training.train import train
+
+    warnings.simplefilter("ignore")
+    said: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="bench-model-") as out:
+        started = time.perf_counter()
+
+        def progress(line: str) -> None:
+            said.append(
+                {
+                    "at s": round(time.perf_counter() - started, 1),
+                    "peak GB so far": round(_high_water_gb(), 2),
+                    "progress": line.splitlines()[0][:90],
+                }
+            )
+
+        result = train(
+            leads=table, label_col="converted", out=Path(out) / "m", track=False, progress=progress
+        )
+        total = time.perf_counter() - started
+    return {
+        "total": total,
+        "peak_gb": _peak_gb(),
+        "stages": said,
+        "roc_auc": float(result.metrics.loc["model", "roc_auc"]),
+        "average_precision": float(result.metrics.loc["model", "average_precision"]),
+    }
+
+
+def _plain_cv_by_hand(table: Path) -> dict[str, Any]:
+    """What an analyst runs first: the file with pandas, the leaking columns dropped by
+    hand, categories as codes, one default HistGradientBoosting, 5-fold CV."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    frame = pd.read_parquet(table).drop(
+        columns=["lead_id", "lead_status", "lead_quality", "sales_tag", "last_activity_type"]
+    )
+    y = frame.pop("converted").to_numpy()
+    for name in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[name]):
+            frame[name] = frame[name].astype("int64") // 10**9
+        elif not pd.api.types.is_numeric_dtype(frame[name]):
+            frame[name] = frame[name].astype("category").cat.codes
+    started = time.perf_counter()
+    scores = cross_val_score(
+        HistGradientBoostingClassifier(random_state=0),
+        frame,
+        y,
+        cv=StratifiedKFold(5, shuffle=True, random_state=0),
+        scoring="roc_auc",
+    )
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_gb": _peak_gb(),
+        "roc_auc": float(scores.mean()),
+    }
 
 
 def _run(worker: str, table: Path, checkout: Path | None = None) -> Any:

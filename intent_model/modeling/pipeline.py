@@ -400,6 +400,35 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         folds = grouped_folds(groups[rows], self.n_folds, labels[rows])
         return rows, [(rows[train], rows[valid]) for train, valid in folds]
 
+    def chosen_candidate(self) -> BaseEstimator:
+        """The selected candidate, unfitted, with the number of trees the folds chose."""
+        check_is_fitted(self, "estimator_")
+        return _with_iterations(self.candidates[self.selected_], self.iterations_[self.selected_])
+
+    def cross_fitted(self, raw: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) -> np.ndarray:
+        """Out-of-fold scores of the chosen candidate (``raw``, from fits on other rows)
+        calibrated without their own labels: each fold's through a calibrator fit on the
+        other folds' scores. The model's calibrator, threshold and tiers are then made
+        from every fold's scores, as its final fit (on every row) will score."""
+        check_is_fitted(self, "estimator_")
+        labels = np.asarray(y).astype(int)
+        calibrated = np.empty(len(raw))
+        for fold in folds:
+            others = np.setdiff1d(np.arange(len(raw)), fold)
+            calibrator = _fit_calibrator(raw[others], labels[others], self.method)
+            calibrated[fold] = _apply_calibrator(calibrator, raw[fold])
+        self.calibrator_ = _fit_calibrator(raw, labels, self.method)
+        self.oof_proba_, self.oof_labels_ = calibrated, labels
+        return calibrated
+
+    def refit(self, X: pd.DataFrame, y: np.ndarray | pd.Series) -> CalibratedIntentClassifier:
+        """Fit the chosen candidate again on ``X`` (every row): the choice, its trees and the
+        calibrator stay as the selection folds made them."""
+        with thread_budget(final_fit_threads(len(X), self.n_jobs)):
+            self.estimator_ = _fit_task(self.chosen_candidate(), X, np.asarray(y).astype(int))
+        self.n_rows_fit_ = len(X)
+        return self
+
     def choices(self) -> list[dict]:
         """Each candidate with its out-of-fold average precision and its 90% interval, the
         interval of the best candidate's lead over it, which parameters, how many trees the
@@ -637,6 +666,27 @@ def score_in_background(task: partial, n_jobs: int, n_rows: int) -> Future:
 def _fit_task(candidate, X: pd.DataFrame, y: np.ndarray):
     """One fit on every row, returning the fitted estimator."""
     return clone(candidate).fit(X, y)
+
+
+def _fit_rows(candidate, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray):
+    """One fit on some rows (positions), returning the fitted estimator."""
+    return clone(candidate).fit(X.iloc[rows], y[rows])
+
+
+def fit_on_splits(
+    estimator: BaseEstimator,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    n_jobs: int = 1,
+) -> list[BaseEstimator]:
+    """``estimator`` fit on the first part of each split (row positions), one one-thread
+    fit per split, ``n_jobs`` at once (the table shared, not copied per fit)."""
+    return _run_tasks(
+        [partial(_fit_rows, estimator, X, np.asarray(y), train) for train, _ in splits],
+        n_jobs,
+        len(X),
+    )
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

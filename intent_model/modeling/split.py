@@ -87,7 +87,20 @@ class TableEvaluation:
     method: str  # "out-of-time" or "cross-validation"
     description: str
     development: np.ndarray  # rows the models learn from
-    holdout: np.ndarray  # rows the metrics are measured on (all rows, out of fold, for CV)
+    holdout: np.ndarray  # rows the metrics are measured on (out of fold, for CV)
+    # Cross-validation: the rows the candidate, its trees and the calibrator are chosen on
+    # (never measured); None out of time, where the development rows choose.
+    selection: np.ndarray | None = None
+
+
+# Without a date, a quarter of the leads, but at least 5,000 (or half of a smaller table),
+# and at most [training] selection_rows, chooses the model; the others measure that choice
+# by cross-validation. One choice instead of one per outer fold: a fifth of the fits of
+# nested cross-validation, and still no lead both chooses the model and measures it. On
+# 6,500 leads, choosing on a quarter (1,625) chose fewer trees than the table supports:
+# ROC AUC 0.9145 and ECE 0.0235, against 0.9180 and 0.0154 choosing on half.
+SELECTION_SHARE = 0.25
+SELECTION_FLOOR = 5_000
 
 
 def choose_evaluation(frame: pd.DataFrame, y: np.ndarray, config: Config) -> TableEvaluation:
@@ -120,15 +133,35 @@ def choose_evaluation(frame: pd.DataFrame, y: np.ndarray, config: Config) -> Tab
                 holdout=holdout,
             )
     why_cv = why_cv or "the table has no creation date (give one with --created-at-col)"
+    selection = _selection_rows(y, config)
+    measured = ~selection
+    folds = config.table.evaluation_folds
     return TableEvaluation(
         method="cross-validation",
         description=(
-            f"stratified {config.table.evaluation_folds}-fold cross-validation, because "
-            f"{why_cv}. Every lead is scored by models that did not see it, but old and new "
-            "leads are mixed, so "
-            "a change over time (new campaigns, sources, sales process) is not measured and the "
-            "figures may be optimistic."
+            f"cross-validation, because {why_cv}. The candidate, its number of trees and the "
+            f"calibrator are chosen on {int(selection.sum()):,} leads drawn at random "
+            f"(stratified); the other {int(measured.sum()):,} are measured by stratified "
+            f"{folds}-fold cross-validation of that choice, so no lead both chooses the model "
+            "and measures it. Old and new leads are mixed, so a change over time (new "
+            "campaigns, sources, sales process) is not measured and the figures may be "
+            "optimistic."
         ),
         development=everything,
-        holdout=everything,
+        holdout=measured,
+        selection=selection,
     )
+
+
+def _selection_rows(y: np.ndarray, config: Config) -> np.ndarray:
+    """A stratified random share of the rows (``SELECTION_SHARE``, at most
+    ``selection_rows``), as a mask."""
+    at_most = round(max(SELECTION_SHARE * len(y), min(len(y) / 2, SELECTION_FLOOR)))
+    if config.training.selection_rows:
+        at_most = min(at_most, config.training.selection_rows)
+    rng = np.random.default_rng(config.training.random_state)
+    mask = np.zeros(len(y), dtype=bool)
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        mask[rng.choice(members, round(at_most * len(members) / len(y)), replace=False)] = True
+    return mask

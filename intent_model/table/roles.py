@@ -22,6 +22,7 @@ from intent_model.errors import ConfigError, InputError
 from intent_model.io.config import Config
 from intent_model.io.load import load_leads
 from intent_model.io.validate import SHOWN_ROWS, CheckedTable, is_present, row_label
+from intent_model.table.encoding import category_keys
 
 # What an empty label cell means: see parse_label.
 BLANK_IS_ERROR = "error"
@@ -221,7 +222,7 @@ def infer_roles(
         values = frame[name]
         given = is_present(values, missing_values)
         present = values[given]
-        n_distinct = int(present.astype(str).str.strip().str.casefold().nunique())
+        n_distinct = _distinct(values, present, missing_values)
         if name == "lead_id":
             role, detail = "identifier", "the lead id: joins, never a feature"
         elif name == label_col:
@@ -263,22 +264,42 @@ def _infer(name: str, values: pd.Series, present: pd.Series, n_distinct: int) ->
         if unique and whole and _ID_NAME.search(str(name)):
             return "identifier", "whole numbers, nearly all distinct, named like an id"
         return "numeric", "numbers"
-    text = present.astype(str).str.strip()
+    # Each distinct text once, weighted by its rows: a million rows hold a few dozen.
+    codes, distinct = pd.factorize(present.to_numpy(dtype=object))
+    text = pd.Series(distinct, dtype=object).astype(str).str.strip()
+    rows = np.bincount(codes, minlength=len(text))
     numbers = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
-    if numbers.notna().mean() >= PARSED_SHARE:
+    if np.average(numbers.notna(), weights=rows) >= PARSED_SHARE:
         return "numeric", "numbers stored as text"
-    if _date_share(text) >= PARSED_SHARE:
+    if _date_share(text.iloc[codes[:DATE_SAMPLE_ROWS]]) >= PARSED_SHARE:
         return "date", "dates stored as text: used as days before the scoring time"
     if unique:
-        long_text = text.str.len().mean() >= TEXT_MEAN_LENGTH or text.str.contains(" ").mean() > 0.5
+        long_text = (
+            np.average(text.str.len(), weights=rows) >= TEXT_MEAN_LENGTH
+            or np.average(text.str.contains(" "), weights=rows) > 0.5
+        )
         if long_text:
             return "text", "free text, nearly every value distinct: used as given or not"
         return "identifier", "nearly every value distinct: used as given or not"
     return "categorical", f"{n_distinct:,} distinct values"
 
 
-def _date_share(text: pd.Series) -> float:
-    sample = text.head(500)
+def _distinct(values: pd.Series, present: pd.Series, missing_values: tuple[str, ...]) -> int:
+    """Distinct given values: numbers and moments as they are, text stripped and casefolded."""
+    dtype = values.dtype
+    if (
+        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)
+    ) and not pd.api.types.is_object_dtype(dtype):
+        return int(present.nunique())
+    return int(category_keys(values, missing_values).nunique())
+
+
+# Rows whose text is tried as dates (the first ones): parsing is slow, and a column of dates
+# shows it in its first rows.
+DATE_SAMPLE_ROWS = 500
+
+
+def _date_share(sample: pd.Series) -> float:
     # Only strings shaped like dates: pandas would read "3" or "May" as a date too.
     shaped = sample.str.match(r"^\d{4}-\d{1,2}-\d{1,2}|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
     if not shaped.any():

@@ -34,6 +34,7 @@ from intent_model.modeling.metadata import TABLE_MODE
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.pipeline import (
     MODEL_KINDS,
+    fit_on_splits,
     make_calibrated,
     make_candidates,
     out_of_sample_scores,
@@ -381,18 +382,28 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
                 # and measures importance.
                 leaky = _start_leak_comparison(prepared, config, say)
         return predictions, fitted[MAIN_MODEL], (np.flatnonzero(out), fitted[MAIN_MODEL]), leaky
-    predictions = {kind: np.zeros(len(y)) for kind in MODEL_KINDS}
-    last = None
-    for number, (train, valid) in enumerate(_cv_splits(y, config), start=1):
-        say(f"cross-validation fold {number} of {config.table.evaluation_folds}")
-        for kind in MODEL_KINDS:
-            model = make_calibrated(kind, training, (), points, n_jobs=jobs)
-            model.fit(X.iloc[train], y[train], ids[train])
-            predictions[kind][valid] = model.predict_proba(X.iloc[valid])[:, 1]
-            if kind == MAIN_MODEL:
-                last = (valid, model)
-    say("fitting the gradient boosting on every lead")
-    main = make_calibrated(MAIN_MODEL, training, (), points, n_jobs=jobs).fit(X, y, ids)
+    # Each kind is chosen once, on the selection leads; its choice is then measured by
+    # cross-validation on the other leads, and finally fit on every lead.
+    chosen = np.flatnonzero(evaluation.selection)
+    splits = _cv_splits(prepared, config)
+    predictions, main, last = {}, None, None
+    for kind in MODEL_KINDS:
+        say(f"choosing {kind} on {len(chosen):,} leads")
+        model = make_calibrated(kind, training, (), points, n_jobs=jobs)
+        model.fit(X.iloc[chosen], y[chosen], ids[chosen])
+        say(f"measuring {kind}: {len(splits)}-fold cross-validation on the other leads")
+        fold_models = fit_on_splits(model.chosen_candidate(), X, y, splits, jobs)
+        raw = np.full(len(y), np.nan)
+        for fold_model, (_, valid) in zip(fold_models, splits, strict=True):
+            raw[valid] = fold_model.predict_proba(X.iloc[valid])[:, 1]
+        measured = evaluation.holdout
+        position = np.cumsum(measured) - 1  # a measured row's place among the measured
+        folds = [position[valid] for _, valid in splits]
+        predictions[kind] = model.cross_fitted(raw[measured], y[measured], folds)
+        if kind == MAIN_MODEL:
+            main, last = model, (splits[-1][1], fold_models[-1])
+    say("fitting the chosen gradient boosting on every lead")
+    main.refit(X, y)
     return predictions, main, last, _start_leak_comparison(prepared, config, say)
 
 
@@ -420,7 +431,7 @@ def _start_leak_comparison(prepared: PreparedTable, config: Config, say) -> Futu
     X_leaky = leaky_spec.encode(frame, prepared.as_of)
     if evaluation.method != "out-of-time":
         done: Future = Future()
-        splits, jobs = _cv_splits(prepared.y, config), config.runtime.jobs or 1
+        splits, jobs = _cv_splits(prepared, config), config.runtime.jobs or 1
         done.set_result(out_of_sample_scores(estimator, X_leaky, prepared.y, splits, jobs))
         return done
     splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
@@ -489,7 +500,7 @@ def _without_suspected(prepared: PreparedTable, config: Config, say) -> dict[str
     if evaluation.method == "out-of-time":
         splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
     else:
-        splits = _cv_splits(prepared.y, config)
+        splits = _cv_splits(prepared, config)
     for column in suspected["column"].head(BOTH_WAYS_COLUMNS):
         say(f"fitting the gradient boosting WITHOUT {column}, for comparison")
         dropped = [f for f in spec.feature_names if spec.source_of(f) == column]
@@ -527,13 +538,21 @@ def _quoted(name: str) -> str:
     return f'"{name}"' if " " in name else name
 
 
-def _cv_splits(y: np.ndarray, config: Config) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The cross-validation folds of a table without creation dates: the same for the
-    models and for the leak comparison (stratified folds depend on the labels alone)."""
+def _cv_splits(prepared: PreparedTable, config: Config) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The cross-validation folds of a table without creation dates (row positions): each
+    scores a fold of the measured rows with models fit on the other folds and on the
+    selection rows (which chose the model and are never measured). The same for the
+    models and for the comparisons: stratified folds depend on the labels alone."""
+    measured = np.flatnonzero(prepared.evaluation.holdout)
+    chose = np.flatnonzero(prepared.evaluation.selection)
     folds = StratifiedKFold(
         config.table.evaluation_folds, shuffle=True, random_state=config.training.random_state
     )
-    return list(folds.split(np.zeros(len(y)), y))
+    labels = prepared.y[measured]
+    return [
+        (np.sort(np.concatenate([chose, measured[train]])), measured[valid])
+        for train, valid in folds.split(np.zeros(len(measured)), labels)
+    ]
 
 
 def _leak_alerts(metrics: dict, checks: pd.DataFrame, limit: float) -> list[str]:
@@ -577,7 +596,13 @@ def _metadata(
         "left_out_columns": checks.loc[checks["left_out"], "column"].tolist(),
         "kept_flagged_columns": checks.loc[checks["kept"], "column"].tolist(),
         "placeholders": prepared.placeholders.to_dict(orient="records"),
-        "evaluation": {"method": evaluation.method, "description": evaluation.description},
+        "evaluation": {
+            "method": evaluation.method,
+            "description": evaluation.description,
+            "n_selection": None
+            if evaluation.selection is None
+            else int(evaluation.selection.sum()),
+        },
         "training_data": {
             "source": table.source,
             "accounting": table.checked.accounting(),

@@ -210,8 +210,15 @@ def test_without_a_creation_date_the_evaluation_is_stratified_cross_validation(c
     result = train_table(table, tmp_path / "cv", config, label_col="converted", track=False)
     assert result.metadata["evaluation"]["method"] == "cross-validation"
     assert "no creation date" in result.evaluation and "optimistic" in result.evaluation
-    # Every lead is evaluated out of fold.
-    assert result.metrics.loc["model", "n"] == len(table)
+    # Half of a small table chooses the model; the other half is measured, out of fold:
+    # no lead both chooses and measures.
+    choosing = result.metadata["evaluation"]["n_selection"]
+    measured = result.metrics.loc["model", "n"]
+    assert choosing == 400 and measured == 400
+    assert f"chosen on {choosing:,} leads" in result.evaluation
+    assert f"the other {int(measured):,} are measured" in result.evaluation
+    card = (tmp_path / "cv" / "model_card.md").read_text()
+    assert "no lead both chooses the model and measures it" in card
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,8 @@ over (new ids) at 1,000,000 rows. The plain CV reads the Parquet file with panda
 the columns the tool leaves out (as an analyst does by hand), takes categories as codes,
 and times ``cross_val_score``; training is ``train`` from the file (no MLflow). Each in
 a fresh process; prints seconds, the ratio, peak memory (the training process and its
-workers), and a table of time and peak memory so far per stage.
+workers, sampled), and a table of time and of the training process's own peak memory
+so far at each progress line.
 
 With ``--events-leads N``: event-mode training (``intent-model train --events
 ... --leads ...``, without MLflow) on the demo funnel with N leads (65,000 is
@@ -189,13 +190,49 @@ def _run_json(worker: str, table: Path) -> dict:
     return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
-def _peak_gb() -> float:
-    """Peak resident memory of this process and of its largest finished worker, in GB."""
-    import resource
+class TreeMemory:
+    """Samples the resident memory of this process and every process under it (joblib's
+    workers) five times a second; ``peak_gb`` is the largest total seen. (``getrusage``
+    cannot say it: a child inherits its parent's high-water mark across ``exec``.)"""
 
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + workers) / 1024**2
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, _tree_rss(os.getpid()))
+
+    def peak_gb(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return max(self.peak, _tree_rss(os.getpid())) / 1024**3
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and its descendants, from /proc."""
+    parents, rss = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        found = [line for line in status.splitlines() if line.startswith("VmRSS:")]
+        rss[int(entry.name)] = int(found[0].split()[1]) * 1024 if found else 0
+    total, frontier = rss.get(root, 0), [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        total += sum(rss.get(pid, 0) for pid in children)
+        frontier = children
+    return total
 
 
 def _high_water_gb() -> float:
@@ -213,6 +250,7 @@ def _train_staged(table: Path) -> dict[str, Any]:
 
     warnings.simplefilter("ignore")
     said: list[dict] = []
+    memory = TreeMemory()
     with tempfile.TemporaryDirectory(prefix="bench-model-") as out:
         started = time.perf_counter()
 
@@ -231,7 +269,7 @@ def _train_staged(table: Path) -> dict[str, Any]:
         total = time.perf_counter() - started
     return {
         "total": total,
-        "peak_gb": _peak_gb(),
+        "peak_gb": memory.peak_gb(),
         "stages": said,
         "roc_auc": float(result.metrics.loc["model", "roc_auc"]),
         "average_precision": float(result.metrics.loc["model", "average_precision"]),
@@ -244,6 +282,7 @@ def _plain_cv_by_hand(table: Path) -> dict[str, Any]:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
+    memory = TreeMemory()
     frame = pd.read_parquet(table).drop(
         columns=["lead_id", "lead_status", "lead_quality", "sales_tag", "last_activity_type"]
     )
@@ -263,7 +302,7 @@ def _plain_cv_by_hand(table: Path) -> dict[str, Any]:
     )
     return {
         "seconds": time.perf_counter() - started,
-        "peak_gb": _peak_gb(),
+        "peak_gb": memory.peak_gb(),
         "roc_auc": float(scores.mean()),
     }
 

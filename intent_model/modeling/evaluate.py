@@ -192,24 +192,43 @@ INTERVAL_METRICS = ("roc_auc", "average_precision", "lift_top10pct")
 INTERVAL_LEVEL = 0.90
 
 
-def _weighted_metrics(
-    y: np.ndarray, p: np.ndarray, w: np.ndarray, metrics: tuple[str, ...]
-) -> dict[str, float]:
-    keep = w > 0
-    y, p, w = y[keep], p[keep], w[keep]
-    found = {}
-    if "roc_auc" in metrics:
-        found["roc_auc"] = float(roc_auc_score(y, p, sample_weight=w))
-    if "average_precision" in metrics:
-        found["average_precision"] = float(average_precision_score(y, p, sample_weight=w))
-    if "lift_top10pct" in metrics:
-        order = np.argsort(-p, kind="stable")
-        top = np.cumsum(w[order]) <= 0.10 * w.sum()
-        top[0] = True
-        base = np.average(y, weights=w)
-        lift = np.average(y[order][top], weights=w[order][top]) / base if base > 0 else np.nan
-        found["lift_top10pct"] = float(lift)
-    return found
+class _RankedScores:
+    """One scorer's rows sorted by score once, so that each resample's weighted ROC AUC,
+    average precision and lift are cumulative sums (as scikit-learn computes them, ties
+    as one threshold) instead of a sort each: hundreds of resamples of 100,000 rows took
+    seconds per scorer through ``roc_auc_score`` and ``average_precision_score``."""
+
+    def __init__(self, y: np.ndarray, p: np.ndarray) -> None:
+        self.order = np.argsort(-np.asarray(p, dtype=float), kind="stable")
+        self.y = np.asarray(y, dtype=float)[self.order]
+        ranked = np.asarray(p, dtype=float)[self.order]
+        # The last row of each run of equal scores: one threshold per distinct score.
+        self.ends = np.r_[np.flatnonzero(np.diff(ranked) != 0), len(ranked) - 1]
+
+    def metrics(self, weight: np.ndarray, wanted: tuple[str, ...]) -> dict[str, float]:
+        w = np.asarray(weight, dtype=float)[self.order]
+        tp = np.cumsum(w * self.y)[self.ends]
+        fp = np.cumsum(w * (1.0 - self.y))[self.ends]
+        positives, negatives = tp[-1], fp[-1]
+        found = {}
+        if "roc_auc" in wanted:
+            tpr = np.r_[0.0, tp / positives]
+            fpr = np.r_[0.0, fp / negatives]
+            found["roc_auc"] = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+        if "average_precision" in wanted:
+            recall_step = np.diff(np.r_[0.0, tp / positives])
+            called = tp + fp
+            precision = np.divide(tp, called, out=np.zeros_like(tp), where=called > 0)
+            found["average_precision"] = float(np.sum(recall_step * precision))
+        if "lift_top10pct" in wanted:
+            kept = w > 0
+            y, w = self.y[kept], w[kept]
+            top = np.cumsum(w) <= 0.10 * w.sum()
+            top[0] = True
+            base = np.average(y, weights=w)
+            lift = np.average(y[top], weights=w[top]) / base if base > 0 else np.nan
+            found["lift_top10pct"] = float(lift)
+        return found
 
 
 def intervals_by_lead(
@@ -243,15 +262,13 @@ def intervals_by_lead(
     gains: dict[str, dict[str, list[float]]] = {
         k: {m: [] for m in metrics} for k in predictions if k != main
     }
+    ranked = {k: _RankedScores(y, p) for k, p in predictions.items()}
     with thread_budget(1):
         for _ in range(n_resamples):
             weight = np.bincount(rng.integers(0, n_leads, n_leads), minlength=n_leads)[codes]
             if len(np.unique(y[weight > 0])) < 2:
                 continue
-            drawn = {
-                k: _weighted_metrics(y, p, weight.astype(float), metrics)
-                for k, p in predictions.items()
-            }
+            drawn = {k: scores.metrics(weight, metrics) for k, scores in ranked.items()}
             for kind, values in drawn.items():
                 for metric, value in values.items():
                     draws[kind][metric].append(value)

@@ -463,8 +463,10 @@ def _single_column_evidence(
 DOMINANCE_ROWS = 20_000
 
 
-def dominance_sample(y: np.ndarray, at_most: int = DOMINANCE_ROWS, seed: int = 0) -> np.ndarray:
-    """Sorted positions of at most ``at_most`` rows, the same share of each class."""
+def dominance_sample(y: np.ndarray, at_most: int | None = None, seed: int = 0) -> np.ndarray:
+    """Sorted positions of at most ``at_most`` rows (``DOMINANCE_ROWS``), the same share of
+    each class."""
+    at_most = DOMINANCE_ROWS if at_most is None else at_most
     if len(y) <= at_most:
         return np.arange(len(y))
     rng = np.random.default_rng(seed)

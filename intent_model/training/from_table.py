@@ -248,6 +248,7 @@ def _prepare(leads, label_col: str | None, config: Config, promote: bool, say) -
     say("reading the lead table")
     table = load_lead_table(leads, config, label_col)
     frame, y = table.frame, table.label
+    say(f"read {len(frame):,} leads x {frame.shape[1]} columns ({int(y.sum()):,} converted)")
     roles = infer_roles(frame, placeholders, label_col, dict(config.columns.roles))
     say("column roles (override with [columns.roles] in the config):\n" + roles_table(roles))
     evaluation = choose_evaluation(frame, y, config)

@@ -136,3 +136,30 @@ def test_lead_intervals_cover_a_synthetic_scorers_true_auc_at_about_the_stated_r
         covered += low <= true_auc <= high
     # 90% intervals: 36 of 40 expected; 30 is three binomial deviations below.
     assert covered >= 0.75 * draws, covered
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(2, 300),
+    distinct_scores=st.integers(1, 20),
+)
+def test_resampled_metrics_equal_scikit_learns_with_ties_and_zero_weights(seed, n, distinct_scores):
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from intent_model.modeling.evaluate import _RankedScores
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    p = rng.integers(0, distinct_scores, n) / distinct_scores  # many ties
+    weight = rng.integers(0, 3, n).astype(float)  # a lead drawn 0, 1 or 2 times
+    kept = weight > 0
+    if len(np.unique(y[kept])) < 2:
+        return
+    found = _RankedScores(y, p).metrics(weight, ("roc_auc", "average_precision"))
+    assert found["roc_auc"] == pytest.approx(
+        roc_auc_score(y[kept], p[kept], sample_weight=weight[kept]), abs=1e-12
+    )
+    assert found["average_precision"] == pytest.approx(
+        average_precision_score(y[kept], p[kept], sample_weight=weight[kept]), abs=1e-12
+    )

@@ -185,3 +185,20 @@ def test_a_model_near_chance_after_the_leave_outs_says_so_and_is_not_promoted(tm
 
     tags = mlflow.MlflowClient(tracking_uri=uri).get_run(result.run_id).data.tags
     assert tags["warnings"].startswith("NO SIGNAL")
+
+
+def test_on_a_large_table_the_sampled_dominance_verdict_is_the_full_tables(monkeypatch):
+    import intent_model.table.checks as checks_module
+
+    frame, roles, y = _table(n=60_000, seed=3)
+    sampled = check_columns(frame, roles, y, Config()).set_index("column")
+    assert "measured on 20,000 of the 60,000 rows" in sampled.loc["call", "evidence"]
+    monkeypatch.setattr(checks_module, "DOMINANCE_ROWS", len(y))
+    full = check_columns(frame, roles, y, Config()).set_index("column")
+    assert "measured on" not in full.loc["call", "evidence"]
+    pd.testing.assert_series_equal(sampled["suspected"], full["suspected"])
+    assert sampled.loc["call", "suspected"]
+    weighed = full["drop_cost"].notna()
+    assert weighed.sum() >= 2
+    gap = (sampled.loc[weighed, "drop_cost"] - full.loc[weighed, "drop_cost"]).abs()
+    assert gap.max() < 0.01, gap

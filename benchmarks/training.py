@@ -191,9 +191,11 @@ def _run_json(worker: str, table: Path) -> dict:
 
 
 class TreeMemory:
-    """Samples the resident memory of this process and every process under it (joblib's
-    workers) five times a second; ``peak_gb`` is the largest total seen. (``getrusage``
-    cannot say it: a child inherits its parent's high-water mark across ``exec``.)"""
+    """Samples the memory of this process and every process under it (joblib's workers)
+    five times a second; ``peak_gb`` is the largest total seen. Each process counts its
+    proportional share (PSS) of the pages it shares, so a table memory-mapped by every
+    worker counts once. (``getrusage`` cannot say it: a child inherits its parent's
+    high-water mark across ``exec``.)"""
 
     def __init__(self) -> None:
         import threading
@@ -214,18 +216,18 @@ class TreeMemory:
 
 
 def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and its descendants, from /proc."""
+    """Proportional set size, in bytes, of ``root`` and its descendants, from /proc."""
     parents, rss = {}, {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            status = (entry / "status").read_text()
+            rollup = (entry / "smaps_rollup").read_text()
         except OSError:
             continue
         parents[int(entry.name)] = int(fields[1])
-        found = [line for line in status.splitlines() if line.startswith("VmRSS:")]
+        found = [line for line in rollup.splitlines() if line.startswith("Pss:")]
         rss[int(entry.name)] = int(found[0].split()[1]) * 1024 if found else 0
     total, frontier = rss.get(root, 0), [root]
     while frontier:

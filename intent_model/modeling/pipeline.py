@@ -319,8 +319,14 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     def fit(
-        self, X: pd.DataFrame, y: np.ndarray | pd.Series, groups: np.ndarray | pd.Series
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray | pd.Series,
+        groups: np.ndarray | pd.Series,
+        final_fit: bool = True,
     ) -> CalibratedIntentClassifier:
+        """Choose, calibrate, and (``final_fit``) fit the chosen candidate on every row; without
+        it the choice waits for :meth:`refit` on other rows (a fit here would be thrown away)."""
         if self.method not in ("sigmoid", "isotonic"):
             raise ValueError(f"method must be 'sigmoid' or 'isotonic', got {self.method!r}")
         labels = np.asarray(y).astype(int)
@@ -331,7 +337,7 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         tasks = [(i, train, valid) for train, valid in folds for i in range(len(self.candidates))]
         # With one candidate (and nothing to choose) its final fit runs beside the fold
         # fits; otherwise only the selected one's is fit, after them.
-        single = len(self.candidates) == 1 and checkpoints[0] == (0,)
+        single = len(self.candidates) == 1 and checkpoints[0] == (0,) and final_fit
         if single:
             tasks.append((0, None, None))
         # A lone model (a baseline) on a small table fits here faster than a worker
@@ -350,6 +356,8 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         best = self._choose(tasks, results, checkpoints, chosen_rows, folded, groups, len(X))
         if single:
             self.estimator_ = results[-1]
+        elif not final_fit:
+            self.estimator_ = None
         else:
             chosen = _with_iterations(
                 self.candidates[self.selected_], self.iterations_[self.selected_]

@@ -391,7 +391,7 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     for kind in MODEL_KINDS:
         say(f"choosing {kind} on {len(chosen):,} leads")
         model = make_calibrated(kind, training, (), points, n_jobs=jobs)
-        model.fit(X.iloc[chosen], y[chosen], ids[chosen])
+        model.fit(X.iloc[chosen], y[chosen], ids[chosen], final_fit=False)
         say(f"measuring {kind}: {len(splits)}-fold cross-validation on the other leads")
         fold_models = fit_on_splits(model.chosen_candidate(), X, y, splits, jobs)
         raw = np.full(len(y), np.nan)
@@ -440,15 +440,59 @@ def _start_leak_comparison(prepared: PreparedTable, config: Config, say) -> Futu
     say(
         f"fitting the gradient boosting WITH {', '.join(sorted(prepared.left_out))}, for comparison"
     )
-    X_leaky = leaky_spec.encode(frame, prepared.as_of)
+    rows, splits = _comparison_splits(prepared, config)
+    # Only the rows the comparison learns from or scores are encoded again.
+    X_leaky = leaky_spec.encode(frame.iloc[rows], prepared.as_of)
+    y, jobs = prepared.y[rows], config.runtime.jobs or 1
     if evaluation.method != "out-of-time":
         done: Future = Future()
-        splits, jobs = _cv_splits(prepared, config), config.runtime.jobs or 1
-        done.set_result(out_of_sample_scores(estimator, X_leaky, prepared.y, splits, jobs))
+        done.set_result(
+            _on_all_rows(
+                out_of_sample_scores(estimator, X_leaky, y, splits, jobs), rows, len(frame)
+            )
+        )
         return done
-    splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
-    fit = partial(out_of_sample_scores, estimator, X_leaky, prepared.y, splits)
-    return score_in_background(fit, config.runtime.jobs or 1, len(X_leaky))
+    fit = partial(_scores_on_all_rows, estimator, X_leaky, y, splits, rows, len(frame))
+    return score_in_background(fit, jobs, len(X_leaky))
+
+
+# The comparison rows learn from at most this many rows per split (a stratified random
+# sample): a leak, or a column's worth, shows long before; at a million rows the
+# comparison's fit was the last minute of a training, and its copy of the table the
+# largest block of memory.
+COMPARISON_ROWS = 100_000
+
+
+def _comparison_splits(
+    prepared: PreparedTable, config: Config
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The rows the comparison fits use (sorted positions in the table) and the
+    evaluation's splits as positions among them, each training part cut to
+    ``COMPARISON_ROWS``."""
+    evaluation = prepared.evaluation
+    if evaluation.method == "out-of-time":
+        full = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
+    else:
+        full = _cv_splits(prepared, config)
+    rng = np.random.default_rng(config.training.random_state)
+    cut = []
+    for train, valid in full:
+        if len(train) > COMPARISON_ROWS:
+            train = np.sort(rng.choice(train, COMPARISON_ROWS, replace=False))
+        cut.append((train, valid))
+    rows = np.unique(np.concatenate([np.r_[t, v] for t, v in cut]))
+    return rows, [(np.searchsorted(rows, t), np.searchsorted(rows, v)) for t, v in cut]
+
+
+def _on_all_rows(scores: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
+    placed = np.full(n_rows, np.nan)
+    placed[rows] = scores
+    return placed
+
+
+def _scores_on_all_rows(estimator, X, y, splits, rows, n_rows) -> np.ndarray:
+    """``out_of_sample_scores`` placed back on the whole table's rows (NaN elsewhere)."""
+    return _on_all_rows(out_of_sample_scores(estimator, X, y, splits), rows, n_rows)
 
 
 def _compare(tracking_uri: str, model, prepared: PreparedTable, config: Config, version: str):
@@ -508,21 +552,19 @@ def _without_suspected(prepared: PreparedTable, config: Config, say) -> dict[str
     checks = prepared.checks
     suspected = checks[checks["suspected"]].sort_values("single_column_auc", ascending=False)
     found = {}
-    evaluation, spec = prepared.evaluation, prepared.spec
-    if evaluation.method == "out-of-time":
-        splits = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
-    else:
-        splits = _cv_splits(prepared, config)
+    spec = prepared.spec
+    rows, splits = _comparison_splits(prepared, config)
     for column in suspected["column"].head(BOTH_WAYS_COLUMNS):
         say(f"fitting the gradient boosting WITHOUT {column}, for comparison")
         dropped = [f for f in spec.feature_names if spec.source_of(f) == column]
-        found[f"without_{column}"] = out_of_sample_scores(
+        scores = out_of_sample_scores(
             comparison_estimator(config),
-            prepared.X.drop(columns=dropped),
-            prepared.y,
+            prepared.X.iloc[rows].drop(columns=dropped),
+            prepared.y[rows],
             splits,
             config.runtime.jobs or 1,
         )
+        found[f"without_{column}"] = _on_all_rows(scores, rows, len(prepared.y))
     return found
 
 

@@ -407,3 +407,23 @@ def test_cli_trains_and_scores_a_crm_table(crm_table, tmp_path, capsys):
     assert len(scores) == len(crm_table) and scores["Prospect ID"].is_unique
     loaded = load_model(tmp_path / "model")
     assert loaded.metadata["mode"] == "table"
+
+
+def test_the_comparison_rows_learn_from_a_bounded_sample_and_score_every_evaluated_row(
+    monkeypatch,
+):
+    from types import SimpleNamespace
+
+    from intent_model.modeling.split import TableEvaluation
+    from intent_model.training import from_table
+
+    monkeypatch.setattr(from_table, "COMPARISON_ROWS", 50)
+    holdout = np.zeros(400, dtype=bool)
+    holdout[300:] = True
+    evaluation = TableEvaluation("out-of-time", "", ~holdout, holdout)
+    prepared = SimpleNamespace(evaluation=evaluation, y=np.arange(400) % 2)
+    rows, ((train, valid),) = from_table._comparison_splits(prepared, Config())
+    assert len(train) == 50 and set(rows[train]) <= set(range(300))
+    assert list(rows[valid]) == list(range(300, 400))  # every evaluated row is scored
+    scores = from_table._on_all_rows(np.arange(len(rows), dtype=float), rows, 400)
+    assert np.isnan(scores[:300]).sum() == 250 and not np.isnan(scores[300:]).any()

@@ -27,7 +27,8 @@ the outcome (honest) and those written after it (post-outcome):
 For each table and column it prints the documented timing, the tool's verdict
 (left out, suspected and kept, kept) and its evidence; then the AUC of the
 tool's model with its own decisions (``train`` with every default, scored by
-stratified cross-validation: these tables have no creation date) against the
+cross-validation on the leads that did not choose the model: these tables have no
+creation date) against the
 same training on the documented honest set alone and on every column.
 """
 
@@ -184,7 +185,10 @@ def main() -> None:
                 index=False
             )
         )
-    print("\nHeld-out AUC (stratified 5-fold cross-validation, the tool's gradient boosting):")
+    print(
+        "\nHeld-out AUC (5-fold cross-validation on the leads that did not choose the model, "
+        "the tool's gradient boosting):"
+    )
     print(pd.DataFrame(aucs).to_string(index=False))
 
 

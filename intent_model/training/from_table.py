@@ -456,8 +456,8 @@ def _start_leak_comparison(prepared: PreparedTable, config: Config, say) -> Futu
     return score_in_background(fit, jobs, len(X_leaky))
 
 
-# The comparison rows learn from at most this many rows per split (drawn at random,
-# sample): a leak, or a column's worth, shows long before; at a million rows the
+# The comparison rows learn from at most this many rows per split (drawn at random): a
+# leak, or a column's worth, shows long before; at a million rows the
 # comparison's fit was the last minute of a training, and its copy of the table the
 # largest block of memory.
 COMPARISON_ROWS = 100_000

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from quality import cdnow_events
+from quality import band, cdnow_events
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from intent_model.events.taxonomy import load_taxonomy
@@ -85,23 +85,16 @@ def measure(name: str, events: pd.DataFrame, leads: pd.DataFrame | None, config:
                 "scored leads": len(leads_scored),
                 "converted": int(y.sum()),
                 "ROC AUC": round(roc_auc_score(y, p[cadence]), 4),
-                "90%": _band(bands[cadence]["roc_auc"]),
+                "90%": band(bands[cadence]["roc_auc"]),
                 "AP": round(average_precision_score(y, p[cadence]), 4),
-                "AP 90%": _band(bands[cadence]["average_precision"]),
-                "auto's AUC gain": _band(bands.get("month_gain", {}).get("roc_auc", []), True)
+                "AP 90%": band(bands[cadence]["average_precision"]),
+                "auto's AUC gain": band(bands.get("month_gain", {}).get("roc_auc", []), True)
                 if cadence == "month"
                 else "",
                 "train s": facts[cadence]["seconds"],
             }
         )
     return rows
-
-
-def _band(values, signed: bool = False) -> str:
-    if not len(values):
-        return ""
-    low, high = values
-    return f"{low:+.4f} to {high:+.4f}" if signed else f"{low:.4f} to {high:.4f}"
 
 
 def main() -> None:

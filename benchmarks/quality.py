@@ -209,14 +209,14 @@ def log_case(
                 "log": name,
                 "scorer": scorer,
                 "roc_auc": roc_auc_score(y, p),
-                "roc_auc 90%": _band(bands[scorer]["roc_auc"]),
+                "roc_auc 90%": band(bands[scorer]["roc_auc"]),
                 "average_precision": average_precision_score(y, p),
-                "AP 90%": _band(bands[scorer]["average_precision"]),
+                "AP 90%": band(bands[scorer]["average_precision"]),
                 "brier": brier_score_loss(y, p) if scorer != PLAIN else np.nan,
-                "model's AUC gain 90%": _band(
+                "model's AUC gain 90%": band(
                     bands.get(f"{scorer}_gain", {}).get("roc_auc", []), True
                 ),
-                "model's AP gain 90%": _band(
+                "model's AP gain 90%": band(
                     bands.get(f"{scorer}_gain", {}).get("average_precision", []), True
                 ),
             }
@@ -261,7 +261,8 @@ def _verdict(model: pd.Series, best: pd.Series, chosen: str, best_name: str) -> 
     return "BELOW"
 
 
-def _band(values, signed: bool = False) -> str:
+def band(values, signed: bool = False) -> str:
+    """A 90% interval as text (signed for a gain); empty when there is none."""
     if not len(values):
         return ""
     low, high = values

@@ -158,7 +158,7 @@ def choose_cadence(
         cutoffs = make_cutoffs(
             first_event, last_event, dataclasses.replace(labels, step_days=candidate)
         )
-        development = _development_cutoffs(cutoffs, holdout_cutoffs, horizon)
+        development, _ = split_cutoffs(cutoffs, holdout_cutoffs, horizon)
         rows.append(
             {
                 "cadence": cadence_name(candidate),
@@ -183,14 +183,15 @@ def _rounded(days: float) -> float:
     return float(round(days)) if days >= 2 else max(round(days * 24), 1) / 24
 
 
-def _development_cutoffs(
+def split_cutoffs(
     cutoffs: pd.DatetimeIndex, holdout_cutoffs: int, horizon_days: float
-) -> pd.DatetimeIndex:
-    """The cutoffs out-of-time evaluation leaves for development (as ``out_of_time_split``)."""
-    if len(cutoffs) <= holdout_cutoffs:
-        return cutoffs[:0]
-    first_held = cutoffs[len(cutoffs) - holdout_cutoffs]
-    return cutoffs[cutoffs <= first_held - horizon_days * DAY]
+) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """(development, held out) of sorted cutoffs: the latest ``holdout_cutoffs`` are held
+    out, and development ends a whole horizon before the first of them."""
+    held = cutoffs[-holdout_cutoffs:]
+    if len(held) == 0:
+        return cutoffs, held
+    return cutoffs[cutoffs <= held[0] - pd.Timedelta(days=horizon_days)], held
 
 
 def _positives(timeline: LeadTimeline, cutoffs: pd.DatetimeIndex, horizon_days: float) -> int:

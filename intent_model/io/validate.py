@@ -182,6 +182,11 @@ def check_leads(
     return _apply_policy(raw, parsed, problems, source, columns, on_bad_rows)
 
 
+def holds_numbers_or_moments(values: pd.Series) -> bool:
+    """A column of numbers or timestamps: never blank, never a placeholder."""
+    return pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)
+
+
 def is_present(values: pd.Series, missing_values: tuple[str, ...] = ()) -> np.ndarray:
     """True where a profile value is filled: not missing, not blank, not a placeholder.
 
@@ -193,12 +198,8 @@ def is_present(values: pd.Series, missing_values: tuple[str, ...] = ()) -> np.nd
     if isinstance(values.dtype, pd.CategoricalDtype):
         per_category = is_present(pd.Series(values.cat.categories), missing_values)
         return np.append(per_category, False)[values.cat.codes.to_numpy()]
-    dtype = values.dtype
-    if (
-        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)
-    ) and not pd.api.types.is_object_dtype(dtype):
-        # A number or a moment is never blank nor a placeholder; writing a million of
-        # them as text to find out took seconds.
+    if holds_numbers_or_moments(values):
+        # Writing a million numbers or moments as text to find a placeholder took seconds.
         return values.notna().to_numpy()
     # A lead table of half a million rows is checked per field and per chunk.
     text = pc.utf8_trim_whitespace(arrow_text(values))

@@ -356,14 +356,10 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         best = self._choose(tasks, results, checkpoints, chosen_rows, folded, groups, len(X))
         if single:
             self.estimator_ = results[-1]
-        elif not final_fit:
-            self.estimator_ = None
+        elif final_fit:
+            self.refit(X, labels)
         else:
-            chosen = _with_iterations(
-                self.candidates[self.selected_], self.iterations_[self.selected_]
-            )
-            with thread_budget(final_fit_threads(len(X), self.n_jobs)):
-                self.estimator_ = _fit_task(chosen, X, labels)
+            self.estimator_ = None
         calibrating = time.perf_counter()
         self.calibrator_ = _fit_calibrator(best, folded, self.method)
         self.oof_proba_ = _apply_calibrator(self.calibrator_, best)
@@ -410,7 +406,7 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
 
     def chosen_candidate(self) -> BaseEstimator:
         """The selected candidate, unfitted, with the number of trees the folds chose."""
-        check_is_fitted(self, "estimator_")
+        check_is_fitted(self, "selected_")
         return _with_iterations(self.candidates[self.selected_], self.iterations_[self.selected_])
 
     def cross_fitted(self, raw: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) -> np.ndarray:
@@ -418,7 +414,7 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         calibrated without their own labels: each fold's through a calibrator fit on the
         other folds' scores. The model's calibrator, threshold and tiers are then made
         from every fold's scores, as its final fit (on every row) will score."""
-        check_is_fitted(self, "estimator_")
+        check_is_fitted(self, "selected_")
         labels = np.asarray(y).astype(int)
         calibrated = np.empty(len(raw))
         for fold in folds:

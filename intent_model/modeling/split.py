@@ -17,7 +17,9 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold
 
 from intent_model.errors import InputError
+from intent_model.events.labels import split_cutoffs
 from intent_model.io.config import Config
+from intent_model.table.checks import stratified_rows
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,7 @@ def out_of_time_split(keys: pd.DataFrame, holdout_cutoffs: int, horizon_days: in
     cutoffs = pd.DatetimeIndex(np.sort(keys["cutoff"].unique()))
     if holdout_cutoffs < 1:
         raise ValueError(f"holdout_cutoffs must be at least 1, got {holdout_cutoffs}")
-    held = cutoffs[-holdout_cutoffs:]
-    latest_development = held[0] - pd.Timedelta(days=horizon_days)
-    development_cutoffs = cutoffs[cutoffs <= latest_development]
+    development_cutoffs, held = split_cutoffs(cutoffs, holdout_cutoffs, horizon_days)
     if len(development_cutoffs) == 0:
         raise InputError(
             f"{len(cutoffs)} cutoff(s) leave no development cutoff a horizon ({horizon_days} d) "
@@ -159,9 +159,6 @@ def _selection_rows(y: np.ndarray, config: Config) -> np.ndarray:
     at_most = round(max(SELECTION_SHARE * len(y), min(len(y) / 2, SELECTION_FLOOR)))
     if config.training.selection_rows:
         at_most = min(at_most, config.training.selection_rows)
-    rng = np.random.default_rng(config.training.random_state)
     mask = np.zeros(len(y), dtype=bool)
-    for label in np.unique(y):
-        members = np.flatnonzero(y == label)
-        mask[rng.choice(members, round(at_most * len(members) / len(y)), replace=False)] = True
+    mask[stratified_rows(y, at_most, config.training.random_state)] = True
     return mask

@@ -47,6 +47,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from intent_model.errors import ConfigError
 from intent_model.io.config import FEATURE_ROLES, Config, TableConfig
+from intent_model.io.validate import holds_numbers_or_moments
 from intent_model.table.encoding import category_keys, date_values, numeric_values
 
 OUTCOME_WORDS = frozenset(
@@ -135,7 +136,7 @@ def outcome_values(values: pd.Series) -> tuple[list[str], float]:
     >>> outcome_values(pd.Series(["Closed - Won", "Open", "Open", None]))
     (['Closed - Won'], 0.3333333333333333)
     """
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+    if holds_numbers_or_moments(values):
         return [], 0.0
     # Each distinct value stripped once, its rows counted: a column holds a few dozen.
     per_value = values.value_counts(dropna=True)
@@ -469,6 +470,19 @@ def dominance_sample(y: np.ndarray, at_most: int | None = None, seed: int = 0) -
     at_most = DOMINANCE_ROWS if at_most is None else at_most
     if len(y) <= at_most:
         return np.arange(len(y))
+    return stratified_rows(y, at_most, seed)
+
+
+def stratified_rows(y: np.ndarray, at_most: int, seed: int) -> np.ndarray:
+    """Sorted positions of about ``at_most`` rows drawn at random, each class in its share
+    of the rows (at least one of each).
+
+    Examples
+    --------
+    >>> rows = stratified_rows(np.r_[np.ones(100), np.zeros(900)], 100, seed=0)
+    >>> len(rows), int((rows < 100).sum())
+    (100, 10)
+    """
     rng = np.random.default_rng(seed)
     picked = [
         rng.choice(members, max(1, round(at_most * len(members) / len(y))), replace=False)

@@ -21,7 +21,13 @@ import pandas as pd
 from intent_model.errors import ConfigError, InputError
 from intent_model.io.config import Config
 from intent_model.io.load import load_leads
-from intent_model.io.validate import SHOWN_ROWS, CheckedTable, is_present, row_label
+from intent_model.io.validate import (
+    SHOWN_ROWS,
+    CheckedTable,
+    holds_numbers_or_moments,
+    is_present,
+    row_label,
+)
 from intent_model.table.encoding import category_keys
 
 # What an empty label cell means: see parse_label.
@@ -286,10 +292,7 @@ def _infer(name: str, values: pd.Series, present: pd.Series, n_distinct: int) ->
 
 def _distinct(values: pd.Series, present: pd.Series, missing_values: tuple[str, ...]) -> int:
     """Distinct given values: numbers and moments as they are, text stripped and casefolded."""
-    dtype = values.dtype
-    if (
-        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)
-    ) and not pd.api.types.is_object_dtype(dtype):
+    if holds_numbers_or_moments(values):
         return int(present.nunique())
     return int(category_keys(values, missing_values).nunique())
 

@@ -387,6 +387,9 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     # cross-validation on the other leads, and finally fit on every lead.
     chosen = np.flatnonzero(evaluation.selection)
     splits = _cv_splits(prepared, config)
+    measured = evaluation.holdout
+    position = np.cumsum(measured) - 1  # a measured row's place among the measured
+    folds = [position[valid] for _, valid in splits]
     predictions, main, last = {}, None, None
     for kind in MODEL_KINDS:
         say(f"choosing {kind} on {len(chosen):,} leads")
@@ -397,9 +400,6 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
         raw = np.full(len(y), np.nan)
         for fold_model, (_, valid) in zip(fold_models, splits, strict=True):
             raw[valid] = fold_model.predict_proba(X.iloc[valid])[:, 1]
-        measured = evaluation.holdout
-        position = np.cumsum(measured) - 1  # a measured row's place among the measured
-        folds = [position[valid] for _, valid in splits]
         predictions[kind] = model.cross_fitted(raw[measured], y[measured], folds)
         if kind == MAIN_MODEL:
             main, last = model, (splits[-1][1], fold_models[-1])
@@ -444,15 +444,11 @@ def _start_leak_comparison(prepared: PreparedTable, config: Config, say) -> Futu
     # Only the rows the comparison learns from or scores are encoded again.
     X_leaky = leaky_spec.encode(frame.iloc[rows], prepared.as_of)
     y, jobs = prepared.y[rows], config.runtime.jobs or 1
+    fit = partial(_scores_on_all_rows, estimator, X_leaky, y, splits, rows, len(frame))
     if evaluation.method != "out-of-time":
         done: Future = Future()
-        done.set_result(
-            _on_all_rows(
-                out_of_sample_scores(estimator, X_leaky, y, splits, jobs), rows, len(frame)
-            )
-        )
+        done.set_result(fit(jobs))
         return done
-    fit = partial(_scores_on_all_rows, estimator, X_leaky, y, splits, rows, len(frame))
     return score_in_background(fit, jobs, len(X_leaky))
 
 
@@ -490,9 +486,9 @@ def _on_all_rows(scores: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarra
     return placed
 
 
-def _scores_on_all_rows(estimator, X, y, splits, rows, n_rows) -> np.ndarray:
+def _scores_on_all_rows(estimator, X, y, splits, rows, n_rows, n_jobs: int = 1) -> np.ndarray:
     """``out_of_sample_scores`` placed back on the whole table's rows (NaN elsewhere)."""
-    return _on_all_rows(out_of_sample_scores(estimator, X, y, splits), rows, n_rows)
+    return _on_all_rows(out_of_sample_scores(estimator, X, y, splits, n_jobs), rows, n_rows)
 
 
 def _compare(tracking_uri: str, model, prepared: PreparedTable, config: Config, version: str):

@@ -8,11 +8,13 @@ other type is refused, naming it. A pickle (the previous format, or a forgery)
 is not a skops archive and is refused before it is read as anything.
 
 The trees of the gradient boosting are saved packed (all nodes in one array,
-with offsets) rather than as one object per tree: skops then reads three
+with offsets) rather than as one object per tree: skops then reads a few
 arrays instead of hundreds (loading takes about a third of the time), and the
-nodes are checked before scikit-learn sees them (child and feature indices in
-range, children after their parent, no categorical splits), since
-scikit-learn indexes into them without bounds checks.
+nodes are checked before scikit-learn sees them (child, feature and category-set
+indices in range, children after their parent), since scikit-learn indexes into
+them without bounds checks. A gradient boosting with categorical features keeps
+their categories in :class:`CategoryEncoding`, arrays only, where scikit-learn
+keeps a column transformer holding a function.
 """
 
 from __future__ import annotations
@@ -44,10 +46,12 @@ MODEL_TYPES = frozenset(
     {
         "intent_model.modeling.model.IntentModel",
         "intent_model.modeling.pipeline.CalibratedIntentClassifier",
+        "intent_model.modeling.pipeline.CategoryCodes",
         "intent_model.modeling.pipeline.FeatureSubset",
         "intent_model.modeling.pipeline.MissingColumnsAsZero",
         "intent_model.modeling.pipeline.SignedLog1p",
         "intent_model.modeling.persist.PackedTrees",
+        "intent_model.modeling.persist.CategoryEncoding",
         "numpy.dtype",
         "numpy.float64",
         "numpy.ndarray",
@@ -75,7 +79,7 @@ OWN_TYPES = sorted(t for t in MODEL_TYPES if t.startswith("intent_model.") or t 
 
 
 class PackedTrees:
-    """The trees of a gradient boosting model as three arrays, checked when unpacked.
+    """The trees of a gradient boosting model as a few arrays, checked when unpacked.
 
     Parameters
     ----------
@@ -85,34 +89,118 @@ class PackedTrees:
         ``offsets[i]:offsets[i + 1]`` are the nodes of tree ``i`` (int64).
     trees_per_iteration : int
         Trees per boosting iteration (1 for a binary classifier).
+    bitsets : numpy.ndarray, optional
+        The category sets of categorical splits, every tree's after the other, as
+        scikit-learn's (binned, raw) bitset pairs: shape ``(n, 2, 8)``.
+    bitset_offsets : numpy.ndarray, optional
+        ``bitset_offsets[i]:bitset_offsets[i + 1]`` are tree ``i``'s bitsets.
     """
 
-    def __init__(self, nodes: np.ndarray, offsets: np.ndarray, trees_per_iteration: int) -> None:
+    def __init__(
+        self,
+        nodes: np.ndarray,
+        offsets: np.ndarray,
+        trees_per_iteration: int,
+        bitsets: np.ndarray | None = None,
+        bitset_offsets: np.ndarray | None = None,
+    ) -> None:
         self.nodes = nodes
         self.offsets = offsets
         self.trees_per_iteration = trees_per_iteration
+        self.bitsets = bitsets
+        self.bitset_offsets = bitset_offsets
 
     @classmethod
     def pack(cls, predictors: list[list[TreePredictor]]) -> PackedTrees:
         trees = [tree for iteration in predictors for tree in iteration]
-        if any(len(tree.raw_left_cat_bitsets) for tree in trees):
-            raise ModelError("models with categorical splits cannot be saved (none are trained)")
         sizes = [len(tree.nodes) for tree in trees]
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         nodes = np.concatenate([t.nodes for t in trees]) if trees else _empty_nodes()
         per_iteration = len(predictors[0]) if predictors else 1
-        return cls(nodes, offsets, per_iteration)
+        pairs = [
+            np.stack([tree.binned_left_cat_bitsets, tree.raw_left_cat_bitsets], axis=1)
+            for tree in trees
+        ]
+        bitsets = np.concatenate(pairs) if pairs else np.zeros((0, 2, 8), dtype=np.uint32)
+        bitset_offsets = np.concatenate([[0], np.cumsum([len(p) for p in pairs])]).astype(np.int64)
+        return cls(nodes, offsets, per_iteration, bitsets.astype(np.uint32), bitset_offsets)
 
     def unpack(self, n_features: int) -> list[list[TreePredictor]]:
         """The trees as scikit-learn's predictors, after checking every node."""
-        _check_nodes(self.nodes, self.offsets, n_features)
-        no_bitsets = np.zeros((0, 8), dtype=np.uint32)
+        n_trees = len(self.offsets) - 1
+        bitsets = self.bitsets
+        if bitsets is None:  # a file written before categorical splits were saved
+            bitsets = np.zeros((0, 2, 8), dtype=np.uint32)
+            bitset_offsets = np.zeros(n_trees + 1, dtype=np.int64)
+        else:
+            bitset_offsets = np.asarray(self.bitset_offsets)
+        _check_nodes(self.nodes, self.offsets, n_features, bitsets, bitset_offsets)
         trees = [
-            TreePredictor(self.nodes[start:end].copy(), no_bitsets, no_bitsets)
-            for start, end in zip(self.offsets[:-1], self.offsets[1:], strict=True)
+            TreePredictor(
+                self.nodes[start:end].copy(),
+                np.ascontiguousarray(bitsets[first:last, 0]),
+                np.ascontiguousarray(bitsets[first:last, 1]),
+            )
+            for start, end, first, last in zip(
+                self.offsets[:-1],
+                self.offsets[1:],
+                bitset_offsets[:-1],
+                bitset_offsets[1:],
+                strict=True,
+            )
         ]
         width = self.trees_per_iteration
         return [trees[i : i + width] for i in range(0, len(trees), width)]
+
+
+class CategoryEncoding:
+    """What a gradient boosting with categorical features does to its input before its
+    trees, as scikit-learn's column transformer does it: the categorical columns first,
+    each value replaced by its position among the categories seen in training (unseen
+    and missing values missing), then the other columns. Arrays only: a model file
+    holds no function.
+
+    Parameters
+    ----------
+    categorical : numpy.ndarray
+        Positions of the categorical columns in the input.
+    categories : list of numpy.ndarray
+        Each categorical column's categories seen in training, sorted.
+    n_features : int
+        The input's number of columns.
+    """
+
+    def __init__(self, categorical: np.ndarray, categories: list, n_features: int) -> None:
+        self.categorical = categorical
+        self.categories = categories
+        self.n_features = n_features
+
+    @classmethod
+    def of(cls, preprocessor) -> CategoryEncoding:
+        """The encoding a fitted scikit-learn preprocessor (its column transformer) makes."""
+        mask = np.zeros(preprocessor.n_features_in_, dtype=bool)
+        mask[preprocessor.transformers_[0][2]] = True
+        encoder = preprocessor.named_transformers_["encoder"]
+        categories = [
+            np.asarray(c, dtype=np.float64)[~np.isnan(np.asarray(c, dtype=np.float64))]
+            for c in encoder.categories_
+        ]
+        return cls(np.flatnonzero(mask).astype(np.int64), categories, int(len(mask)))
+
+    def transform(self, X) -> np.ndarray:
+        values = np.asarray(X, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != self.n_features:
+            raise ValueError(
+                f"X has {values.shape[-1]} features, the model takes {self.n_features}"
+            )
+        encoded = []
+        for column, categories in zip(self.categorical, self.categories, strict=True):
+            found = values[:, column]
+            at = np.clip(np.searchsorted(categories, found), 0, max(len(categories) - 1, 0))
+            known = (categories[at] == found) if len(categories) else np.zeros(len(found), bool)
+            encoded.append(np.where(known, at, np.nan))
+        others = np.delete(values, self.categorical, axis=1)
+        return np.column_stack([*encoded, others]) if encoded else others
 
 
 def dump_model(model: IntentModel, path: str | Path) -> None:
@@ -146,6 +234,10 @@ def load_model_file(path: str | Path) -> IntentModel:
     for holder in _gradient_boostings(model):
         if isinstance(holder._predictors, PackedTrees):
             holder._predictors = holder._predictors.unpack(holder.n_features_in_)
+        if getattr(holder, "_preprocessor", None) is not None and not isinstance(
+            holder._preprocessor, CategoryEncoding
+        ):
+            raise ModelError(f"{path}: the gradient boosting's input encoding is not one it saved")
     return model
 
 
@@ -196,8 +288,11 @@ def _with_packed_trees(model: IntentModel) -> IntentModel:
         saved.classifier.estimator_.steps = steps
     else:
         saved.classifier.estimator_ = copy.copy(estimator)
+    # The steps are copies: packing them leaves the model in memory as it was.
     for holder in _gradient_boostings(saved):
         holder._predictors = PackedTrees.pack(holder._predictors)
+        if getattr(holder, "_preprocessor", None) is not None:
+            holder._preprocessor = CategoryEncoding.of(holder._preprocessor)
     return saved
 
 
@@ -211,8 +306,26 @@ def _empty_nodes() -> np.ndarray:
     return np.zeros(0, dtype=PREDICTOR_RECORD_DTYPE)
 
 
-def _check_nodes(nodes: np.ndarray, offsets: np.ndarray, n_features: int) -> None:
+def _check_nodes(
+    nodes: np.ndarray,
+    offsets: np.ndarray,
+    n_features: int,
+    bitsets: np.ndarray,
+    bitset_offsets: np.ndarray,
+) -> None:
     """Refuse trees scikit-learn would read out of bounds, or loop in."""
+    bitset_offsets = np.asarray(bitset_offsets)
+    if (
+        not isinstance(bitsets, np.ndarray)
+        or bitsets.dtype != np.uint32
+        or bitsets.ndim != 3
+        or bitsets.shape[1:] != (2, 8)
+        or bitset_offsets.shape != np.shape(offsets)
+        or bitset_offsets[0] != 0
+        or bitset_offsets[-1] != len(bitsets)
+        or (np.diff(bitset_offsets) < 0).any()
+    ):
+        raise ModelError("the model's trees are malformed: bad category sets")
     if not isinstance(nodes, np.ndarray) or nodes.dtype != PREDICTOR_RECORD_DTYPE:
         raise ModelError("the model's trees are malformed: unexpected node records")
     offsets = np.asarray(offsets)
@@ -238,8 +351,12 @@ def _check_nodes(nodes: np.ndarray, offsets: np.ndarray, n_features: int) -> Non
         ),
         "a split on a feature the model does not have": split
         & ((nodes["feature_idx"] < 0) | (nodes["feature_idx"] >= n_features)),
-        "a categorical split": nodes["is_categorical"] != 0,
-        "flags that are not 0 or 1": (nodes["is_leaf"] > 1) | (nodes["missing_go_to_left"] > 1),
+        "a category set the tree does not have": split
+        & (nodes["is_categorical"] != 0)
+        & (nodes["bitset_idx"] >= np.diff(bitset_offsets)[tree_of]),
+        "flags that are not 0 or 1": (nodes["is_leaf"] > 1)
+        | (nodes["missing_go_to_left"] > 1)
+        | (nodes["is_categorical"] > 1),
     }
     found = [what for what, rows in problems.items() if rows.any()]
     if found:

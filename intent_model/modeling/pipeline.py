@@ -131,6 +131,83 @@ class MissingColumnsAsZero(TransformerMixin, BaseEstimator):
         return np.asarray(input_features, dtype=object)
 
 
+class CategoryCodes(TransformerMixin, BaseEstimator):
+    """Each categorical column's indicators (``has_<col>``, ``<col>=<value>``...,
+    ``<col>=(other)``) as one category code, for the gradient boosting's own categorical
+    splits; every other column goes on as it is.
+
+    A tree then splits a column's categories into two sets in one node, where the
+    indicators took one node per category, and the histograms it builds at every
+    node are over one feature per column instead of one per category: on a CRM table
+    of 100,000 rows the fits took 2.4x less time (docs/crm-table.md).
+
+    Parameters
+    ----------
+    groups : tuple of (column, features)
+        Per categorical column: its name (the code's name) and its features, the
+        ``has_`` indicator first. A group whose features are not all in X at fit is
+        left as it is.
+
+    The code is the position of the category's indicator (0, 1, ...), and missing
+    when ``has_<col>`` is 0 (not given).
+    """
+
+    def __init__(self, groups: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> None:
+        self.groups = groups
+
+    def fit(self, X: pd.DataFrame, y=None) -> CategoryCodes:
+        present = set(X.columns)
+        self.groups_ = tuple(
+            (name, tuple(features))
+            for name, features in self.groups
+            if set(features) <= present and name not in present
+        )
+        grouped = {f for _, features in self.groups_ for f in features}
+        self.passed_ = tuple(c for c in X.columns if c not in grouped)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "groups_")
+        coded = {name: X[name] for name in self.passed_}
+        for name, (given, *indicators) in self.groups_:
+            coded[name] = pd.Series(self.codes(X, given, indicators), index=X.index)
+        return pd.DataFrame(coded, index=X.index)
+
+    @staticmethod
+    def codes(X: pd.DataFrame, given: str, indicators: list[str]) -> np.ndarray:
+        values = X[indicators].to_numpy(np.float32)
+        code = values.argmax(axis=1).astype(np.float32)
+        code[(X[given].to_numpy() != 1) | (values.max(axis=1) != 1)] = np.nan
+        return code
+
+    @property
+    def categorical(self) -> tuple[str, ...]:
+        """The code columns' names (the gradient boosting's categorical features)."""
+        return tuple(name for name, _ in self.groups_)
+
+    def spread(self, values: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+        """Per-row values of the output columns (a code's contribution, say) given back to
+        ``X``'s columns: a code's to the indicator of the row's category (``has_<col>``
+        when not given), every other column's to itself."""
+        check_is_fitted(self, "groups_")
+        position = {name: j for j, name in enumerate(self.feature_names_in_)}
+        spread = np.zeros((len(X), len(self.feature_names_in_)))
+        for k, name in enumerate(self.passed_):
+            spread[:, position[name]] = values[:, k]
+        rows = np.arange(len(X))
+        for k, (_, (given, *indicators)) in enumerate(self.groups_, start=len(self.passed_)):
+            code = self.codes(X, given, indicators)
+            target = np.array([position[given], *(position[f] for f in indicators)])
+            slot = np.where(np.isnan(code), 0, code + 1).astype(np.int64)
+            spread[rows, target[slot]] += values[:, k]
+        return spread
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.asarray([*self.passed_, *self.categorical], dtype=object)
+
+
 class SignedLog1p(TransformerMixin, BaseEstimator):
     """``sign(x) * log(1 + |x|)``: counts and durations are heavy-tailed, so a linear model
     compares them on a log scale. A class rather than a function, so that a saved model
@@ -200,6 +277,7 @@ def make_candidates(
     training: TrainingConfig,
     monotone_increasing: tuple[str, ...] = (),
     points_rule: BaseEstimator | None = None,
+    categories: tuple[tuple[str, tuple[str, ...]], ...] = (),
 ) -> list[BaseEstimator]:
     """The uncalibrated candidate estimators of one kind (see ``MODEL_KINDS``).
 
@@ -209,6 +287,9 @@ def make_candidates(
     selection keeps it only where the development data supports it (a
     customer who just bought rarely buys again).
     ``points_rule`` replaces the event points rule (a CRM table has its own).
+    ``categories`` (per categorical column, its name and its indicator features, as
+    :meth:`~intent_model.table.encoding.TableSpec.category_groups` gives them) enter
+    the gradient boosting as one categorical feature each (:class:`CategoryCodes`).
     """
     if kind == "points_rule" and points_rule is not None:
         return [points_rule]
@@ -219,16 +300,19 @@ def make_candidates(
             # at one more fit per fold rather than double.
             constraint = dict.fromkeys(monotone_increasing, 1)
             variants.append((GRADIENT_BOOSTING_CANDIDATES[0], constraint))
+        coding = [("codes", CategoryCodes(categories))] if categories else []
         return [
             Pipeline(
                 [
                     ("empty", MissingColumnsAsZero()),
+                    *coding,
                     (
                         "model",
                         HistGradientBoostingClassifier(
                             **parameters,
                             class_weight=None if training.class_weight == "none" else "balanced",
                             monotonic_cst=constraint,
+                            categorical_features=[name for name, _ in categories] or "from_dtype",
                             early_stopping=False,
                             random_state=training.random_state,
                         ),
@@ -718,11 +802,13 @@ def make_calibrated(
     points_rule: BaseEstimator | None = None,
     n_jobs: int = 1,
     subsets: dict[str, tuple[str, ...]] | None = None,
+    categories: tuple[tuple[str, tuple[str, ...]], ...] = (),
 ) -> CalibratedIntentClassifier:
     """A calibrated model of one kind, configured from ``[training]``; ``n_jobs`` fits at
     once. The model's candidates start with the simple answers of ``subsets`` (named
-    feature sets: ``rule: ...`` and ``plain: ...``), simplest first."""
-    candidates = make_candidates(kind, training, monotone_increasing, points_rule)
+    feature sets: ``rule: ...`` and ``plain: ...``), simplest first; ``categories`` as
+    for :func:`make_candidates`."""
+    candidates = make_candidates(kind, training, monotone_increasing, points_rule, categories)
     names = candidate_names(kind, candidates)
     if kind == MAIN_MODEL and subsets:
         simple = simple_candidates(subsets, training)

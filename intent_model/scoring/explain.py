@@ -30,7 +30,7 @@ from sklearn.linear_model import LogisticRegression
 
 from intent_model.events.features import FeatureSpec
 from intent_model.modeling.model import IntentModel
-from intent_model.modeling.pipeline import FeatureSubset
+from intent_model.modeling.pipeline import CategoryCodes, FeatureSubset
 from intent_model.scoring.treeshap import tree_shap
 
 POSITIVE_REASONS = 3
@@ -66,12 +66,7 @@ def explain(model: IntentModel, features: pd.DataFrame) -> Explanation:
     if isinstance(final, LogisticRegression):
         values, base = _linear_terms(steps, aligned, columns)
     else:
-        inputs = aligned
-        for _, step in steps[:-1]:
-            inputs = step.transform(pd.DataFrame(inputs, columns=columns))
-        explainer = tree_shap(final)
-        values = explainer.shap_values(np.asarray(inputs, dtype=np.float32))
-        base = explainer.expected_value
+        values, base = _tree_terms(steps, pd.DataFrame(aligned, columns=columns))
     calibrator = model.classifier.calibrator_
     if not isinstance(calibrator, IsotonicRegression):
         slope = float(calibrator.coef_[0, 0])
@@ -84,6 +79,31 @@ def explain(model: IntentModel, features: pd.DataFrame) -> Explanation:
         contributions=pd.DataFrame(every, columns=model.feature_names, index=features.index),
         base_value=base,
     )
+
+
+def _tree_terms(steps: list, inputs: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """Each input's tree SHAP value in the gradient boosting's log-odds, and the base value.
+    A categorical column's code gives its value to the indicator of the row's category
+    (:meth:`CategoryCodes.spread`)."""
+    coded = None
+    for _, step in steps[:-1]:
+        if isinstance(step, CategoryCodes):
+            coded = (step, inputs)
+        inputs = step.transform(inputs)
+    booster = steps[-1][1]
+    encoded, order = np.asarray(inputs, dtype=np.float64), np.arange(inputs.shape[1])
+    if getattr(booster, "_preprocessor", None) is not None:
+        # The booster's trees read its categorical columns first (as their category's
+        # position), then the others.
+        categorical = np.asarray(booster.is_categorical_, dtype=bool)
+        encoded = booster._preprocessor.transform(inputs)
+        order = np.r_[np.flatnonzero(categorical), np.flatnonzero(~categorical)]
+    explainer = tree_shap(booster)
+    values = np.zeros((len(encoded), len(order)))
+    values[:, order] = explainer.shap_values(encoded)
+    if coded is not None:
+        values = coded[0].spread(values, coded[1])
+    return values, explainer.expected_value
 
 
 def _linear_terms(steps: list, values: np.ndarray, columns: list[str]):

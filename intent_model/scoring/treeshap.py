@@ -60,6 +60,8 @@ class _Tree:
     split_features: np.ndarray  # feature index of each split node (bit order)
     thresholds: np.ndarray
     missing_left: np.ndarray
+    # Categorical splits: the category set (raw bitset) going left, per split node (None: numeric).
+    left_categories: list[np.ndarray | None]
     features: np.ndarray  # the distinct features the tree splits on (columns of its values)
     leaves: list[_Leaf]
     expected: float
@@ -85,7 +87,10 @@ class TreeShap:
         if booster.n_trees_per_iteration_ != 1:
             raise ValueError("only binary classifiers are explained")
         self.n_features = int(booster.n_features_in_)
-        self.trees = [_tree(predictor.nodes) for (predictor,) in booster._predictors]
+        self.trees = [
+            _tree(predictor.nodes, predictor.raw_left_cat_bitsets)
+            for (predictor,) in booster._predictors
+        ]
         baseline = float(np.ravel(booster._baseline_prediction)[0])
         self.expected_value = baseline + sum(tree.expected for tree in self.trees)
 
@@ -146,8 +151,9 @@ def product_game_shapley(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return phi
 
 
-def _tree(nodes: np.ndarray) -> _Tree:
-    """The tables of one tree: its split nodes (bits) and, per leaf, its path's game."""
+def _tree(nodes: np.ndarray, bitsets: np.ndarray | None = None) -> _Tree:
+    """The tables of one tree: its split nodes (bits) and, per leaf, its path's game;
+    ``bitsets`` are the category sets of its categorical splits."""
     split_nodes = np.flatnonzero(nodes["is_leaf"] == 0)
     bit_of = {int(node): bit for bit, node in enumerate(split_nodes)}
     features = np.unique(nodes["feature_idx"][split_nodes]).astype(np.int64)
@@ -168,6 +174,10 @@ def _tree(nodes: np.ndarray) -> _Tree:
         split_features=nodes["feature_idx"][split_nodes].astype(np.int64),
         thresholds=nodes["num_threshold"][split_nodes].astype(np.float64),
         missing_left=nodes["missing_go_to_left"][split_nodes].astype(bool),
+        left_categories=[
+            _categories(bitsets[nodes["bitset_idx"][node]]) if nodes["is_categorical"][node] else None
+            for node in split_nodes
+        ],
         features=features,
         leaves=leaves,
         expected=expected,
@@ -209,15 +219,34 @@ def _decision_codes(columns: np.ndarray, tree: _Tree) -> np.ndarray:
     """Per row, bit ``k`` set when the row goes left at split node ``k`` (NaN: the node's
     missing-value direction, as scikit-learn predicts)."""
     codes = np.zeros(columns.shape[0], dtype=np.int64)
-    for bit, (feature, threshold, missing_left) in enumerate(
-        zip(tree.split_features, tree.thresholds, tree.missing_left, strict=True)
+    for bit, (feature, threshold, missing_left, categories) in enumerate(
+        zip(
+            tree.split_features,
+            tree.thresholds,
+            tree.missing_left,
+            tree.left_categories,
+            strict=True,
+        )
     ):
         column = columns[:, feature]
-        left = column <= threshold
+        if categories is None:
+            left = column <= threshold
+        else:
+            # The model's input holds each category's position among those it was trained
+            # on: every non-missing value is a known category (see the module's predictor).
+            left = np.isin(column, categories)
+            if missing_left:
+                left |= column < 0
         if missing_left:
             left |= np.isnan(column)
         codes |= left.astype(np.int64) << bit
     return codes
+
+
+def _categories(bitset: np.ndarray) -> np.ndarray:
+    """The categories (0 to 255) a 256-bit set holds."""
+    bits = np.unpackbits(np.asarray(bitset, dtype="<u4").view(np.uint8), bitorder="little")
+    return np.flatnonzero(bits).astype(np.float64)
 
 
 def _distinct(codes: np.ndarray, n_bits: int) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,8 @@ from intent_model.io.validate import is_present
 from intent_model.words import number as _number
 
 OTHER = "(other)"
+# A category code must fit a histogram's bins (the categories and "(other)").
+MAX_CODES = 254
 INFORMATION = ("n_fields_provided", "share_fields_provided")
 
 
@@ -137,6 +139,17 @@ class TableSpec:
     def feature_names(self) -> list[str]:
         names = [n for c in self.columns for n in c.feature_names()]
         return names + (list(INFORMATION) if self.information_columns else [])
+
+    def category_groups(self, without: tuple[str, ...] = ()) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Per categorical column (except those ``without``), its name and its features,
+        ``has_<col>`` first, then one per category: what the gradient boosting reads as one
+        categorical feature. A column with more categories than a histogram has bins (255)
+        stays as its indicators."""
+        return tuple(
+            (c.name, tuple(c.feature_names()))
+            for c in self.columns
+            if c.role == "categorical" and c.name not in without and len(c.labels) < MAX_CODES
+        )
 
     def source_of(self, feature: str) -> str:
         """The table column a feature was made from (``information`` for the counts)."""

@@ -292,6 +292,7 @@ def _importance(
         training_set.y[split.holdout].to_numpy(),
         families,
         config.training.random_state,
+        n_jobs=config.runtime.jobs or 1,
     )
 
 

@@ -291,6 +291,7 @@ def _importance(prepared: PreparedTable, importance_model, config: Config) -> pd
         prepared.y[importance_rows],
         groups,
         config.training.random_state,
+        n_jobs=config.runtime.jobs or 1,
     ).rename(columns={"family": "column"})
 
 
@@ -368,6 +369,7 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     training = config.training
     X, y, evaluation = prepared.X, prepared.y, prepared.evaluation
     points = table_points_rule(prepared.spec)
+    categories = prepared.spec.category_groups()
     jobs = config.runtime.jobs or 1
     ids = prepared.lead_ids
     if evaluation.method == "out-of-time":
@@ -375,7 +377,7 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
         predictions, fitted, leaky = {}, {}, None
         for kind in MODEL_KINDS:
             say(f"fitting {kind} on the older leads")
-            model = make_calibrated(kind, training, (), points, n_jobs=jobs)
+            model = make_calibrated(kind, training, (), points, n_jobs=jobs, categories=categories)
             fitted[kind] = model.fit(X[dev], y[dev], ids[dev])
             predictions[kind] = fitted[kind].predict_proba(X[out])[:, 1]
             if kind == MAIN_MODEL:
@@ -393,7 +395,7 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     predictions, main, last = {}, None, None
     for kind in MODEL_KINDS:
         say(f"choosing {kind} on {len(chosen):,} leads")
-        model = make_calibrated(kind, training, (), points, n_jobs=jobs)
+        model = make_calibrated(kind, training, (), points, n_jobs=jobs, categories=categories)
         model.fit(X.iloc[chosen], y[chosen], ids[chosen], final_fit=False)
         say(f"measuring {kind}: {len(splits)}-fold cross-validation on the other leads")
         fold_models = fit_on_splits(model.chosen_candidate(), X, y, splits, jobs)
@@ -408,13 +410,15 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     return predictions, main, last, _start_leak_comparison(prepared, config, say)
 
 
-def comparison_estimator(config: Config):
+def comparison_estimator(config: Config, categories: tuple = ()):
     """The gradient boosting of the comparison rows (with the left-out columns, without a
-    suspected one): the first candidate, stopping early on a tenth of its rows. These
+    suspected one): the first candidate (``categories`` as for
+    :func:`~intent_model.modeling.pipeline.make_candidates`), stopping early on a tenth of
+    its rows. These
     rows say what a column is worth in ranking, not a model to use: a leak shows in a
     few dozen trees (at 6,500 rows the five fits of the comparison took as long as
     choosing the model)."""
-    estimator = make_candidates(MAIN_MODEL, config.training)[0]
+    estimator = make_candidates(MAIN_MODEL, config.training, categories=categories)[0]
     estimator.set_params(model__early_stopping=True, model__n_iter_no_change=10)
     return estimator
 
@@ -435,8 +439,8 @@ def _start_leak_comparison(prepared: PreparedTable, config: Config, say) -> Futu
     if not prepared.left_out:
         return None
     evaluation, frame = prepared.evaluation, prepared.table.frame
-    estimator = comparison_estimator(config)
     leaky_spec = _fit_spec(frame[evaluation.development], prepared.roles, config)
+    estimator = comparison_estimator(config, leaky_spec.category_groups())
     say(
         f"fitting the gradient boosting WITH {', '.join(sorted(prepared.left_out))}, for comparison"
     )
@@ -554,7 +558,7 @@ def _without_suspected(prepared: PreparedTable, config: Config, say) -> dict[str
         say(f"fitting the gradient boosting WITHOUT {column}, for comparison")
         dropped = [f for f in spec.feature_names if spec.source_of(f) == column]
         scores = out_of_sample_scores(
-            comparison_estimator(config),
+            comparison_estimator(config, spec.category_groups(without=(column,))),
             prepared.X.iloc[rows].drop(columns=dropped),
             prepared.y[rows],
             splits,

@@ -91,10 +91,15 @@ def quality_figures(y: np.ndarray, predictions: dict[str, np.ndarray]) -> dict[s
 
 
 def sampled_importance(
-    predict_proba: Callable, X: pd.DataFrame, y: np.ndarray, groups: dict, seed: int
+    predict_proba: Callable,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: dict,
+    seed: int,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Permutation importance of each group of features on (a sample of at most
-    ``IMPORTANCE_ROWS``) rows the model did not learn from."""
+    ``IMPORTANCE_ROWS``) rows the model did not learn from; ``n_jobs`` predictions at once."""
     sample = sample_rows(len(X), IMPORTANCE_ROWS, seed)
     return family_importance(
         lambda frame: predict_proba(frame)[:, 1],
@@ -102,6 +107,7 @@ def sampled_importance(
         np.asarray(y)[sample],
         groups,
         random_state=seed,
+        n_jobs=n_jobs,
     )
 
 

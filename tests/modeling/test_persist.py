@@ -175,3 +175,52 @@ def test_an_old_bundle_is_refused_with_how_to_convert_and_converts(
     )
     scores = predict(bundle, small_demo.events, small_demo.leads).scores
     assert len(scores) == small_demo.leads["lead_id"].nunique()
+
+
+@pytest.fixture(scope="module")
+def category_model():
+    """A model whose gradient boosting splits a categorical column's categories."""
+    from intent_model.io.config import TrainingConfig
+    from intent_model.modeling.model import IntentModel
+    from intent_model.modeling.pipeline import CalibratedIntentClassifier, make_candidates
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    category = rng.integers(0, 6, n)
+    X = pd.DataFrame({"visits": rng.gamma(1.0, 3.0, n), "has_plan": 1.0})
+    for k in range(6):
+        X[f"plan={k}"] = (category == k).astype(float)
+    X.loc[rng.random(n) < 0.1, ["has_plan", *(f"plan={k}" for k in range(6))]] = 0.0
+    y = (rng.random(n) < np.array([0.1, 0.6, 0.2, 0.7, 0.3, 0.5])[category]).astype(int)
+    groups = (("plan", ("has_plan", *(f"plan={k}" for k in range(6)))),)
+    candidate = make_candidates("model", TrainingConfig(), categories=groups)[0]
+    classifier = CalibratedIntentClassifier([candidate])
+    classifier.fit(X, y, np.arange(n).astype(str))
+    return IntentModel(classifier, list(X.columns), 0.5, {"A": 0.5, "B": 0.3, "C": 0.1}), X
+
+
+def test_a_model_with_category_splits_round_trips_and_a_bad_category_set_is_refused(
+    category_model, tmp_path
+):
+    model, X = category_model
+    booster = model.classifier.estimator_[-1]
+    assert any(tree.nodes["is_categorical"].any() for (tree,) in booster._predictors)
+    before = model.predict_proba(X)
+    persist.dump_model(model, tmp_path / "model.skops")
+    again = persist.load_model_file(tmp_path / "model.skops")
+    assert isinstance(again.classifier.estimator_[-1]._preprocessor, persist.CategoryEncoding)
+    np.testing.assert_array_equal(again.predict_proba(X), before)
+    # A category the model never saw scores as a lead that did not say.
+    unseen = X.head(50).assign(**{f"plan={k}": 0.0 for k in range(6)})
+    not_given = unseen.assign(has_plan=0.0)
+    np.testing.assert_array_equal(again.predict_proba(unseen), model.predict_proba(not_given))
+    assert set(persist.types_in(tmp_path / "model.skops")) <= persist.MODEL_TYPES
+
+    saved = persist._with_packed_trees(model)
+    packed = saved.classifier.estimator_[-1]._predictors
+    packed.nodes = packed.nodes.copy()
+    split = np.flatnonzero(packed.nodes["is_categorical"] == 1)[0]
+    packed.nodes["bitset_idx"][split] = 10**4
+    skops.io.dump(saved, tmp_path / "forged.skops")
+    with pytest.raises(ModelError, match="a category set the tree does not have"):
+        persist.load_model_file(tmp_path / "forged.skops")

@@ -84,3 +84,29 @@ def test_a_product_games_shapley_values_add_up_to_all_minus_none(players):
     # A player whose a equals its b changes nothing: its value is zero.
     same = product_game_shapley(b[None, :], b)
     np.testing.assert_allclose(same, 0.0, atol=1e-12)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), missing=st.sampled_from([0.0, 0.2]))
+def test_categorical_splits_add_up_to_the_output_and_follow_the_category_sets(seed, missing):
+    rng = np.random.default_rng(seed)
+    X = _rows(600, 4, seed, missing=missing)
+    X[:, 0] = rng.integers(0, 12, len(X))
+    X[rng.random(len(X)) < missing, 0] = np.nan
+    effect = rng.normal(0, 2, 12)
+    y = (np.nan_to_num(effect[np.nan_to_num(X[:, 0], nan=0).astype(int)]) + X[:, 1] > 2).astype(int)
+    booster = HistGradientBoostingClassifier(
+        categorical_features=[True, False, False, False], max_iter=15, random_state=seed
+    ).fit(X, y)
+    assert any(tree.nodes["is_categorical"].any() for (tree,) in booster._predictors)
+    rows = _rows(300, 4, seed + 1, missing=missing)
+    rows[:, 0] = rng.integers(0, 12, len(rows))
+    encoded = booster._preprocessor.transform(rows)  # the categorical column first
+    explainer = TreeShap(booster)
+    values = explainer.shap_values(encoded)
+    raw = booster._raw_predict(rows).ravel()
+    np.testing.assert_allclose(explainer.expected_value + values.sum(axis=1), raw, atol=1e-10)
+    # A feature no tree splits on gets nothing.
+    used = {int(f) for (tree,) in booster._predictors for f in tree.nodes["feature_idx"]}
+    for feature in set(range(4)) - used:
+        assert (values[:, feature] == 0).all()

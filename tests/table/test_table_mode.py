@@ -427,3 +427,61 @@ def test_the_comparison_rows_learn_from_a_bounded_sample_and_score_every_evaluat
     assert list(rows[valid]) == list(range(300, 400))  # every evaluated row is scored
     scores = from_table._on_all_rows(np.arange(len(rows), dtype=float), rows, 400)
     assert np.isnan(scores[:300]).sum() == 250 and not np.isnan(scores[300:]).any()
+
+
+def test_a_table_models_reasons_add_up_with_category_splits_and_sit_on_the_leads_category(
+    crm_trained, crm_table
+):
+    from intent_model.modeling.pipeline import CategoryCodes
+    from intent_model.scoring.explain import explain
+    from intent_model.table.encoding import TableSpec
+
+    result, _, _ = crm_trained
+    loaded = load_model(result.bundle_dir)
+    estimator = loaded.model.classifier.estimator_
+    codes = dict(estimator.steps).get("codes")
+    assert isinstance(codes, CategoryCodes) and codes.categorical
+    booster = estimator[-1]
+    trees = [tree for (tree,) in booster._predictors]
+    assert any(tree.nodes["is_categorical"].any() for tree in trees), "no categorical split"
+    spec = TableSpec.from_dict(result.metadata["table_spec"])
+    features = spec.encode(crm_table, pd.Timestamp(result.metadata["training_as_of"]))
+    p_hard = loaded.model.predict_proba(features)
+    explanation = explain(loaded.model, features)
+    total = explanation.base_value + explanation.contributions.sum(axis=1).to_numpy()
+    np.testing.assert_allclose(total, np.log(p_hard / (1 - p_hard)), atol=1e-6)
+    # A categorical column's push sits on the row's own category (or has_<col> when not
+    # given), never on a category the lead does not have.
+    for name, (given, *indicators) in codes.groups_:
+        pushed = explanation.contributions[indicators].to_numpy() != 0
+        assert not (pushed & (features[indicators].to_numpy() != 1)).any(), name
+        blank = features[given].to_numpy() == 0
+        assert (explanation.contributions.loc[~blank, given] == 0).all(), name
+
+
+def test_category_codes_are_each_rows_category_and_missing_when_not_given():
+    from intent_model.modeling.pipeline import CategoryCodes
+
+    X = pd.DataFrame(
+        {
+            "visits": [1.0, 2.0, 3.0, 4.0],
+            "has_size": [1.0, 1.0, 0.0, 1.0],
+            "size=small": [1.0, 0.0, 0.0, 0.0],
+            "size=large": [0.0, 0.0, 0.0, 1.0],
+            "size=(other)": [0.0, 1.0, 0.0, 0.0],
+        }
+    )
+    groups = (("size", ("has_size", "size=small", "size=large", "size=(other)")),)
+    codes = CategoryCodes(groups).fit(X)
+    coded = codes.transform(X)
+    assert list(coded.columns) == ["visits", "size"]
+    np.testing.assert_array_equal(coded["size"].to_numpy(), [0.0, 2.0, np.nan, 1.0])
+    spread = codes.spread(np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 40.0]]), X)
+    assert spread.tolist() == [
+        [1.0, 0.0, 10.0, 0.0, 0.0],
+        [2.0, 0.0, 0.0, 0.0, 20.0],
+        [3.0, 30.0, 0.0, 0.0, 0.0],
+        [4.0, 0.0, 0.0, 40.0, 0.0],
+    ]
+    # A group whose features are not all there (a column dropped for a comparison) stays out.
+    assert CategoryCodes(groups).fit(X.drop(columns="size=large")).categorical == ()

@@ -179,9 +179,7 @@ def _family_importance(
     found = {f: [c for c in columns if c in X.columns] for f, columns in families.items()}
     found = {f: columns for f, columns in found.items() if columns}
     # Drawn in one order whatever the threads do: the figures do not depend on n_jobs.
-    shuffles = [
-        (family, rng.permutation(len(X))) for family in found for _ in range(n_repeats)
-    ]
+    shuffles = [(family, rng.permutation(len(X))) for family in found for _ in range(n_repeats)]
 
     def drop(family: str, order: np.ndarray) -> float:
         shuffled = X.copy()

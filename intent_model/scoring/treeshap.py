@@ -175,7 +175,9 @@ def _tree(nodes: np.ndarray, bitsets: np.ndarray | None = None) -> _Tree:
         thresholds=nodes["num_threshold"][split_nodes].astype(np.float64),
         missing_left=nodes["missing_go_to_left"][split_nodes].astype(bool),
         left_categories=[
-            _categories(bitsets[nodes["bitset_idx"][node]]) if nodes["is_categorical"][node] else None
+            _categories(bitsets[nodes["bitset_idx"][node]])
+            if nodes["is_categorical"][node]
+            else None
             for node in split_nodes
         ],
         features=features,

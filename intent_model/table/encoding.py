@@ -140,7 +140,9 @@ class TableSpec:
         names = [n for c in self.columns for n in c.feature_names()]
         return names + (list(INFORMATION) if self.information_columns else [])
 
-    def category_groups(self, without: tuple[str, ...] = ()) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    def category_groups(
+        self, without: tuple[str, ...] = ()
+    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Per categorical column (except those ``without``), its name and its features,
         ``has_<col>`` first, then one per category: what the gradient boosting reads as one
         categorical feature. A column with more categories than a histogram has bins (255)

@@ -452,11 +452,11 @@ def test_a_table_models_reasons_add_up_with_category_splits_and_sit_on_the_leads
     np.testing.assert_allclose(total, np.log(p_hard / (1 - p_hard)), atol=1e-6)
     # A categorical column's push sits on the row's own category (or has_<col> when not
     # given), never on a category the lead does not have.
-    for name, (given, *indicators) in codes.groups_:
+    for name, (presence, *indicators) in codes.groups_:
         pushed = explanation.contributions[indicators].to_numpy() != 0
         assert not (pushed & (features[indicators].to_numpy() != 1)).any(), name
-        blank = features[given].to_numpy() == 0
-        assert (explanation.contributions.loc[~blank, given] == 0).all(), name
+        blank = features[presence].to_numpy() == 0
+        assert (explanation.contributions.loc[~blank, presence] == 0).all(), name
 
 
 def test_category_codes_are_each_rows_category_and_missing_when_not_given():

@@ -740,8 +740,10 @@ def score_in_background(task: partial, n_jobs: int, n_rows: int) -> Future:
     """``task`` (one one-thread fit and its scores) started beside this process's work,
     where :func:`_run_tasks` would run it: in one of the ``n_jobs - 1`` worker processes
     on a small table, in a thread of this process on a large one (or with one job)."""
-    workers = worker_processes(n_jobs)
-    if workers is not None and n_rows < SMALL_TABLE_ROWS:
+    # Asked for only on a small table: asking replaces the pool joblib's workers of a large
+    # table run in, and the next fits would wait seconds for new ones to start.
+    workers = worker_processes(n_jobs) if n_rows < SMALL_TABLE_ROWS else None
+    if workers is not None:
         return workers.submit(task)
     thread = ThreadPoolExecutor(1, thread_name_prefix="intent-model-background")
     try:

@@ -30,8 +30,8 @@ over (new ids) at 1,000,000 rows. The plain CV reads the Parquet file with panda
 the columns the tool leaves out (as an analyst does by hand), takes categories as codes,
 and times ``cross_val_score``; training is ``train`` from the file (no MLflow). Each in
 a fresh process; prints seconds, the ratio, peak memory (the training process and its
-workers, sampled), and a table of time and of the training process's own peak memory
-so far at each progress line.
+workers, sampled), and a table of time and of the peak memory so far at each progress
+line (the training process's own, and with its workers).
 
 With ``--events-leads N``: event-mode training (``intent-model train --events
 ... --leads ...``, without MLflow) on the demo funnel with N leads (65,000 is
@@ -261,6 +261,7 @@ def _train_staged(table: Path) -> dict[str, Any]:
                 {
                     "at s": round(time.perf_counter() - started, 1),
                     "peak GB so far": round(_high_water_gb(), 2),
+                    "with workers": round(memory.peak / 1024**3, 2),
                     "progress": line.splitlines()[0][:90],
                 }
             )

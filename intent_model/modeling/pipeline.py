@@ -218,8 +218,12 @@ class SignedLog1p(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X) -> np.ndarray:
-        values = np.asarray(X, dtype=float)
-        return np.sign(values) * np.log1p(np.abs(values))
+        values = np.asarray(X)
+        # One new array, in float64, where the formula made four: at 800,000 rows each
+        # was a few hundred MB.
+        logged = np.abs(values, dtype=np.float64)
+        np.log1p(logged, out=logged)
+        return np.copysign(logged, values, out=logged)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return np.asarray(input_features, dtype=object)
@@ -238,7 +242,8 @@ def linear_pipeline(columns: tuple[str, ...] | None = None, C: float = 0.1) -> P
                 SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
             ),
             ("log", SignedLog1p()),
-            ("scale", StandardScaler()),
+            # In place: the log's output is a fresh array no one else holds.
+            ("scale", StandardScaler(copy=False)),
             (
                 "model",
                 LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=0),

@@ -222,6 +222,8 @@ class PreparedTable:
     checks: pd.DataFrame
     left_out: set[str]
     spec: TableSpec
+    # The encoding with the left-out columns, for the comparison with them.
+    spec_with_left_out: TableSpec
     as_of: pd.Timestamp
     X: pd.DataFrame
     placeholders: pd.DataFrame
@@ -259,14 +261,15 @@ def _prepare(leads, label_col: str | None, config: Config, promote: bool, say) -
         )
     say("checking every column for signs it was written after the outcome")
     dev = evaluation.development
-    checks = check_columns(frame[dev], roles, y[dev], config)
+    dev_frame = frame if dev.all() else frame[dev]
+    checks = check_columns(dev_frame, roles, y[dev], config)
     for line in describe_checks(checks):
         say(line)
     left_out = set(checks.loc[checks["left_out"], "column"])
-    honest_roles = roles.assign(
-        role=np.where(roles["column"].isin(left_out), "left out", roles["role"])
-    )
-    spec = _fit_spec(frame[dev], honest_roles, config)
+    # One fit for both encodings: a column's is learnt from its own values alone.
+    spec_with_left_out = _fit_spec(dev_frame, roles, config)
+    del dev_frame
+    spec = spec_with_left_out.without(left_out)
     as_of = latest_moment(frame, spec) or pd.Timestamp.now(tz="UTC")
     X = spec.encode(frame, as_of)
     placeholder_cells = placeholder_report(frame, spec.source_columns, placeholders)
@@ -276,7 +279,16 @@ def _prepare(leads, label_col: str | None, config: Config, promote: bool, say) -
         "or blank cells counted as not given"
     )
     return PreparedTable(
-        table, roles, checks, left_out, spec, as_of, X, placeholder_cells, evaluation
+        table,
+        roles,
+        checks,
+        left_out,
+        spec,
+        spec_with_left_out,
+        as_of,
+        X,
+        placeholder_cells,
+        evaluation,
     )
 
 
@@ -439,7 +451,7 @@ def _start_leak_comparison(prepared: PreparedTable, config: Config, say) -> Futu
     if not prepared.left_out:
         return None
     evaluation, frame = prepared.evaluation, prepared.table.frame
-    leaky_spec = _fit_spec(frame[evaluation.development], prepared.roles, config)
+    leaky_spec = prepared.spec_with_left_out
     estimator = comparison_estimator(config, leaky_spec.category_groups())
     say(
         f"fitting the gradient boosting WITH {', '.join(sorted(prepared.left_out))}, for comparison"

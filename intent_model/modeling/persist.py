@@ -13,8 +13,8 @@ arrays instead of hundreds (loading takes about a third of the time), and the
 nodes are checked before scikit-learn sees them (child, feature and category-set
 indices in range, children after their parent), since scikit-learn indexes into
 them without bounds checks. A gradient boosting with categorical features keeps
-their categories in :class:`CategoryEncoding`, arrays only, where scikit-learn
-keeps a column transformer holding a function.
+their categories in :class:`~intent_model.modeling.pipeline.CategoryEncoding`,
+arrays only, where scikit-learn keeps a column transformer holding a function.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sklearn.pipeline import Pipeline
 
 from intent_model.errors import ModelError
 from intent_model.modeling.model import IntentModel
+from intent_model.modeling.pipeline import CategoryEncoding
 
 MODEL_FILE = "model.skops"
 # The pickle of bundles written before intent_model wrote skops files: never loaded.
@@ -51,7 +52,7 @@ MODEL_TYPES = frozenset(
         "intent_model.modeling.pipeline.MissingColumnsAsZero",
         "intent_model.modeling.pipeline.SignedLog1p",
         "intent_model.modeling.persist.PackedTrees",
-        "intent_model.modeling.persist.CategoryEncoding",
+        "intent_model.modeling.pipeline.CategoryEncoding",
         "numpy.dtype",
         "numpy.float64",
         "numpy.ndarray",
@@ -153,56 +154,6 @@ class PackedTrees:
         return [trees[i : i + width] for i in range(0, len(trees), width)]
 
 
-class CategoryEncoding:
-    """What a gradient boosting with categorical features does to its input before its
-    trees, as scikit-learn's column transformer does it: the categorical columns first,
-    each value replaced by its position among the categories seen in training (unseen
-    and missing values missing), then the other columns. Arrays only: a model file
-    holds no function.
-
-    Parameters
-    ----------
-    categorical : numpy.ndarray
-        Positions of the categorical columns in the input.
-    categories : list of numpy.ndarray
-        Each categorical column's categories seen in training, sorted.
-    n_features : int
-        The input's number of columns.
-    """
-
-    def __init__(self, categorical: np.ndarray, categories: list, n_features: int) -> None:
-        self.categorical = categorical
-        self.categories = categories
-        self.n_features = n_features
-
-    @classmethod
-    def of(cls, preprocessor) -> CategoryEncoding:
-        """The encoding a fitted scikit-learn preprocessor (its column transformer) makes."""
-        mask = np.zeros(preprocessor.n_features_in_, dtype=bool)
-        mask[preprocessor.transformers_[0][2]] = True
-        encoder = preprocessor.named_transformers_["encoder"]
-        categories = [
-            np.asarray(c, dtype=np.float64)[~np.isnan(np.asarray(c, dtype=np.float64))]
-            for c in encoder.categories_
-        ]
-        return cls(np.flatnonzero(mask).astype(np.int64), categories, int(len(mask)))
-
-    def transform(self, X) -> np.ndarray:
-        values = np.asarray(X, dtype=np.float64)
-        if values.ndim != 2 or values.shape[1] != self.n_features:
-            raise ValueError(
-                f"X has {values.shape[-1]} features, the model takes {self.n_features}"
-            )
-        encoded = []
-        for column, categories in zip(self.categorical, self.categories, strict=True):
-            found = values[:, column]
-            at = np.clip(np.searchsorted(categories, found), 0, max(len(categories) - 1, 0))
-            known = (categories[at] == found) if len(categories) else np.zeros(len(found), bool)
-            encoded.append(np.where(known, at, np.nan))
-        others = np.delete(values, self.categorical, axis=1)
-        return np.column_stack([*encoded, others]) if encoded else others
-
-
 def dump_model(model: IntentModel, path: str | Path) -> None:
     """Write ``model`` as a skops archive (the model itself is not changed)."""
     skops.io.dump(_with_packed_trees(model), path)
@@ -291,8 +242,9 @@ def _with_packed_trees(model: IntentModel) -> IntentModel:
     # The steps are copies: packing them leaves the model in memory as it was.
     for holder in _gradient_boostings(saved):
         holder._predictors = PackedTrees.pack(holder._predictors)
-        if getattr(holder, "_preprocessor", None) is not None:
-            holder._preprocessor = CategoryEncoding.of(holder._preprocessor)
+        preprocessor = getattr(holder, "_preprocessor", None)
+        if preprocessor is not None and not isinstance(preprocessor, CategoryEncoding):
+            holder._preprocessor = CategoryEncoding.of(preprocessor)
     return saved
 
 

@@ -208,6 +208,56 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
         return np.asarray([*self.passed_, *self.categorical], dtype=object)
 
 
+class CategoryEncoding:
+    """What a gradient boosting with categorical features does to its input before its
+    trees, as scikit-learn's column transformer does it: the categorical columns first,
+    each value replaced by its position among the categories seen in training (unseen
+    and missing values missing), then the other columns. Arrays only: a model file
+    holds no function.
+
+    Parameters
+    ----------
+    categorical : numpy.ndarray
+        Positions of the categorical columns in the input.
+    categories : list of numpy.ndarray
+        Each categorical column's categories seen in training, sorted.
+    n_features : int
+        The input's number of columns.
+    """
+
+    def __init__(self, categorical: np.ndarray, categories: list, n_features: int) -> None:
+        self.categorical = categorical
+        self.categories = categories
+        self.n_features = n_features
+
+    @classmethod
+    def of(cls, preprocessor) -> CategoryEncoding:
+        """The encoding a fitted scikit-learn preprocessor (its column transformer) makes."""
+        mask = np.zeros(preprocessor.n_features_in_, dtype=bool)
+        mask[preprocessor.transformers_[0][2]] = True
+        encoder = preprocessor.named_transformers_["encoder"]
+        categories = [
+            np.asarray(c, dtype=np.float64)[~np.isnan(np.asarray(c, dtype=np.float64))]
+            for c in encoder.categories_
+        ]
+        return cls(np.flatnonzero(mask).astype(np.int64), categories, int(len(mask)))
+
+    def transform(self, X) -> np.ndarray:
+        values = np.asarray(X, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != self.n_features:
+            raise ValueError(
+                f"X has {values.shape[-1]} features, the model takes {self.n_features}"
+            )
+        encoded = []
+        for column, categories in zip(self.categorical, self.categories, strict=True):
+            found = values[:, column]
+            at = np.clip(np.searchsorted(categories, found), 0, max(len(categories) - 1, 0))
+            known = (categories[at] == found) if len(categories) else np.zeros(len(found), bool)
+            encoded.append(np.where(known, at, np.nan))
+        others = np.delete(values, self.categorical, axis=1)
+        return np.column_stack([*encoded, others]) if encoded else others
+
+
 class SignedLog1p(TransformerMixin, BaseEstimator):
     """``sign(x) * log(1 + |x|)``: counts and durations are heavy-tailed, so a linear model
     compares them on a log scale. A class rather than a function, so that a saved model
@@ -760,12 +810,22 @@ def score_in_background(task: partial, n_jobs: int, n_rows: int) -> Future:
 
 def _fit_task(candidate, X: pd.DataFrame, y: np.ndarray):
     """One fit on every row, returning the fitted estimator."""
-    return clone(candidate).fit(X, y)
+    return _with_own_encoding(clone(candidate).fit(X, y))
 
 
 def _fit_rows(candidate, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray):
     """One fit on some rows (positions), returning the fitted estimator."""
-    return clone(candidate).fit(X.iloc[rows], y[rows])
+    return _with_own_encoding(clone(candidate).fit(X.iloc[rows], y[rows]))
+
+
+def _with_own_encoding(estimator):
+    """``estimator`` with its gradient boosting's categorical input encoding, if any, as a
+    :class:`CategoryEncoding` (the same values; the form a model file keeps)."""
+    final = _final_step(estimator)
+    preprocessor = getattr(final, "_preprocessor", None)
+    if preprocessor is not None and not isinstance(preprocessor, CategoryEncoding):
+        final._preprocessor = CategoryEncoding.of(preprocessor)
+    return estimator
 
 
 def fit_on_splits(

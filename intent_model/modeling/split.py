@@ -70,14 +70,31 @@ def grouped_folds(
     groups: pd.Series | np.ndarray, n_folds: int, labels: np.ndarray
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Folds grouped by lead, each with both classes in its validation part when possible."""
-    n_groups = len(pd.unique(np.asarray(groups)))
-    folds = list(GroupKFold(n_splits=min(n_folds, n_groups)).split(labels, labels, groups))
+    groups = np.asarray(groups)
+    n_groups = len(pd.unique(groups))
+    n_splits = min(n_folds, n_groups)
+    if n_groups == len(groups):
+        folds = _one_row_per_group_folds(groups, n_splits)
+    else:
+        folds = list(GroupKFold(n_splits=n_splits).split(labels, labels, groups))
     for train, valid in folds:
         if len(np.unique(labels[train])) < 2:
             raise InputError("a training fold has one class only; add data or use fewer folds")
         if len(valid) == 0:
             raise InputError("a validation fold is empty; add data or use fewer folds")
     return folds
+
+
+def _one_row_per_group_folds(
+    groups: np.ndarray, n_splits: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``GroupKFold``'s folds when every group is one row (a lead table), without its
+    loop over the groups (a second per 100,000 leads): it deals the groups, in reverse
+    sorted order, to the folds in turn."""
+    order = np.argsort(groups, kind="stable")
+    fold = np.empty(len(groups), dtype=np.int64)
+    fold[order] = (len(groups) - 1 - np.arange(len(groups))) % n_splits
+    return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(n_splits)]
 
 
 @dataclass(frozen=True)

@@ -390,7 +390,10 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
         for kind in MODEL_KINDS:
             say(f"fitting {kind} on the older leads")
             model = make_calibrated(kind, training, (), points, n_jobs=jobs, categories=categories)
-            fitted[kind] = model.fit(X[dev], y[dev], ids[dev])
+            rows = np.flatnonzero(dev)
+            if kind == "logistic_regression":
+                rows = _at_most(rows, LINEAR_ROWS, training.random_state)
+            fitted[kind] = model.fit(X.iloc[rows], y[rows], ids[rows])
             predictions[kind] = fitted[kind].predict_proba(X[out])[:, 1]
             if kind == MAIN_MODEL:
                 # From here on a core is free while this process fits the small baselines
@@ -410,7 +413,10 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
         model = make_calibrated(kind, training, (), points, n_jobs=jobs, categories=categories)
         model.fit(X.iloc[chosen], y[chosen], ids[chosen], final_fit=False)
         say(f"measuring {kind}: {len(splits)}-fold cross-validation on the other leads")
-        fold_models = fit_on_splits(model.chosen_candidate(), X, y, splits, jobs)
+        learn = splits
+        if kind == "logistic_regression":
+            learn = [(_at_most(t, LINEAR_ROWS, training.random_state), v) for t, v in splits]
+        fold_models = fit_on_splits(model.chosen_candidate(), X, y, learn, jobs)
         raw = np.full(len(y), np.nan)
         for fold_model, (_, valid) in zip(fold_models, splits, strict=True):
             raw[valid] = fold_model.predict_proba(X.iloc[valid])[:, 1]
@@ -420,6 +426,21 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     say("fitting the chosen gradient boosting on every lead")
     main.refit(X, y)
     return predictions, main, last, _start_leak_comparison(prepared, config, say)
+
+
+# The logistic-regression baseline learns from at most this many rows (drawn at random).
+# Measured on 1,000,000 rows (800,000 to learn from): ROC AUC 0.92173 and AP 0.63937
+# against 0.92175 and 0.63928 on all of them, in 3.8 s instead of 16.5 s; and its
+# imputer's median (numpy's masked median sorts a copy with int64 indices) took 1 GB
+# over the rows it was given, the training's peak memory.
+LINEAR_ROWS = 200_000
+
+
+def _at_most(rows: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``rows`` (sorted positions), or ``n`` of them drawn at random when there are more."""
+    if len(rows) <= n:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, n, replace=False))
 
 
 def comparison_estimator(config: Config, categories: tuple = ()):
@@ -486,12 +507,8 @@ def _comparison_splits(
         full = [(np.flatnonzero(evaluation.development), np.flatnonzero(evaluation.holdout))]
     else:
         full = _cv_splits(prepared, config)
-    rng = np.random.default_rng(config.training.random_state)
-    cut = []
-    for train, valid in full:
-        if len(train) > COMPARISON_ROWS:
-            train = np.sort(rng.choice(train, COMPARISON_ROWS, replace=False))
-        cut.append((train, valid))
+    seed = config.training.random_state
+    cut = [(_at_most(train, COMPARISON_ROWS, seed), valid) for train, valid in full]
     rows = np.unique(np.concatenate([np.r_[t, v] for t, v in cut]))
     return rows, [(np.searchsorted(rows, t), np.searchsorted(rows, v)) for t, v in cut]
 

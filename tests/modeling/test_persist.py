@@ -14,11 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intent_model.cli import main
 from intent_model.errors import ModelError
 from intent_model.modeling import persist
 from intent_model.modeling.bundle import load_bundle, sha256_of
+from intent_model.modeling.pipeline import CategoryEncoding
 from intent_model.scoring.loaded import load_model
 from intent_model.scoring.predict import predict
 
@@ -208,7 +211,7 @@ def test_a_model_with_category_splits_round_trips_and_a_bad_category_set_is_refu
     before = model.predict_proba(X)
     persist.dump_model(model, tmp_path / "model.skops")
     again = persist.load_model_file(tmp_path / "model.skops")
-    assert isinstance(again.classifier.estimator_[-1]._preprocessor, persist.CategoryEncoding)
+    assert isinstance(again.classifier.estimator_[-1]._preprocessor, CategoryEncoding)
     np.testing.assert_array_equal(again.predict_proba(X), before)
     # A category the model never saw scores as a lead that did not say.
     unseen = X.head(50).assign(**{f"plan={k}": 0.0 for k in range(6)})
@@ -224,3 +227,25 @@ def test_a_model_with_category_splits_round_trips_and_a_bad_category_set_is_refu
     skops.io.dump(saved, tmp_path / "forged.skops")
     with pytest.raises(ModelError, match="a category set the tree does not have"):
         persist.load_model_file(tmp_path / "forged.skops")
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_categories=st.integers(1, 12))
+def test_the_saved_category_encoding_is_scikit_learns_column_transformer(seed, n_categories):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(400, 3))
+    X[:, 1] = rng.integers(0, n_categories, 400) * 1.0
+    X[rng.random(400) < 0.1, 1] = np.nan
+    y = rng.integers(0, 2, 400)
+    booster = HistGradientBoostingClassifier(
+        categorical_features=[False, True, False], max_iter=3
+    ).fit(X, y)
+    rows = rng.normal(size=(200, 3))
+    # Seen, unseen (negative, too large, fractional) and missing categories.
+    rows[:, 1] = rng.choice([*range(n_categories), -1, n_categories + 3, 0.5, np.nan], 200)
+    np.testing.assert_array_equal(
+        CategoryEncoding.of(booster._preprocessor).transform(rows),
+        booster._preprocessor.transform(rows),
+    )

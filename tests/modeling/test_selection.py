@@ -88,3 +88,26 @@ def test_the_fits_give_one_model_whichever_pool_runs_them(monkeypatch):
     for scores in (joblib_workers, again_here):
         np.testing.assert_allclose(scores[0], here_and_worker[0])
         np.testing.assert_allclose(scores[1], here_and_worker[1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_rows=st.integers(2, 300),
+    n_folds=st.integers(2, 5),
+    as_text=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_one_row_per_lead_folds_are_group_k_folds(n_rows, n_folds, as_text, seed):
+    from sklearn.model_selection import GroupKFold
+
+    from intent_model.modeling.split import _one_row_per_group_folds
+
+    n_folds = min(n_folds, n_rows)
+    groups = np.random.default_rng(seed).permutation(n_rows) * 7
+    groups = groups.astype(str) if as_text else groups
+    ours = _one_row_per_group_folds(groups, n_folds)
+    theirs = list(GroupKFold(n_folds).split(groups, groups, groups))
+    assert len(ours) == len(theirs)
+    for (train, valid), (their_train, their_valid) in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(train, their_train)
+        np.testing.assert_array_equal(valid, their_valid)

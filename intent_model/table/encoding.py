@@ -373,11 +373,20 @@ def placeholder_report(frame: pd.DataFrame, columns: list[str], missing_values: 
         values = frame[name]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
             continue
-        text = values.astype("string").str.strip()
-        blank = int((text == "").sum())
+        # Per distinct value, then weighted by its rows: a column holds a few dozen.
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        n_rows = np.bincount(codes[codes >= 0], minlength=len(distinct))
+        text = pd.Series(distinct, dtype=object).astype("string").str.strip()
+        blank = int(n_rows[(text == "").to_numpy(dtype=bool, na_value=False)].sum())
         if blank:
             rows.append({"column": name, "value": "(blank)", "n_cells": blank})
         folded = text.str.casefold()
-        counts = folded[folded.isin(missing_values)].value_counts()
-        rows.extend({"column": name, "value": v, "n_cells": int(n)} for v, n in counts.items())
+        found = folded.isin(missing_values).to_numpy(dtype=bool, na_value=False)
+        counts = (
+            pd.Series(n_rows[found], index=folded[found].to_numpy())
+            .groupby(level=0, sort=False)
+            .sum()
+            .sort_values(ascending=False, kind="stable")
+        )
+        rows.extend({"column": name, "value": v, "n_cells": int(n)} for v, n in counts.items() if n)
     return pd.DataFrame(rows, columns=["column", "value", "n_cells"])

@@ -429,6 +429,29 @@ def test_the_comparison_rows_learn_from_a_bounded_sample_and_score_every_evaluat
     assert np.isnan(scores[:300]).sum() == 250 and not np.isnan(scores[300:]).any()
 
 
+def test_the_logistic_regression_baseline_learns_from_a_bounded_sample(
+    crm_table, monkeypatch, tmp_path
+):
+    from intent_model.modeling import pipeline
+    from intent_model.training import from_table
+
+    monkeypatch.setattr(from_table, "LINEAR_ROWS", 300)
+    seen: dict[str, int] = {}
+    fit = pipeline.CalibratedIntentClassifier.fit
+
+    def counting_fit(self, X, y, groups, final_fit=True):
+        seen[pipeline.candidate_names("", self.candidates)[0]] = len(X)
+        return fit(self, X, y, groups, final_fit)
+
+    monkeypatch.setattr(pipeline.CalibratedIntentClassifier, "fit", counting_fit)
+    result = train_table(crm_table, tmp_path / "m", label_col="converted", track=False)
+    n_development = result.metadata["training_data"]["n_development"]
+    assert n_development > 300
+    assert seen["logistic regression"] == 300
+    assert seen["gradient boosting 1"] == n_development  # the model learns from every row
+    assert 0.5 < result.metrics.loc["logistic_regression", "roc_auc"] <= 1
+
+
 def test_a_table_models_reasons_add_up_with_category_splits_and_sit_on_the_leads_category(
     crm_trained, crm_table
 ):

@@ -15,6 +15,7 @@ the demo data (out-of-time AUC 0.843 against 0.848) and are off by default
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -663,6 +664,17 @@ def start_fit_workers(n_jobs: int) -> None:
     pool = worker_processes(n_jobs)
     for _ in range(n_jobs - 1 if pool is not None else 0):
         pool.submit(_ready)
+
+
+def start_large_table_workers(n_jobs: int, n_rows: int) -> None:
+    """On a large table (``SMALL_TABLE_ROWS`` rows or more), start joblib's ``n_jobs``
+    workers, which its fits run in (:func:`_run_tasks`), in the background, now that the
+    table's size is known: they replace the small-table workers, and were the first
+    two seconds of the first fits."""
+    if n_jobs <= 1 or n_rows < SMALL_TABLE_ROWS:
+        return
+    ready = partial(Parallel(n_jobs=n_jobs), [delayed(_ready)() for _ in range(n_jobs)])
+    threading.Thread(target=ready, name="intent-model-start-workers", daemon=True).start()
 
 
 def _ready() -> bool:

@@ -39,6 +39,7 @@ from intent_model.modeling.pipeline import (
     make_candidates,
     out_of_sample_scores,
     score_in_background,
+    start_large_table_workers,
 )
 from intent_model.modeling.plots import (
     column_check_chart,
@@ -251,6 +252,7 @@ def _prepare(leads, label_col: str | None, config: Config, promote: bool, say) -
     table = load_lead_table(leads, config, label_col)
     frame, y = table.frame, table.label
     say(f"read {len(frame):,} leads x {frame.shape[1]} columns ({int(y.sum()):,} converted)")
+    start_large_table_workers(config.runtime.jobs or 1, len(frame))
     roles = infer_roles(frame, placeholders, label_col, dict(config.columns.roles))
     say("column roles (override with [columns.roles] in the config):\n" + roles_table(roles))
     evaluation = choose_evaluation(frame, y, config)

@@ -139,8 +139,8 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
 
     A tree then splits a column's categories into two sets in one node, where the
     indicators took one node per category, and the histograms it builds at every
-    node are over one feature per column instead of one per category: on a CRM table
-    of 100,000 rows the fits took 2.4x less time (docs/crm-table.md).
+    node are over one feature per column instead of one per category, which is most
+    of a fit's time on a wide table (docs/crm-table.md).
 
     Parameters
     ----------

@@ -88,9 +88,9 @@ def grouped_folds(
 def _one_row_per_group_folds(
     groups: np.ndarray, n_splits: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``GroupKFold``'s folds when every group is one row (a lead table), without its
-    loop over the groups (a second per 100,000 leads): it deals the groups, in reverse
-    sorted order, to the folds in turn."""
+    """``GroupKFold``'s folds when every group is one row (a lead table): it deals the
+    groups, in reverse sorted order, to the folds in turn; this does it without its
+    Python loop over the groups."""
     order = np.argsort(groups, kind="stable")
     fold = np.empty(len(groups), dtype=np.int64)
     fold[order] = (len(groups) - 1 - np.arange(len(groups))) % n_splits

@@ -235,7 +235,8 @@ def _decision_codes(columns: np.ndarray, tree: _Tree) -> np.ndarray:
             left = column <= threshold
         else:
             # The model's input holds each category's position among those it was trained
-            # on: every non-missing value is a known category (see the module's predictor).
+            # on, so every value that is not missing is a known category: scikit-learn's
+            # predictor sends it left when in the split's set, right otherwise.
             left = np.isin(column, categories)
             if missing_left:
                 left |= column < 0

@@ -449,10 +449,9 @@ def comparison_estimator(config: Config, categories: tuple = ()):
     """The gradient boosting of the comparison rows (with the left-out columns, without a
     suspected one): the first candidate (``categories`` as for
     :func:`~intent_model.modeling.pipeline.make_candidates`), stopping early on a tenth of
-    its rows. These
-    rows say what a column is worth in ranking, not a model to use: a leak shows in a
-    few dozen trees (at 6,500 rows the five fits of the comparison took as long as
-    choosing the model)."""
+    its rows. These rows say what a column is worth in ranking, not a model to use: a
+    leak shows in a few dozen trees (at 6,500 rows the five fits of the comparison took
+    as long as choosing the model)."""
     estimator = make_candidates(MAIN_MODEL, config.training, categories=categories)[0]
     estimator.set_params(model__early_stopping=True, model__n_iter_no_change=10)
     return estimator

@@ -35,7 +35,7 @@ from sklearn.pipeline import Pipeline
 
 from intent_model.errors import ModelError
 from intent_model.modeling.model import IntentModel
-from intent_model.modeling.pipeline import CategoryEncoding
+from intent_model.modeling.pipeline import CategoryEncoding, own_category_encoding
 
 MODEL_FILE = "model.skops"
 # The pickle of bundles written before intent_model wrote skops files: never loaded.
@@ -242,9 +242,7 @@ def _with_packed_trees(model: IntentModel) -> IntentModel:
     # The steps are copies: packing them leaves the model in memory as it was.
     for holder in _gradient_boostings(saved):
         holder._predictors = PackedTrees.pack(holder._predictors)
-        preprocessor = getattr(holder, "_preprocessor", None)
-        if preprocessor is not None and not isinstance(preprocessor, CategoryEncoding):
-            holder._preprocessor = CategoryEncoding.of(preprocessor)
+        own_category_encoding(holder)
     return saved
 
 

@@ -831,13 +831,16 @@ def _fit_rows(candidate, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray):
 
 
 def _with_own_encoding(estimator):
-    """``estimator`` with its gradient boosting's categorical input encoding, if any, as a
-    :class:`CategoryEncoding` (the same values; the form a model file keeps)."""
-    final = _final_step(estimator)
-    preprocessor = getattr(final, "_preprocessor", None)
-    if preprocessor is not None and not isinstance(preprocessor, CategoryEncoding):
-        final._preprocessor = CategoryEncoding.of(preprocessor)
+    own_category_encoding(_final_step(estimator))
     return estimator
+
+
+def own_category_encoding(booster) -> None:
+    """Give a fitted gradient boosting's categorical input encoding, if it has one, as a
+    :class:`CategoryEncoding` (the same values; the form a model file keeps)."""
+    preprocessor = getattr(booster, "_preprocessor", None)
+    if preprocessor is not None and not isinstance(preprocessor, CategoryEncoding):
+        booster._preprocessor = CategoryEncoding.of(preprocessor)
 
 
 def fit_on_splits(

@@ -292,13 +292,13 @@ def _kept_categories(
     tie, the spelling met first), the spellings counted per distinct value, not per row."""
     counts = category_keys(values, missing_values).value_counts()
     kept = counts[counts >= min_rows].head(max_categories).index.tolist()
-    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    distinct, n_rows = _distinct_values(values)
     spellings = pd.DataFrame(
         {
-            "key": category_keys(pd.Series(distinct), missing_values).to_numpy(),
-            "label": pd.Series(distinct).astype("string").str.strip().to_numpy(),
-            "rows": np.bincount(codes[codes >= 0], minlength=len(distinct)),
-            "first": np.arange(len(distinct)),  # factorize numbers values as they come
+            "key": category_keys(distinct, missing_values).to_numpy(),
+            "label": distinct.astype("string").str.strip().to_numpy(),
+            "rows": n_rows,
+            "first": np.arange(len(distinct)),  # in the order the column meets them
         }
     ).dropna()
     spellings = (
@@ -309,6 +309,13 @@ def _kept_categories(
     )
     spelled = spellings.drop_duplicates("key").set_index("key")["label"]
     return tuple(kept), tuple(str(spelled[k]) for k in kept)
+
+
+def _distinct_values(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """The column's distinct given values, in the order it meets them, and the rows of each."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    n_rows = np.bincount(codes[codes >= 0], minlength=len(distinct))
+    return pd.Series(distinct, dtype=object), n_rows
 
 
 def category_keys(values: pd.Series, missing_values: tuple[str, ...]) -> pd.Series:
@@ -374,9 +381,8 @@ def placeholder_report(frame: pd.DataFrame, columns: list[str], missing_values: 
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
             continue
         # Per distinct value, then weighted by its rows: a column holds a few dozen.
-        codes, distinct = pd.factorize(values, use_na_sentinel=True)
-        n_rows = np.bincount(codes[codes >= 0], minlength=len(distinct))
-        text = pd.Series(distinct, dtype=object).astype("string").str.strip()
+        distinct, n_rows = _distinct_values(values)
+        text = distinct.astype("string").str.strip()
         blank = int(n_rows[(text == "").to_numpy(dtype=bool, na_value=False)].sum())
         if blank:
             rows.append({"column": name, "value": "(blank)", "n_cells": blank})

@@ -60,6 +60,7 @@ from intent_model.training.sequence import (
     operating_model,
     outcome_lines,
     quality_figures,
+    sample_rows,
     sampled_importance,
     save_and_register,
     timed,
@@ -440,9 +441,7 @@ LINEAR_ROWS = 200_000
 
 def _at_most(rows: np.ndarray, n: int, seed: int) -> np.ndarray:
     """``rows`` (sorted positions), or ``n`` of them drawn at random when there are more."""
-    if len(rows) <= n:
-        return rows
-    return np.sort(np.random.default_rng(seed).choice(rows, n, replace=False))
+    return rows[sample_rows(len(rows), n, seed)]
 
 
 def comparison_estimator(config: Config, categories: tuple = ()):

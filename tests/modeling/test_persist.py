@@ -126,21 +126,29 @@ def test_a_model_holding_a_foreign_type_is_refused_naming_it(trained, tmp_path):
         load_bundle(bundle)
 
 
-def test_malformed_trees_are_refused_before_scikit_learn_reads_them(tree_model, tmp_path):
-    model = tree_model
+def _packed_copy(model):
+    """What a forger edits: the model as it would be saved, and its trees' node records."""
     saved = persist._with_packed_trees(model)
     packed = saved.classifier.estimator_[-1]._predictors
     packed.nodes = packed.nodes.copy()
-    split = np.flatnonzero(packed.nodes["is_leaf"] == 0)[0]
-    packed.nodes["left"][split] = 10**6
-    skops.io.dump(saved, tmp_path / "model.skops")
-    with pytest.raises(ModelError, match="a child outside its tree"):
-        persist.load_model_file(tmp_path / "model.skops")
-    packed.nodes["left"][split] = model.classifier.estimator_[-1]._predictors[0][0].nodes["left"][0]
-    packed.nodes["feature_idx"][split] = len(model.feature_names)
-    skops.io.dump(saved, tmp_path / "model.skops")
-    with pytest.raises(ModelError, match="a feature the model does not have"):
-        persist.load_model_file(tmp_path / "model.skops")
+    return saved, packed.nodes
+
+
+def _assert_refused(saved, path: Path, problem: str) -> None:
+    skops.io.dump(saved, path)
+    with pytest.raises(ModelError, match=problem):
+        persist.load_model_file(path)
+
+
+def test_malformed_trees_are_refused_before_scikit_learn_reads_them(tree_model, tmp_path):
+    model = tree_model
+    saved, nodes = _packed_copy(model)
+    split = np.flatnonzero(nodes["is_leaf"] == 0)[0]
+    nodes["left"][split] = 10**6
+    _assert_refused(saved, tmp_path / "model.skops", "a child outside its tree")
+    nodes["left"][split] = model.classifier.estimator_[-1]._predictors[0][0].nodes["left"][0]
+    nodes["feature_idx"][split] = len(model.feature_names)
+    _assert_refused(saved, tmp_path / "model.skops", "a feature the model does not have")
 
 
 def test_a_model_round_trips_with_identical_p_hard_and_is_not_changed_by_saving(
@@ -219,14 +227,10 @@ def test_a_model_with_category_splits_round_trips_and_a_bad_category_set_is_refu
     np.testing.assert_array_equal(again.predict_proba(unseen), model.predict_proba(not_given))
     assert set(persist.types_in(tmp_path / "model.skops")) <= persist.MODEL_TYPES
 
-    saved = persist._with_packed_trees(model)
-    packed = saved.classifier.estimator_[-1]._predictors
-    packed.nodes = packed.nodes.copy()
-    split = np.flatnonzero(packed.nodes["is_categorical"] == 1)[0]
-    packed.nodes["bitset_idx"][split] = 10**4
-    skops.io.dump(saved, tmp_path / "forged.skops")
-    with pytest.raises(ModelError, match="a category set the tree does not have"):
-        persist.load_model_file(tmp_path / "forged.skops")
+    saved, nodes = _packed_copy(model)
+    split = np.flatnonzero(nodes["is_categorical"] == 1)[0]
+    nodes["bitset_idx"][split] = 10**4
+    _assert_refused(saved, tmp_path / "forged.skops", "a category set the tree does not have")
 
 
 @settings(max_examples=25, deadline=None)

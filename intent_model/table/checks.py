@@ -538,7 +538,26 @@ def _auc(scores: np.ndarray | None, y: np.ndarray) -> float:
         return float("nan")
     if np.all(scores == scores[0]):
         return 0.5
-    return float(roc_auc_score(y, scores))
+    return discrete_auc(scores, y)
+
+
+def discrete_auc(scores: np.ndarray, y: np.ndarray) -> float:
+    """ROC AUC (ties count half, as ``roc_auc_score``) from the label counts at each
+    distinct score: a column's out-of-fold encoding takes a few dozen values, and
+    counting the rows at each costs less than sorting every row for the curve.
+
+    Examples
+    --------
+    >>> discrete_auc(np.array([0.2, 0.2, 0.7, 0.9]), np.array([0, 1, 0, 1]))
+    0.625
+    """
+    _, codes = np.unique(scores, return_inverse=True)
+    rows = np.bincount(codes)
+    positives = np.bincount(codes, weights=np.asarray(y, dtype=float), minlength=len(rows))
+    negatives = rows - positives
+    below = np.cumsum(negatives) - negatives  # negatives scored lower than each value
+    pairs = positives.sum() * negatives.sum()
+    return float((positives @ below + 0.5 * positives @ negatives) / pairs)
 
 
 def describe_checks(checks: pd.DataFrame) -> list[str]:

@@ -202,3 +202,21 @@ def test_on_a_large_table_the_sampled_dominance_verdict_is_the_full_tables(monke
     assert weighed.sum() >= 2
     gap = (sampled.loc[weighed, "drop_cost"] - full.loc[weighed, "drop_cost"]).abs()
     assert gap.max() < 0.01, gap
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 12), st.booleans()), min_size=2, max_size=300),
+    st.booleans(),
+)
+def test_the_checks_auc_from_counts_is_scikit_learns_with_ties_and_any_scores(pairs, spread):
+    from sklearn.metrics import roc_auc_score
+
+    from intent_model.table.checks import discrete_auc
+
+    scores = np.array([value for value, _ in pairs], dtype=float) / 7
+    if spread:  # every score its own value
+        scores = scores + np.arange(len(scores)) * 1e-3
+    y = np.array([label for _, label in pairs], dtype=int)
+    assume(0 < y.sum() < len(y))
+    assert discrete_auc(scores, y) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)

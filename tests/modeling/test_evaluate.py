@@ -163,3 +163,50 @@ def test_resampled_metrics_equal_scikit_learns_with_ties_and_zero_weights(seed, 
     assert found["average_precision"] == pytest.approx(
         average_precision_score(y[kept], p[kept], sample_weight=weight[kept]), abs=1e-12
     )
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_importance_scored_in_batches_is_importance_scored_copy_by_copy(monkeypatch, n_jobs):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from intent_model.modeling import evaluate
+
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(rng.normal(size=(700, 5)), columns=[f"x{j}" for j in range(5)])
+    y = (X["x0"] + 0.5 * X["x3"] + rng.normal(size=700) > 0.8).astype(int).to_numpy()
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(X, y)
+    families = {"strong": ["x0"], "weaker": ["x3", "x4"], "noise": ["x1", "x2"]}
+
+    def importance():
+        return evaluate.family_importance(
+            lambda frame: model.predict_proba(frame)[:, 1], X, y, families, n_jobs=n_jobs
+        )
+
+    batched = importance()  # every copy in one call at 700 rows
+    monkeypatch.setattr(evaluate, "IMPORTANCE_BATCH_ROWS", 1)  # one call per copy
+    pd.testing.assert_frame_equal(batched, importance())
+    monkeypatch.setattr(evaluate, "IMPORTANCE_BATCH_ROWS", 1500)  # two copies a call
+    pd.testing.assert_frame_equal(batched, importance())
+    assert batched["family"].tolist() == ["strong", "weaker", "noise"]
+
+
+def test_stacked_copies_keep_each_columns_dtype_and_shuffle_only_their_columns():
+    from intent_model.modeling.evaluate import _stacked_copies
+
+    X = pd.DataFrame(
+        {
+            "a": np.array([1.5, 2.5, 3.5], dtype=np.float32),
+            "b": [10, 20, 30],
+            "c": pd.array([1, None, 3], dtype="Int64"),
+        }
+    )
+    order = np.array([2, 0, 1])
+    stacked = _stacked_copies(X, [(["a", "c"], order), (["b"], order)])
+    assert stacked.dtypes.tolist() == X.dtypes.tolist()
+    first, second = stacked.iloc[:3].reset_index(drop=True), stacked.iloc[3:].reset_index(drop=True)
+    expected = X.copy()
+    expected[["a", "c"]] = X[["a", "c"]].iloc[order].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, expected)
+    expected = X.copy()
+    expected["b"] = X["b"].to_numpy()[order]
+    pd.testing.assert_frame_equal(second, expected)

@@ -553,8 +553,10 @@ class CalibratedIntentClassifier(ClassifierMixin, BaseEstimator):
         """Out-of-fold scores of the chosen candidate (``raw``, from fits on other rows)
         calibrated without their own labels: each fold's through a calibrator fit on the
         other folds' scores. The model's calibrator, threshold and tiers are then made
-        from every fold's scores, as its final fit (on every row) will score."""
-        check_is_fitted(self, "selected_")
+        from every fold's scores, as its final fit (on every row) will score. A model of
+        one candidate needs no choice before."""
+        if len(self.candidates) > 1:
+            check_is_fitted(self, "selected_")
         labels = np.asarray(y).astype(int)
         calibrated = np.empty(len(raw))
         for fold in folds:
@@ -678,6 +680,12 @@ def start_large_table_workers(n_jobs: int, n_rows: int) -> None:
 
 
 def _ready() -> bool:
+    # A worker may draw the training's figures at its end (run_in_worker): its first
+    # figure, matplotlib's import and fonts (seconds in a new process), is drawn now,
+    # while the table is read.
+    from intent_model.modeling.plots import warm_up
+
+    warm_up()
     return True
 
 
@@ -818,6 +826,28 @@ def score_in_background(task: partial, n_jobs: int, n_rows: int) -> Future:
     finally:
         # The thread ends when its one task does.
         thread.shutdown(wait=False)
+
+
+def run_in_worker(task: partial, n_jobs: int, n_rows: int) -> Future:
+    """``task`` (small arguments, a small result) run in one of the worker processes this
+    training's fits ran in, while this process goes on: one of the ``n_jobs - 1`` of a
+    small table, or of joblib's ``n_jobs`` of a large one (from a thread, as joblib's
+    calls block). With one job it runs here, now."""
+    done: Future = Future()
+    if n_jobs <= 1:
+        done.set_result(task())
+        return done
+    if n_rows < SMALL_TABLE_ROWS:
+        return worker_processes(n_jobs).submit(task)
+
+    def run() -> None:
+        try:
+            done.set_result(Parallel(n_jobs=n_jobs)([delayed(task)()])[0])
+        except BaseException as error:  # the caller's result() raises it
+            done.set_exception(error)
+
+    threading.Thread(target=run, name="intent-model-worker-task", daemon=True).start()
+    return done
 
 
 def _fit_task(candidate, X: pd.DataFrame, y: np.ndarray):

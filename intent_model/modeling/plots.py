@@ -5,7 +5,8 @@ Figures are built without pyplot, so nothing here touches a global backend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import io
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -31,13 +32,84 @@ LABELS = {
 }
 
 
+# Every figure of a bundle is saved at this resolution.
+DPI = 110
+
+
+def quality_figures(y: np.ndarray, predictions: Mapping[str, np.ndarray]) -> dict[str, Figure]:
+    """The plots every training draws of its evaluation: ROC and precision-recall,
+    reliability, lift and gain, each with every model kind."""
+    return {
+        "roc_pr.png": roc_pr_curves(y, predictions),
+        "reliability.png": reliability_diagram(y, predictions),
+        "lift_gain.png": lift_gain_chart(y, predictions),
+    }
+
+
+def evaluation_figures(
+    y: np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    checks: pd.DataFrame,
+    flag_auc: float,
+) -> dict[str, Figure]:
+    """A table model's evaluation plots and each column's check."""
+    return {
+        **quality_figures(y, predictions),
+        "column_checks.png": column_check_chart(checks, flag_auc),
+    }
+
+
+def importance_figures(importance: pd.DataFrame) -> dict[str, Figure]:
+    """A table model's importance by column (the first 15)."""
+    return {
+        "importance_by_column.png": family_importance_chart(
+            importance.rename(columns={"column": "family"}).head(15)
+        )
+    }
+
+
+def png_files(draw: Callable[..., Mapping[str, Figure]], *args) -> dict[str, bytes]:
+    """The figures ``draw(*args)`` makes, by file name, each as its PNG file's bytes: what
+    a worker process that drew them sends back."""
+    files = {}
+    for name, figure in draw(*args).items():
+        figure.savefig(buffer := io.BytesIO(), dpi=DPI)
+        files[name] = buffer.getvalue()
+    return files
+
+
+def warm_up() -> None:
+    """Draw a tiny figure: a process's first one loads the renderer and the fonts."""
+    figure = Figure(figsize=(1, 1))
+    figure.subplots().set_title("warm")
+    figure.savefig(io.BytesIO(), dpi=10)
+
+
 def _style(name: str) -> dict:
     return {"color": COLORS.get(name, "#7f7f7f"), "label": LABELS.get(name, name)}
 
 
+def _fixed_figure(width: float, height: float) -> Figure:
+    """A figure whose axes sit at fixed margins (inches), for charts whose labels are ours.
+
+    A layout engine measures every label by drawing the whole figure once more before
+    it is saved. Labels of our own wording and numeric ticks fit these margins; charts
+    of the user's column names keep the engine.
+    """
+    figure = Figure(figsize=(width, height))
+    figure.subplots_adjust(
+        left=0.75 / width,
+        right=1 - 0.15 / width,
+        bottom=0.6 / height,
+        top=1 - 0.4 / height,
+        wspace=1.0 / (width / 2),
+    )
+    return figure
+
+
 def roc_pr_curves(y: np.ndarray, predictions: Mapping[str, np.ndarray]) -> Figure:
     """ROC and precision-recall curves of the model and the baselines, out of time."""
-    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    figure = _fixed_figure(11, 4.5)
     roc_axis, pr_axis = figure.subplots(1, 2)
     for name, p in predictions.items():
         fpr, tpr, _ = roc_curve(y, p)
@@ -59,7 +131,7 @@ def reliability_diagram(
     y: np.ndarray, predictions: Mapping[str, np.ndarray], n_bins: int = 10
 ) -> Figure:
     """Observed hard-conversion rate against predicted probability, in equal-count bins."""
-    figure = Figure(figsize=(5.5, 5), layout="constrained")
+    figure = _fixed_figure(5.5, 5)
     axis = figure.subplots()
     top = 0.0
     for name, p in predictions.items():
@@ -75,13 +147,13 @@ def reliability_diagram(
         ylabel="observed hard-conversion rate",
         title="Reliability (out of time)",
     )
-    axis.legend(fontsize=8)
+    axis.legend(loc="upper left", fontsize=8)
     return figure
 
 
 def lift_gain_chart(y: np.ndarray, predictions: Mapping[str, np.ndarray]) -> Figure:
     """Share of hard converters found against share of leads contacted, and the lift."""
-    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    figure = _fixed_figure(11, 4.5)
     gain_axis, lift_axis = figure.subplots(1, 2)
     for name, p in predictions.items():
         curve = lift_curve(np.asarray(y), np.asarray(p))
@@ -95,8 +167,9 @@ def lift_gain_chart(y: np.ndarray, predictions: Mapping[str, np.ndarray]) -> Fig
         title="Cumulative gain",
     )
     lift_axis.set(xlabel="share of leads contacted (best first)", ylabel="lift", title="Lift")
-    gain_axis.legend(fontsize=8)
-    lift_axis.legend(fontsize=8)
+    # Where the curves never go (a "best" place is searched among every point drawn).
+    gain_axis.legend(loc="lower right", fontsize=8)
+    lift_axis.legend(loc="upper right", fontsize=8)
     return figure
 
 

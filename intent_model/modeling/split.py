@@ -111,7 +111,7 @@ class TableEvaluation:
 
 
 # Without a date, a quarter of the leads, but at least 5,000 (or half of a smaller table),
-# and at most [training] selection_rows, chooses the model; the others measure that choice
+# and at most [table] selection_rows, chooses the model; the others measure that choice
 # by cross-validation. One choice instead of one per outer fold: a fifth of the fits of
 # nested cross-validation, and still no lead both chooses the model and measures it. On
 # 6,500 leads, choosing on a quarter (1,625) chose fewer trees than the table supports:
@@ -172,10 +172,10 @@ def choose_evaluation(frame: pd.DataFrame, y: np.ndarray, config: Config) -> Tab
 
 def _selection_rows(y: np.ndarray, config: Config) -> np.ndarray:
     """A stratified random share of the rows (``SELECTION_SHARE``, at most
-    ``selection_rows``), as a mask."""
+    ``[table] selection_rows``), as a mask."""
     at_most = round(max(SELECTION_SHARE * len(y), min(len(y) / 2, SELECTION_FLOOR)))
-    if config.training.selection_rows:
-        at_most = min(at_most, config.training.selection_rows)
+    if config.table.selection_rows:
+        at_most = min(at_most, config.table.selection_rows)
     mask = np.zeros(len(y), dtype=bool)
     mask[stratified_rows(y, at_most, config.training.random_state)] = True
     return mask

@@ -34,6 +34,7 @@ from intent_model.modeling.plots import (
     family_importance_chart,
     label_rate_chart,
     metrics_over_time_chart,
+    quality_figures,
 )
 from intent_model.modeling.split import TimeSplit, out_of_time_split
 from intent_model.runtime import StageTimes
@@ -47,7 +48,6 @@ from intent_model.training.sequence import (
     metrics_lines,
     operating_model,
     outcome_lines,
-    quality_figures,
     sampled_importance,
     save_and_register,
     timed,

@@ -11,6 +11,7 @@ evaluation, so the report shows what the leak would have been worth.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -38,13 +39,11 @@ from intent_model.modeling.pipeline import (
     make_calibrated,
     make_candidates,
     out_of_sample_scores,
+    run_in_worker,
     score_in_background,
     start_large_table_workers,
 )
-from intent_model.modeling.plots import (
-    column_check_chart,
-    family_importance_chart,
-)
+from intent_model.modeling.plots import evaluation_figures, importance_figures, png_files
 from intent_model.modeling.split import TableEvaluation, choose_evaluation
 from intent_model.runtime import StageTimes
 from intent_model.table.checks import check_columns, describe_checks
@@ -59,7 +58,6 @@ from intent_model.training.sequence import (
     metrics_lines,
     operating_model,
     outcome_lines,
-    quality_figures,
     sample_rows,
     sampled_importance,
     save_and_register,
@@ -169,13 +167,9 @@ def train_table(
     with times.stage("fit and evaluation"):
         predictions, main, importance_model, leaky = _evaluate(prepared, config, say)
     model = operating_model(main, prepared.X.columns, config.training.tier_shares)
-    with times.stage("importance"):
-        importance = _importance(prepared, importance_model, config)
-    with times.stage("fit and evaluation"):
-        if leaky is not None:
-            predictions[LEAKY] = leaky.result()[prepared.evaluation.holdout]
-        for name, scores in _without_suspected(prepared, config, say).items():
-            predictions[name] = scores[prepared.evaluation.holdout]
+    importance, figures = _importance_and_figures(
+        prepared, predictions, leaky, importance_model, config, times, say
+    )
     metrics, alerts, no_signal, intervals = _judged(prepared, predictions, config)
     metadata = _metadata(config, prepared, model, metrics) | {
         "warnings": alerts,
@@ -185,7 +179,7 @@ def train_table(
     metadata["drift_reference"] = reference_summary(prepared.X, model.predict_proba(prepared.X))
     tracking_uri = tracking_uri or config.training.tracking_uri
     with times.stage("plots and card"):
-        trained = _trained(prepared, model, metadata, metrics, predictions, importance, config)
+        trained = _trained(prepared, model, metadata, metrics, figures, importance, config)
     trained.times = times
     # A model without signal is never offered for promotion.
     trained.compare = (
@@ -295,6 +289,50 @@ def _prepare(leads, label_col: str | None, config: Config, promote: bool, say) -
     )
 
 
+def _importance_and_figures(prepared, predictions, leaky, importance_model, config, times, say):
+    """Permutation importance, and the figures: each part drawn in a worker process as soon
+    as its data are in, while this one goes on. The evaluation's figures need the
+    comparison rows' scores (added to ``predictions`` here); out of time the leak
+    comparison still fits beside importance, so they wait for both."""
+
+    def draw_evaluation() -> Future:
+        with times.stage("fit and evaluation"):
+            _complete(predictions, leaky, prepared, config, say)
+        return _draw_evaluation(prepared, predictions, config)
+
+    figures = [draw_evaluation()] if leaky is None or leaky.done() else []
+    with times.stage("importance"):
+        importance = _importance(prepared, importance_model, config)
+    figures = figures or [draw_evaluation()]
+    draw_importance = partial(png_files, importance_figures, importance)
+    figures.append(run_in_worker(draw_importance, config.runtime.jobs or 1, len(prepared.y)))
+    return importance, figures
+
+
+def _complete(predictions: dict, leaky: Future | None, prepared: PreparedTable, config, say):
+    """Add the comparison rows' scores of the evaluated leads: with the left-out columns
+    (waiting for that fit), and without each suspected column (fitting them now)."""
+    holdout = prepared.evaluation.holdout
+    if leaky is not None:
+        predictions[LEAKY] = leaky.result()[holdout]
+    for name, scores in _without_suspected(prepared, config, say).items():
+        predictions[name] = scores[holdout]
+
+
+def _draw_evaluation(prepared: PreparedTable, predictions: dict, config: Config) -> Future:
+    """The evaluation's figures and the column checks' (PNG files' bytes), drawn in a
+    worker process."""
+    draw = partial(
+        png_files,
+        evaluation_figures,
+        prepared.y[prepared.evaluation.holdout],
+        predictions,
+        prepared.checks,
+        config.table.column_flag_auc,
+    )
+    return run_in_worker(draw, config.runtime.jobs or 1, len(prepared.y))
+
+
 def _importance(prepared: PreparedTable, importance_model, config: Config) -> pd.DataFrame:
     """Permutation importance per source column, on rows the model did not learn from."""
     spec = prepared.spec
@@ -310,17 +348,9 @@ def _importance(prepared: PreparedTable, importance_model, config: Config) -> pd
     ).rename(columns={"family": "column"})
 
 
-def _trained(prepared, model, metadata, metrics, predictions, importance, config) -> Trained:
+def _trained(prepared, model, metadata, metrics, figures, importance, config) -> Trained:
     """What the shared sequence saves and registers for a table model."""
-    y_eval = prepared.y[prepared.evaluation.holdout]
     checks, table_config = prepared.checks, config.table
-    figures = {
-        **quality_figures(y_eval, predictions),
-        "importance_by_column.png": family_importance_chart(
-            importance.rename(columns={"column": "family"}).head(15)
-        ),
-        "column_checks.png": column_check_chart(checks, table_config.column_flag_auc),
-    }
     return Trained(
         model=model,
         metadata=metadata,
@@ -381,7 +411,7 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     """Evaluation predictions of every model kind, the fitted main model, what importance
     is measured with (rows, model; always rows the model did not learn from), and the
     leak comparison's future (None without left-out columns)."""
-    training = config.training
+    training = dataclasses.replace(config.training, selection_rows=config.table.selection_rows)
     X, y, evaluation = prepared.X, prepared.y, prepared.evaluation
     points = table_points_rule(prepared.spec)
     categories = prepared.spec.category_groups()
@@ -399,6 +429,7 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
             fitted[kind] = model.fit(X.iloc[rows], y[rows], ids[rows])
             predictions[kind] = fitted[kind].predict_proba(X[out])[:, 1]
             if kind == MAIN_MODEL:
+                _say_sampled_choice(fitted[kind], say)
                 # From here on a core is free while this process fits the small baselines
                 # and measures importance.
                 leaky = _start_leak_comparison(prepared, config, say)
@@ -412,14 +443,19 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     folds = [position[valid] for _, valid in splits]
     predictions, main, last = {}, None, None
     for kind in MODEL_KINDS:
-        say(f"choosing {kind} on {len(chosen):,} leads")
         model = make_calibrated(kind, training, (), points, n_jobs=jobs, categories=categories)
-        model.fit(X.iloc[chosen], y[chosen], ids[chosen], final_fit=False)
+        candidate = model.candidates[0]
+        # A baseline has one candidate and no trees to choose: nothing of a choice would be
+        # kept (the calibrator is made from the measured folds).
+        if kind == MAIN_MODEL:
+            say(f"choosing {kind} on {len(chosen):,} leads")
+            model.fit(X.iloc[chosen], y[chosen], ids[chosen], final_fit=False)
+            candidate = model.chosen_candidate()
         say(f"measuring {kind}: {len(splits)}-fold cross-validation on the other leads")
         learn = splits
         if kind == "logistic_regression":
             learn = [(_at_most(t, LINEAR_ROWS, training.random_state), v) for t, v in splits]
-        fold_models = fit_on_splits(model.chosen_candidate(), X, y, learn, jobs)
+        fold_models = fit_on_splits(candidate, X, y, learn, jobs)
         raw = np.full(len(y), np.nan)
         for fold_model, (_, valid) in zip(fold_models, splits, strict=True):
             raw[valid] = fold_model.predict_proba(X.iloc[valid])[:, 1]
@@ -429,6 +465,17 @@ def _evaluate(prepared: PreparedTable, config: Config, say):
     say("fitting the chosen gradient boosting on every lead")
     main.refit(X, y)
     return predictions, main, last, _start_leak_comparison(prepared, config, say)
+
+
+def _say_sampled_choice(model, say) -> None:
+    """Say so when the model was chosen on a sample of the rows it then learned from."""
+    chosen_on, learned_from = len(model.oof_labels_), model.n_rows_fit_
+    if chosen_on < learned_from:
+        say(
+            f"the candidate, its number of trees and the calibrator were chosen on "
+            f"{chosen_on:,} of the {learned_from:,} older leads (drawn at random, [table] "
+            "selection_rows); the chosen one then learned from all of them"
+        )
 
 
 # The logistic-regression baseline learns from at most this many rows (drawn at random).
@@ -447,12 +494,16 @@ def _at_most(rows: np.ndarray, n: int, seed: int) -> np.ndarray:
 def comparison_estimator(config: Config, categories: tuple = ()):
     """The gradient boosting of the comparison rows (with the left-out columns, without a
     suspected one): the first candidate (``categories`` as for
-    :func:`~intent_model.modeling.pipeline.make_candidates`), stopping early on a tenth of
-    its rows. These rows say what a column is worth in ranking, not a model to use: a
-    leak shows in a few dozen trees (at 6,500 rows the five fits of the comparison took
-    as long as choosing the model)."""
+    :func:`~intent_model.modeling.pipeline.make_candidates`) at scikit-learn's default
+    learning rate, stopping early on a tenth of its rows. These rows say what a column is
+    worth in ranking, not a model to use: a leak shows in a few dozen trees (at 6,500
+    rows the five fits of the comparison took as long as choosing the model)."""
     estimator = make_candidates(MAIN_MODEL, config.training, categories=categories)[0]
-    estimator.set_params(model__early_stopping=True, model__n_iter_no_change=10)
+    # Twice the candidate's rate: half the trees, and the same verdicts on the leak zoo
+    # (docs/leakage.md).
+    estimator.set_params(
+        model__early_stopping=True, model__n_iter_no_change=10, model__learning_rate=0.1
+    )
     return estimator
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import platform
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from intent_model.modeling.evaluate import (
 from intent_model.modeling.model import IntentModel
 from intent_model.modeling.persist import MODEL_FORMAT
 from intent_model.modeling.pipeline import MAIN_MODEL
-from intent_model.modeling.plots import lift_gain_chart, reliability_diagram, roc_pr_curves
+from intent_model.modeling.plots import DPI
 from intent_model.runtime import StageTimes
 from intent_model.scoring.pyfunc import ENTRY_POINT, pyfunc_scores
 from intent_model.training.promote import PromotionResult
@@ -80,16 +81,6 @@ def metrics_lines(metrics: pd.DataFrame) -> str:
     return metrics[SUMMARY_METRICS].to_string(float_format=lambda v: f"{v:.4f}")
 
 
-def quality_figures(y: np.ndarray, predictions: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The plots every training draws of its evaluation: ROC and precision-recall,
-    reliability, lift and gain, each with every model kind."""
-    return {
-        "roc_pr.png": roc_pr_curves(y, predictions),
-        "reliability.png": reliability_diagram(y, predictions),
-        "lift_gain.png": lift_gain_chart(y, predictions),
-    }
-
-
 def sampled_importance(
     predict_proba: Callable,
     X: pd.DataFrame,
@@ -122,8 +113,9 @@ class Trained:
         The bundle's ``metadata.json`` (the sequence adds the checksum and MLflow record).
     metrics : dict
         Out-of-sample metrics per model kind.
-    figures : dict
-        ``plots/<name>`` of the bundle.
+    figures : dict or list
+        ``plots/<name>`` of the bundle: matplotlib Figures or PNG files' bytes, by name;
+        or a list of such parts, each perhaps a future (drawn in a worker process).
     tables : dict
         CSV files of the bundle, by file name.
     card : callable
@@ -151,7 +143,7 @@ class Trained:
     model: IntentModel
     metadata: dict[str, Any]
     metrics: dict[str, dict[str, float]]
-    figures: dict[str, Any]
+    figures: dict[str, Any] | list[dict[str, Any] | Future]
     tables: dict[str, pd.DataFrame]
     card: Callable[[], str]
     input_example: pd.DataFrame
@@ -320,10 +312,16 @@ def sample_rows(n: int, at_most: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, at_most, replace=False))
 
 
-def write_figures(directory: Path, figures: dict) -> None:
+def write_figures(directory: Path, figures: dict | list[dict | Future]) -> None:
+    """Each figure as ``directory/<name>``: a matplotlib Figure, or the PNG file's bytes
+    (drawn elsewhere); ``figures`` by name, or in parts, a future of a part waited for."""
     directory.mkdir(parents=True, exist_ok=True)
-    for name, figure in figures.items():
-        figure.savefig(directory / name, dpi=110)
+    for part in figures if isinstance(figures, list) else [figures]:
+        for name, figure in (part.result() if isinstance(part, Future) else part).items():
+            if isinstance(figure, bytes):
+                (directory / name).write_bytes(figure)
+            else:
+                figure.savefig(directory / name, dpi=DPI)
 
 
 def package_versions() -> dict[str, str]:

@@ -452,6 +452,26 @@ def test_the_logistic_regression_baseline_learns_from_a_bounded_sample(
     assert 0.5 < result.metrics.loc["logistic_regression", "roc_auc"] <= 1
 
 
+def test_a_table_model_is_chosen_on_at_most_selection_rows_and_learns_from_every_row(
+    crm_table, tmp_path
+):
+    said: list[str] = []
+    config = Config(table=TableConfig(selection_rows=500))
+    result = train_table(
+        crm_table, tmp_path / "m", config, label_col="converted", track=False, progress=said.append
+    )
+    n_development = result.metadata["training_data"]["n_development"]
+    model = load_model(tmp_path / "m").model.classifier
+    chosen_on = len(model.oof_labels_)
+    # Whole leads are drawn until the next would pass the bound.
+    assert 450 <= chosen_on <= 500 < n_development == model.n_rows_fit_
+    assert any(f"chosen on {chosen_on:,} of the {n_development:,} older leads" in s for s in said)
+    # Without a date, the leads that choose the model are bounded the same way.
+    undated = crm_table.drop(columns="created_at")
+    cv = train_table(undated, tmp_path / "cv", config, label_col="converted", track=False)
+    assert cv.metadata["evaluation"]["n_selection"] == 500
+
+
 def test_a_table_models_reasons_add_up_with_category_splits_and_sit_on_the_leads_category(
     crm_trained, crm_table
 ):

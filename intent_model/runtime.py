@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
 
@@ -121,6 +121,15 @@ def thread_budget(jobs: int | None) -> Iterator[int]:
 _ONE_THREAD = dict.fromkeys(
     ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"), "1"
 )
+
+
+def in_a_thread(task: Callable[..., Any], *args: Any) -> Future:
+    """``task(*args)`` started in a thread of its own, which ends when the task does."""
+    thread = ThreadPoolExecutor(1, thread_name_prefix="intent-model-background")
+    try:
+        return thread.submit(task, *args)
+    finally:
+        thread.shutdown(wait=False)
 
 
 def worker_processes(jobs: int) -> Executor | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from functools import partial
 
 import numpy as np
@@ -37,7 +37,12 @@ from intent_model.io.config import TrainingConfig
 from intent_model.modeling.baselines import PointsRule
 from intent_model.modeling.evaluate import intervals_by_lead
 from intent_model.modeling.split import grouped_folds
-from intent_model.runtime import run_here_and_in_workers, thread_budget, worker_processes
+from intent_model.runtime import (
+    in_a_thread,
+    run_here_and_in_workers,
+    thread_budget,
+    worker_processes,
+)
 
 MODEL_KINDS = ("model", "logistic_regression", "points_rule")
 MAIN_MODEL = MODEL_KINDS[0]
@@ -820,12 +825,7 @@ def score_in_background(task: partial, n_jobs: int, n_rows: int) -> Future:
     workers = worker_processes(n_jobs) if n_rows < SMALL_TABLE_ROWS else None
     if workers is not None:
         return workers.submit(task)
-    thread = ThreadPoolExecutor(1, thread_name_prefix="intent-model-background")
-    try:
-        return thread.submit(task)
-    finally:
-        # The thread ends when its one task does.
-        thread.shutdown(wait=False)
+    return in_a_thread(task)
 
 
 def run_in_worker(task: partial, n_jobs: int, n_rows: int) -> Future:
@@ -833,21 +833,13 @@ def run_in_worker(task: partial, n_jobs: int, n_rows: int) -> Future:
     training's fits ran in, while this process goes on: one of the ``n_jobs - 1`` of a
     small table, or of joblib's ``n_jobs`` of a large one (from a thread, as joblib's
     calls block). With one job it runs here, now."""
-    done: Future = Future()
     if n_jobs <= 1:
+        done: Future = Future()
         done.set_result(task())
         return done
     if n_rows < SMALL_TABLE_ROWS:
         return worker_processes(n_jobs).submit(task)
-
-    def run() -> None:
-        try:
-            done.set_result(Parallel(n_jobs=n_jobs)([delayed(task)()])[0])
-        except BaseException as error:  # the caller's result() raises it
-            done.set_exception(error)
-
-    threading.Thread(target=run, name="intent-model-worker-task", daemon=True).start()
-    return done
+    return in_a_thread(lambda: Parallel(n_jobs=n_jobs)([delayed(task)()])[0])
 
 
 def _fit_task(candidate, X: pd.DataFrame, y: np.ndarray):

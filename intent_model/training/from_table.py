@@ -45,7 +45,7 @@ from intent_model.modeling.pipeline import (
 )
 from intent_model.modeling.plots import evaluation_figures, importance_figures, png_files
 from intent_model.modeling.split import TableEvaluation, choose_evaluation
-from intent_model.runtime import StageTimes
+from intent_model.runtime import StageTimes, in_a_thread
 from intent_model.table.checks import check_columns, describe_checks
 from intent_model.table.encoding import TableSpec, latest_moment, placeholder_report
 from intent_model.table.roles import LeadTable, infer_roles, load_lead_table, roles_table
@@ -170,13 +170,15 @@ def train_table(
     importance, figures = _importance_and_figures(
         prepared, predictions, leaky, importance_model, config, times, say
     )
+    # The drift reference: the whole table as the model scores it, like a nightly export;
+    # scored in a thread while this one resamples the intervals (one core each).
+    reference_scores = in_a_thread(model.predict_proba, prepared.X)
     metrics, alerts, no_signal, intervals = _judged(prepared, predictions, config)
     metadata = _metadata(config, prepared, model, metrics) | {
         "warnings": alerts,
         "intervals": intervals,
     }
-    # The drift reference: the whole table as the model scores it, like a nightly export.
-    metadata["drift_reference"] = reference_summary(prepared.X, model.predict_proba(prepared.X))
+    metadata["drift_reference"] = reference_summary(prepared.X, reference_scores.result())
     tracking_uri = tracking_uri or config.training.tracking_uri
     with times.stage("plots and card"):
         trained = _trained(prepared, model, metadata, metrics, figures, importance, config)

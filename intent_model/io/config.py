@@ -297,7 +297,7 @@ class TableConfig:
     # on at most this many rows (whole leads, drawn at random; [training] selection_rows
     # of event models); the chosen model then learns from every row. 0: every row. One
     # row per lead is cheap to choose on: at 100,000 rows this took 3 s off a 23 s
-    # training, with the same choice on a real 328,521-row table (docs/crm-table.md).
+    # training, with the same figures on a real 328,521-row table (docs/crm-table.md).
     selection_rows: int = 25_000
     # Categories of a categorical column kept as their own feature: at most this many,
     # each on at least min_category_rows rows; the rest are pooled as "(other)".

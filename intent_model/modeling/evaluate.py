@@ -189,12 +189,12 @@ def _family_importance(
     per_call = max(1, IMPORTANCE_BATCH_ROWS // max(1, len(X)))
     batches = [shuffles[k : k + per_call] for k in range(0, len(shuffles), per_call)]
 
-    def drops(batch: list) -> list[float]:
+    def batch_drops(batch: list) -> list[float]:
         scores = predict_proba(_stacked_copies(X, [(found[f], order) for f, order in batch]))
         return [baseline - average_precision_score(y, s) for s in np.split(scores, len(batch))]
 
     with ThreadPoolExecutor(n_jobs) as threads:
-        drops = [drop for batch in threads.map(drops, batches) for drop in batch]
+        drops = [drop for batch in threads.map(batch_drops, batches) for drop in batch]
     rows = []
     for k, (family, columns) in enumerate(found.items()):
         mine = drops[k * n_repeats : (k + 1) * n_repeats]

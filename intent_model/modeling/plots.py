@@ -68,21 +68,24 @@ def importance_figures(importance: pd.DataFrame) -> dict[str, Figure]:
     }
 
 
+def png_bytes(figure: Figure, dpi: int = DPI) -> bytes:
+    """The figure as a PNG file's bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
 def png_files(draw: Callable[..., Mapping[str, Figure]], *args) -> dict[str, bytes]:
     """The figures ``draw(*args)`` makes, by file name, each as its PNG file's bytes: what
     a worker process that drew them sends back."""
-    files = {}
-    for name, figure in draw(*args).items():
-        figure.savefig(buffer := io.BytesIO(), dpi=DPI)
-        files[name] = buffer.getvalue()
-    return files
+    return {name: png_bytes(figure) for name, figure in draw(*args).items()}
 
 
 def warm_up() -> None:
     """Draw a tiny figure: a process's first one loads the renderer and the fonts."""
     figure = Figure(figsize=(1, 1))
     figure.subplots().set_title("warm")
-    figure.savefig(io.BytesIO(), dpi=10)
+    png_bytes(figure, dpi=10)
 
 
 def _style(name: str) -> dict:

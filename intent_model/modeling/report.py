@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from intent_model.io.files import atomic_path
+from intent_model.modeling.plots import png_bytes
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
@@ -35,9 +35,7 @@ img { max-width: 100%; height: auto; display: block; margin: 0.8em 0; }
 
 def figure_html(figure: Figure, alt: str) -> str:
     """A matplotlib figure as an ``<img>`` whose PNG is inside the page."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    encoded = base64.b64encode(png_bytes(figure, dpi=100)).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
 
 
